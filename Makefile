@@ -1,0 +1,43 @@
+# flopsheet: `make estimate` and `make test` each set up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+INPUT ?= data/raw/systems.csv
+OUTPUT_DIR ?= data/processed
+
+.DEFAULT_GOAL := help
+.PHONY: help install estimate test check lint format bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install flopsheet with its test tools
+
+estimate: $(STAMP) ## Estimate the default spreadsheet into data/processed/
+	$(BIN)/flopsheet estimate $(INPUT) --output-dir $(OUTPUT_DIR)
+
+test: $(STAMP) ## Run the whole test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## Ruff: lint and formatting check
+	$(BIN)/ruff check pipeline schemas tests
+	$(BIN)/ruff format --check pipeline schemas tests
+
+format: $(STAMP) ## Ruff: fix what can be fixed and format
+	$(BIN)/ruff check --fix pipeline schemas tests
+	$(BIN)/ruff format pipeline schemas tests
+
+check: lint test ## Lint, then the tests
+
+bench: $(STAMP) ## Time and memory of estimate on 10k, 100k and 1M synthetic rows
+	$(BIN)/python -m pipeline.bench
+
+clean: ## Remove outputs and the virtual environment
+	rm -rf $(VENV) data/processed/*.duckdb data/processed/*.parquet data/processed/*.csv bench/

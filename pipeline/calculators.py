@@ -1,0 +1,153 @@
+"""Epoch's two web calculators for one system, run through the batch job's own code.
+
+The options become one spreadsheet row of text cells, which is parsed, validated and
+estimated exactly as a row of a file would be.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline.errors import FlopsheetError
+from pipeline.estimate import estimate
+from pipeline.hardware import alias_frame
+from pipeline.validate import validate
+
+CALCULATOR_SOURCE = "<command line>"
+
+
+class CalculatorInputError(FlopsheetError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Calculation:
+    flop: float
+    formula: str
+    sentence: str
+    flags: list[str]
+    row: dict
+
+    def as_dict(self) -> dict:
+        return {
+            "flop": self.flop,
+            "formula": self.formula,
+            "sentence": self.sentence,
+            "flags": self.flags,
+        }
+
+
+def _calculate(cells: dict[str, str | None], hardware: pl.DataFrame, option_names: dict[str, str], method: str) -> Calculation:
+    given = {k: v for k, v in cells.items() if v is not None}
+    raw = pl.DataFrame(
+        {"system": ["calculator"], **{k: [v] for k, v in given.items()}},
+        schema={"system": pl.String, **{k: pl.String for k in given}},
+    ).with_columns(
+        pl.lit(CALCULATOR_SOURCE).alias("source_file"), pl.lit(2, dtype=pl.Int64).alias("source_row")
+    )
+    systems, rejects = validate(raw)
+    if rejects.height:
+        problems = "; ".join(
+            f"{option_names.get(r['column'], r['column'])} {r['value']!r}: {r['reason']}"
+            for r in rejects.iter_rows(named=True)
+        )
+        raise CalculatorInputError(problems)
+    row = estimate(systems, hardware).row(0, named=True)
+    flop = row[f"{method}_flop"]
+    if flop is None:
+        raise CalculatorInputError(_missing_inputs_message(row, hardware, method))
+    return Calculation(flop=flop, formula=row["notes"], sentence=row["summary"], flags=row["flags"], row=row)
+
+
+def _missing_inputs_message(row: dict, hardware: pl.DataFrame, method: str) -> str:
+    if "unknown_hardware" in row["flags"]:
+        return unknown_hardware_message(row["hardware"], hardware) + ", or give --peak"
+    if "multiple_hardware" in row["flags"]:
+        return "give one chip type to --hardware"
+    if method == "ops":
+        return (
+            "not enough inputs: give --forward-flop, --connections or --parameters "
+            "(with --tokens), and --examples or --tokens"
+        )
+    return "not enough inputs: give --hardware or --peak, and --chips with --time, or --chip-hours"
+
+
+def unknown_hardware_message(name: str, hardware: pl.DataFrame) -> str:
+    names = alias_frame(hardware)["alias"].unique().sort().to_list()
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+    return f"hardware {name!r} is not in the hardware table{hint}; see `flopsheet hardware list`"
+
+
+OPS_OPTION_NAMES = {
+    "forward_flop_per_example": "--forward-flop",
+    "connections": "--connections",
+    "parameters": "--parameters",
+    "active_parameters": "--active-parameters",
+    "dataset_size": "--examples/--tokens",
+    "epochs": "--epochs",
+}
+
+HARDWARE_OPTION_NAMES = {
+    "hardware": "--hardware",
+    "peak_flop_per_second": "--peak",
+    "precision": "--precision",
+    "hardware_quantity": "--chips",
+    "training_time_hours": "--time",
+    "chip_hours": "--chip-hours",
+    "utilization": "--utilization",
+    "domain": "--domain",
+}
+
+
+def counting_operations(
+    hardware: pl.DataFrame,
+    *,
+    forward_flop: str | None = None,
+    connections: str | None = None,
+    parameters: str | None = None,
+    active_parameters: str | None = None,
+    examples: str | None = None,
+    tokens: str | None = None,
+    epochs: str | None = None,
+) -> Calculation:
+    if examples is not None and tokens is not None:
+        raise CalculatorInputError("give --examples or --tokens, not both")
+    cells = {
+        "forward_flop_per_example": forward_flop,
+        "connections": connections,
+        "parameters": parameters,
+        "active_parameters": active_parameters,
+        "dataset_size": tokens if tokens is not None else examples,
+        "dataset_unit": "tokens" if tokens is not None else "examples",
+        "epochs": epochs,
+    }
+    return _calculate(cells, hardware, OPS_OPTION_NAMES, "ops")
+
+
+def hardware_time(
+    hardware: pl.DataFrame,
+    *,
+    chip: str | None = None,
+    peak: str | None = None,
+    precision: str | None = None,
+    chips: str | None = None,
+    time: str | None = None,
+    chip_hours: str | None = None,
+    utilization: str | None = None,
+    domain: str | None = None,
+) -> Calculation:
+    cells = {
+        "hardware": chip,
+        "peak_flop_per_second": peak,
+        "precision": precision,
+        "hardware_quantity": chips,
+        "training_time_hours": time,
+        "chip_hours": chip_hours,
+        "utilization": utilization,
+        "domain": domain,
+    }
+    return _calculate(cells, hardware, HARDWARE_OPTION_NAMES, "hardware")

@@ -1,0 +1,413 @@
+"""The `flopsheet` command line: a thin layer over the library.
+
+Every library error becomes one readable line on stderr and an exit code:
+0 done, 1 rows rejected (validate, estimate --strict) or a failed query, 2 a file-level or
+input error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline import __version__, calculators
+from pipeline.columns import load_column_map
+from pipeline.errors import EXIT_INPUT_FILE, EXIT_ROWS_REJECTED, FlopsheetError
+from pipeline.hardware import DEFAULT_HARDWARE_PATH, alias_frame, hardware_key, load_hardware, lookup
+from pipeline.run import STAGES, run_estimate, run_validate
+
+app = typer.Typer(
+    help="flopsheet: estimate the training compute of ML systems from a spreadsheet of papers.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+calc_app = typer.Typer(help="Epoch's two compute calculators, for one system.", no_args_is_help=True)
+hardware_app = typer.Typer(help="The hardware table: accelerators and their peaks.", no_args_is_help=True)
+app.add_typer(calc_app, name="calc")
+app.add_typer(hardware_app, name="hardware")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_OUTPUT_DIR = Path("data/processed")
+LONG_INPUT_BYTES = 5_000_000
+
+InputsArgument = Annotated[
+    list[Path], typer.Argument(help="Spreadsheets: .csv, .xlsx or .parquet.", show_default=False)
+]
+ColumnsOption = Annotated[
+    Path | None,
+    typer.Option("--columns", help="TOML file mapping your headers to canonical column names."),
+]
+HardwareTableOption = Annotated[
+    Path, typer.Option("--hardware-table", help="Hardware table CSV to use instead of the shipped one.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """One line and an exit code for every error; a traceback only with FLOPSHEET_DEBUG=1."""
+    try:
+        yield
+    except FlopsheetError as error:
+        err.print(f"Error: {error}", markup=False)
+        raise typer.Exit(error.exit_code) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        if os.environ.get("FLOPSHEET_DEBUG"):
+            raise
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        err.print(f"Error: {type(error).__name__}: {first}", markup=False)
+        raise typer.Exit(1) from None
+
+
+def _print_json(data: object) -> None:
+    out.print_json(json.dumps(data, default=str, ensure_ascii=False), indent=2)
+
+
+def _rejects_table(rejects: pl.DataFrame, limit: int = 50) -> Table:
+    table = Table(title=f"Rejected rows ({rejects.height} problems)", show_lines=False)
+    for column in rejects.columns:
+        table.add_column(column, overflow="fold")
+    for row in rejects.head(limit).iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    if rejects.height > limit:
+        table.caption = f"... {rejects.height - limit} more: see rejects.csv or --json"
+    return table
+
+
+@contextmanager
+def _stage_progress(inputs: list[Path]) -> Iterator[Callable[[str], None]]:
+    size = sum(p.stat().st_size for p in inputs if p.is_file())
+    show = err.is_terminal and size >= LONG_INPUT_BYTES
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not show,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task("starting", total=len(STAGES))
+
+        def on_stage(stage: str) -> None:
+            progress.update(task, description=stage, completed=STAGES.index(stage))
+
+        yield on_stage
+        progress.update(task, completed=len(STAGES))
+
+
+@app.command()
+def estimate(
+    inputs: InputsArgument,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Where the outputs are written.")
+    ] = DEFAULT_OUTPUT_DIR,
+    columns: ColumnsOption = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any row was rejected.")
+    ] = False,
+    hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
+    as_json: JsonOption = False,
+) -> None:
+    """Estimate training compute for every system in the spreadsheets.
+
+    Writes DIR/compute.duckdb (tables estimates, rejects, hardware, metadata),
+    DIR/estimates.parquet and DIR/rejects.csv. Bad rows are quarantined in rejects with
+    their reason; the others are estimated. Exit 0 when it ran (1 with --strict and rejected
+    rows), 2 when a file cannot be used.
+
+    Examples:
+
+        flopsheet estimate data/raw/systems.csv
+
+        flopsheet estimate mine.xlsx more.csv --columns headers.toml -o out/
+    """
+    with user_errors():
+        column_map = load_column_map(columns) if columns else None
+        with _stage_progress(inputs) as on_stage:
+            result = run_estimate(
+                inputs, output_dir, column_map, hardware_table, on_stage=on_stage
+            )
+        summary = result.summary
+        if as_json:
+            _print_json(
+                {**summary, "outputs": {k: str(v) for k, v in vars(result.published).items()}}
+            )
+        else:
+            _print_summary(summary, result.published)
+    if strict and summary["rows_rejected"]:
+        raise typer.Exit(EXIT_ROWS_REJECTED)
+
+
+def _print_summary(summary: dict, published: object) -> None:
+    table = Table(title="flopsheet estimate", show_header=False)
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    table.add_row("rows read", str(summary["rows_read"]))
+    table.add_row("estimated", str(summary["rows_estimated"]))
+    for source, count in summary["by_source"].items():
+        if source != "none":
+            table.add_row(f"  by {source}", str(count))
+    table.add_row("no estimate (insufficient inputs)", str(summary["rows_without_estimate"]))
+    table.add_row("rejected", str(summary["rows_rejected"]))
+    table.add_row("flagged", str(summary["rows_flagged"]))
+    out.print(table)
+    for label, path in vars(published).items():
+        out.print(f"{label}: {path}")
+    if summary["rows_rejected"]:
+        out.print(f"{summary['rows_rejected']} rows rejected: see {published.rejects}")
+
+
+@app.command()
+def validate(
+    inputs: InputsArgument,
+    columns: ColumnsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read and validate spreadsheets without estimating or writing anything.
+
+    Prints the problems found, one line per bad cell. Exit 1 when any row fails, 2 when a file
+    cannot be used.
+
+    Example:
+
+        flopsheet validate data/raw/systems.csv
+    """
+    with user_errors():
+        column_map = load_column_map(columns) if columns else None
+        rows_read, rejects = run_validate(inputs, column_map)
+        rejected = rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
+        if as_json:
+            _print_json(
+                {"rows_read": rows_read, "rows_rejected": rejected, "problems": rejects.to_dicts()}
+            )
+        elif rejects.height:
+            out.print(_rejects_table(rejects))
+            out.print(f"{rejected} of {rows_read} rows rejected")
+        else:
+            out.print(f"all {rows_read} rows valid")
+    if rejected:
+        raise typer.Exit(EXIT_ROWS_REJECTED)
+
+
+def _print_calculation(result: calculators.Calculation, as_json: bool) -> None:
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    out.print(f"[bold]{result.flop:.2e} FLOP[/bold]  ({result.flop:,.0f})")
+    out.print(f"formula:  {result.formula}", markup=False)
+    if result.flags:
+        out.print(f"flags:    {', '.join(result.flags)}", markup=False)
+    out.print(f"sentence: {result.sentence}", markup=False)
+
+
+@calc_app.command("ops")
+def calc_ops(
+    forward_flop: Annotated[str | None, typer.Option("--forward-flop", help="FLOP of one forward pass on one example.")] = None,
+    connections: Annotated[str | None, typer.Option(help="Connections (weights reused count each use).")] = None,
+    parameters: Annotated[str | None, typer.Option(help="Parameters of a language model (6ND; needs --tokens).")] = None,
+    active_parameters: Annotated[str | None, typer.Option("--active-parameters", help="Parameters used per token (mixture of experts).")] = None,
+    examples: Annotated[str | None, typer.Option(help="Examples (datapoints) per epoch.")] = None,
+    tokens: Annotated[str | None, typer.Option(help="Tokens per epoch.")] = None,
+    epochs: Annotated[str | None, typer.Option(help="Passes over the data (default 1).")] = None,
+    as_json: JsonOption = False,
+    hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
+) -> None:
+    """Counting operations: FLOP = 3 x forward FLOP x examples x epochs (6ND for language models).
+
+    Examples:
+
+        flopsheet calc ops --forward-flop 1e9 --examples 1e6 --epochs 10
+
+        flopsheet calc ops --parameters 70B --tokens 1.4T
+    """  # fmt: skip
+    with user_errors():
+        result = calculators.counting_operations(
+            load_hardware(hardware_table), forward_flop=forward_flop, connections=connections,
+            parameters=parameters, active_parameters=active_parameters, examples=examples,
+            tokens=tokens, epochs=epochs,
+        )  # fmt: skip
+        _print_calculation(result, as_json)
+
+
+@calc_app.command("hardware")
+def calc_hardware(
+    hardware: Annotated[str | None, typer.Option("--hardware", help="Accelerator name, e.g. 'A100' or 'TPU v3'.")] = None,
+    peak: Annotated[str | None, typer.Option(help="Peak FLOP/s per chip (instead of the table).")] = None,
+    precision: Annotated[str | None, typer.Option(help="Number format: fp32, tf32, fp16, bf16, fp8, ... (default: 16-bit tensor peak).")] = None,
+    chips: Annotated[str | None, typer.Option(help="Number of chips.")] = None,
+    time: Annotated[str | None, typer.Option(help="Training time: hours, or e.g. '21 days'.")] = None,
+    chip_hours: Annotated[str | None, typer.Option("--chip-hours", help="Chip-hours (instead of --chips and --time).")] = None,
+    utilization: Annotated[str | None, typer.Option(help="Utilization: 0.4 or '40%' (default 0.30 language, 0.40 other).")] = None,
+    domain: Annotated[str | None, typer.Option(help="Domain, for the default utilization.")] = None,
+    as_json: JsonOption = False,
+    hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
+) -> None:
+    """Hardware time: FLOP = seconds x chips x peak FLOP/s x utilization.
+
+    Examples:
+
+        flopsheet calc hardware --hardware "NVIDIA A100 SXM4 80 GB" --chips 8 --time "3 days"
+
+        flopsheet calc hardware --hardware "TPU v3" --chip-hours 1.2e5 --precision bf16 --utilization 40%
+    """  # fmt: skip
+    with user_errors():
+        result = calculators.hardware_time(
+            load_hardware(hardware_table), chip=hardware, peak=peak, precision=precision,
+            chips=chips, time=time, chip_hours=chip_hours, utilization=utilization, domain=domain,
+        )  # fmt: skip
+        _print_calculation(result, as_json)
+
+
+LIST_COLUMNS = {
+    "name": "name",
+    "type": "type",
+    "release_date": "released",
+    "tensor_16bit_flop_per_second": "16-bit tensor",
+    "tf32_flop_per_second": "tf32",
+    "fp32_flop_per_second": "fp32",
+    "fp8_flop_per_second": "fp8",
+}
+
+
+def _flops(value: object) -> str:
+    return "" if value is None else f"{value:.3g}"
+
+
+@hardware_app.command("list")
+def hardware_list(
+    search: Annotated[str | None, typer.Option(help="Only chips whose name or alias contains this text.")] = None,
+    as_json: JsonOption = False,
+    hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
+) -> None:
+    """List the accelerators in the hardware table (dense peak FLOP/s per chip).
+
+    Example:
+
+        flopsheet hardware list --search a100
+    """  # fmt: skip
+    with user_errors():
+        table_frame = load_hardware(hardware_table)
+        if search:
+            aliases = alias_frame(table_frame)
+            wanted = hardware_key(pl.lit(search))
+            names = aliases.filter(pl.col("key").str.contains(wanted, literal=True))["name"]
+            table_frame = table_frame.filter(pl.col("name").is_in(names.implode()))
+        if as_json:
+            _print_json(table_frame.to_dicts())
+            return
+        table = Table(title=f"Hardware ({table_frame.height} chips, dense FLOP/s per chip)")
+        for label in LIST_COLUMNS.values():
+            table.add_column(label, justify="left" if label in ("name", "type", "released") else "right")
+        for row in table_frame.select(list(LIST_COLUMNS)).iter_rows(named=True):
+            table.add_row(
+                row["name"], row["type"], str(row["release_date"] or ""),
+                *(_flops(row[c]) for c in list(LIST_COLUMNS)[3:]),
+            )  # fmt: skip
+        out.print(table)
+
+
+@hardware_app.command("show")
+def hardware_show(
+    name: Annotated[str, typer.Argument(help="A chip name or alias, e.g. 'V100' or 'TPUv3'.")],
+    as_json: JsonOption = False,
+    hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
+) -> None:
+    """Show one accelerator: every peak, its aliases and its datasheet.
+
+    Example:
+
+        flopsheet hardware show "Tesla V100-SXM2-16GB"
+    """  # fmt: skip
+    with user_errors():
+        table_frame = load_hardware(hardware_table)
+        row = lookup(name, table_frame)
+        if row is None:
+            raise calculators.CalculatorInputError(
+                calculators.unknown_hardware_message(name, table_frame)
+            )
+        if as_json:
+            _print_json(row)
+            return
+        table = Table(title=row["name"], show_header=False)
+        table.add_column("field")
+        table.add_column("value", overflow="fold")
+        for key, value in row.items():
+            shown = _flops(value) if key.endswith("_per_second") else ("" if value is None else str(value))
+            table.add_row(key, shown)
+        out.print(table)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="A SQL query.")],
+    db: Annotated[Path, typer.Option("--db", help="The DuckDB database.")] = DEFAULT_OUTPUT_DIR / "compute.duckdb",
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Run SQL against the published database (read-only).
+
+    Tables: estimates, rejects, hardware, metadata.
+
+    Examples:
+
+        flopsheet query "SELECT system, estimate_flop FROM estimates ORDER BY estimate_flop DESC LIMIT 5"
+
+        flopsheet query "SELECT estimate_source, count(*) FROM estimates GROUP BY 1" --format csv
+    """  # fmt: skip
+    import duckdb
+
+    with user_errors():
+        if not db.is_file():
+            err.print(f"Error: {db}: database not found; run `flopsheet estimate` first")
+            raise typer.Exit(EXIT_INPUT_FILE)
+        try:
+            with duckdb.connect(str(db), read_only=True) as connection:
+                relation = connection.sql(sql)
+                frame = relation.pl() if relation is not None else pl.DataFrame()
+        except duckdb.Error as error:
+            err.print(f"Error: {str(error).strip().splitlines()[0]}", markup=False)
+            raise typer.Exit(1) from None
+        if output_format is OutputFormat.csv:
+            sys.stdout.write(frame.write_csv())
+        elif output_format is OutputFormat.json:
+            _print_json(frame.to_dicts())
+        else:
+            table = Table()
+            for column in frame.columns:
+                table.add_column(column, overflow="fold")
+            for row in frame.iter_rows():
+                table.add_row(*("" if v is None else str(v) for v in row))
+            out.print(table)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"flopsheet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """flopsheet: estimate the training compute of ML systems from a spreadsheet of papers."""

@@ -1,0 +1,24 @@
+"""Errors that end a run with one readable line, and the exit codes the CLI gives them."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ROWS_REJECTED = 1  # validate found bad rows, or estimate --strict did
+EXIT_INPUT_FILE = 2  # a file-level problem: missing, unreadable, no system column, empty
+
+
+class FlopsheetError(Exception):
+    """An error the user can act on; the CLI prints `str(error)` and exits with `exit_code`."""
+
+    exit_code = 1
+
+
+class InputFileError(FlopsheetError):
+    """The input file as a whole cannot be used."""
+
+    exit_code = EXIT_INPUT_FILE
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem

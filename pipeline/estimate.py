@@ -1,0 +1,24 @@
+"""The batch job as a chain of pure stages: systems in, estimates out."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.annotate import finish_annotations, start_annotations
+from pipeline.estimators import hardware_method, ops_method
+from pipeline.reconcile import reconcile
+from pipeline.settings import DEFAULT_SETTINGS, Settings
+from schemas.estimates import EstimatesSchema, output_columns
+
+
+def estimate(
+    systems: pl.DataFrame, hardware: pl.DataFrame, settings: Settings = DEFAULT_SETTINGS
+) -> pl.DataFrame:
+    """Both methods, reconciled, one row per system, sorted by `system`."""
+    frame = start_annotations(systems)
+    frame = ops_method(frame, settings)
+    frame = hardware_method(frame, hardware, settings)
+    frame = reconcile(frame, settings)
+    frame = finish_annotations(frame)
+    frame = frame.select(output_columns(frame.columns)).sort("system", "source_file", "source_row")
+    return EstimatesSchema.validate(frame)

@@ -1,0 +1,206 @@
+"""The two methods of Epoch (2022), as polars stages over whole columns.
+
+Method 1, counting operations: training FLOP = (1 + backward/forward) x forward FLOP per
+example x examples x epochs, the forward pass being 2 x connections, or 2 x parameters per
+token for language models (so 6ND).
+Method 2, hardware time: training FLOP = seconds x chips x peak FLOP/s x utilization.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.annotate import add_flags, add_notes
+from pipeline.formatting import fixed, sci, short
+from pipeline.hardware import resolve_hardware, table_peak
+from pipeline.settings import Settings
+
+OPS_RULES = ("forward_flop", "connections", "6ND")
+TOKEN_UNITS = ("tokens", "words")
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def ops_method(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Adds `ops_rule`, `ops_flop`, `epochs_used`, `training_tokens` and their flags and notes."""
+    training_factor = 1 + settings.backward_forward_ratio
+    dataset, epochs, unit = pl.col("dataset_size"), pl.col("epochs"), pl.col("dataset_unit")
+    language = pl.col("domain") == "language"
+    unit_is_tokens = unit.is_in(TOKEN_UNITS).fill_null(False)
+    tokens_assumed = unit.is_null() & language.fill_null(False)
+    token_data = unit_is_tokens | tokens_assumed
+    per_token_params = pl.coalesce("active_parameters", "parameters")
+    tokens_per_epoch = (
+        pl.when(unit == "words").then(dataset * settings.tokens_per_word).otherwise(dataset)
+    )
+
+    has_forward = pl.col("forward_flop_per_example").is_not_null() & dataset.is_not_null()
+    has_connections = pl.col("connections").is_not_null() & dataset.is_not_null()
+    has_tokens = per_token_params.is_not_null() & dataset.is_not_null() & token_data
+    rule = (
+        pl.when(has_forward)
+        .then(pl.lit("forward_flop"))
+        .when(has_connections)
+        .then(pl.lit("connections"))
+        .when(has_tokens)
+        .then(pl.lit("6ND"))
+    )
+    frame = frame.with_columns(rule.alias("ops_rule"), epochs.fill_null(1.0).alias("epochs_used"))
+    rule, epochs_used = pl.col("ops_rule"), pl.col("epochs_used")
+    frame = frame.with_columns(
+        pl.when(rule == "6ND").then(tokens_per_epoch * epochs_used).alias("training_tokens")
+    )
+    forward_per_example = (
+        pl.when(rule == "forward_flop")
+        .then(pl.col("forward_flop_per_example"))
+        .when(rule == "connections")
+        .then(2 * pl.col("connections"))
+    )
+    ops_flop = (
+        pl.when(rule == "6ND")
+        .then(2 * per_token_params * training_factor * pl.col("training_tokens"))
+        .otherwise(forward_per_example * training_factor * dataset * epochs_used)
+    )
+    frame = frame.with_columns(ops_flop.alias("ops_flop"))
+
+    factor = _number(training_factor)
+    epochs_text = pl.concat_str([short(epochs_used), pl.lit(" epoch"), pl.when(epochs_used != 1).then(pl.lit("s")).otherwise(pl.lit(""))])
+    params_word = pl.when(pl.col("active_parameters").is_not_null()).then(pl.lit(" active params")).otherwise(pl.lit(" params"))
+    unit_word = pl.coalesce(unit, pl.lit("examples"))
+    result = pl.concat_str([pl.lit(" = "), sci(pl.col("ops_flop")), pl.lit(" FLOP")])
+    note = (
+        pl.when(rule == "forward_flop")
+        .then(pl.concat_str([
+            pl.lit(f"{factor} x "), sci(pl.col("forward_flop_per_example")), pl.lit(" FLOP per forward pass x "),
+            sci(dataset), pl.lit(" "), unit_word, pl.lit(" x "), epochs_text, result,
+        ]))
+        .when(rule == "connections")
+        .then(pl.concat_str([
+            pl.lit(f"2 x "), sci(pl.col("connections")), pl.lit(f" connections x {factor} x "),
+            sci(dataset), pl.lit(" "), unit_word, pl.lit(" x "), epochs_text, result,
+        ]))
+        .when(rule == "6ND")
+        .then(pl.concat_str([
+            pl.lit(_number(2 * training_factor) + " x "), sci(per_token_params), params_word, pl.lit(" x "),
+            sci(tokens_per_epoch), pl.lit(" tokens x "), epochs_text, result,
+        ]))
+    )  # fmt: skip
+    ops_applies = rule.is_not_null()
+    return frame.with_columns(
+        add_flags(
+            {
+                "epochs_assumed": ops_applies & epochs.is_null(),
+                "tokens_assumed": (rule == "6ND") & tokens_assumed,
+                "words_converted_to_tokens": (rule == "6ND") & (unit == "words"),
+                "parameters_not_connections": ~ops_applies
+                & per_token_params.is_not_null()
+                & dataset.is_not_null()
+                & ~token_data,
+            }
+        ),
+        add_notes(
+            note,
+            pl.when(ops_applies & epochs.is_null()).then(pl.lit("epochs not reported: 1 assumed")),
+            pl.when((rule == "6ND") & tokens_assumed).then(
+                pl.lit("dataset unit blank: tokens assumed for a language model")
+            ),
+            pl.when((rule == "6ND") & (unit == "words")).then(
+                pl.lit(f"words converted at {settings.tokens_per_word:.3g} tokens per word")
+            ),
+            pl.when(~ops_applies & per_token_params.is_not_null() & dataset.is_not_null() & ~token_data).then(
+                pl.lit("parameters are not connections for non-token data: no 6ND estimate")
+            ),
+        ),
+    )
+
+
+def hardware_method(
+    frame: pl.DataFrame, hardware: pl.DataFrame, settings: Settings
+) -> pl.DataFrame:
+    """Adds `hardware_flop` with the chip matched, peak, precision and utilization used."""
+    frame = resolve_hardware(frame, hardware)
+    chip_seconds = (
+        pl.when(pl.col("chip_hours").is_not_null())
+        .then(pl.col("chip_hours") * 3600)
+        .otherwise(pl.col("hardware_quantity") * pl.col("training_time_hours") * 3600)
+    )
+    peak_from_table, format_label, fell_back = table_peak(pl.col("precision"))
+    paper_peak = pl.col("peak_flop_per_second")
+    language = (pl.col("domain") == "language").fill_null(False)
+    default_utilization = (
+        pl.when(language)
+        .then(pl.lit(settings.default_utilization_language))
+        .otherwise(pl.lit(settings.default_utilization_other))
+    )
+    frame = frame.with_columns(
+        chip_seconds.alias("chip_seconds"),
+        pl.coalesce(paper_peak, peak_from_table).alias("peak_flop_per_second_used"),
+        pl.when(paper_peak.is_not_null())
+        .then(pl.lit("stated by the paper"))
+        .otherwise(format_label)
+        .alias("precision_used"),
+        fell_back.alias("_precision_fell_back"),
+        pl.coalesce(pl.col("utilization"), default_utilization).alias("utilization_used"),
+        pl.when(pl.col("utilization").is_not_null())
+        .then(pl.lit("reported"))
+        .when(language)
+        .then(pl.lit("default_language"))
+        .otherwise(pl.lit("default_other"))
+        .alias("utilization_source"),
+    )
+    seconds, peak = pl.col("chip_seconds"), pl.col("peak_flop_per_second_used")
+    hardware_flop = seconds * peak * pl.col("utilization_used")
+    frame = frame.with_columns(hardware_flop.alias("hardware_flop"))
+
+    applies = pl.col("hardware_flop").is_not_null()
+    named = pl.col("hardware").is_not_null()
+    table_peak_used = applies & paper_peak.is_null()
+    chips_text = pl.when(pl.col("chip_hours").is_not_null()).then(
+        pl.concat_str([sci(pl.col("chip_hours")), pl.lit(" chip-hours x 3600 s")])
+    ).otherwise(
+        pl.concat_str([
+            short(pl.col("hardware_quantity").cast(pl.Float64)), pl.lit(" chips x "),
+            short(pl.col("training_time_hours")), pl.lit(" h x 3600 s"),
+        ])
+    )  # fmt: skip
+    chip_name = pl.coalesce("hardware_matched", "hardware", pl.lit("chip"))
+    note = pl.when(applies).then(
+        pl.concat_str([
+            chips_text, pl.lit(" x "), sci(peak), pl.lit(" FLOP/s ("), chip_name, pl.lit(", "),
+            pl.col("precision_used"), pl.lit(") x "), fixed(pl.col("utilization_used")),
+            pl.lit(" utilization"),
+            pl.when(pl.col("utilization_source") == "reported").then(pl.lit("")).otherwise(pl.lit(" (assumed)")),
+            pl.lit(" = "), sci(pl.col("hardware_flop")), pl.lit(" FLOP"),
+        ])
+    )  # fmt: skip
+    has_time = pl.col("chip_seconds").is_not_null()
+    unresolved = named & pl.col("hardware_matched").is_null() & ~pl.col("_hardware_multiple")
+    return frame.with_columns(
+        add_flags(
+            {
+                "multiple_hardware": pl.col("_hardware_multiple"),
+                "unknown_hardware": unresolved,
+                "precision_assumed": table_peak_used & pl.col("precision").is_null(),
+                "precision_not_supported": table_peak_used & pl.col("_precision_fell_back"),
+                "utilization_assumed": applies & pl.col("utilization").is_null(),
+                "hardware_time_without_chip": has_time & ~named & paper_peak.is_null(),
+            }
+        ),
+        add_notes(
+            note,
+            pl.when(pl.col("_hardware_multiple")).then(
+                pl.concat_str([pl.lit("several chip types ("), pl.col("hardware"), pl.lit("): no hardware estimate")])
+            ),
+            pl.when(unresolved).then(
+                pl.concat_str([pl.lit("hardware '"), pl.col("hardware"), pl.lit("' not in the hardware table")])
+            ),
+            pl.when(table_peak_used & pl.col("precision").is_null()).then(
+                pl.concat_str([pl.lit("precision not reported: "), pl.col("precision_used"), pl.lit(" peak assumed")])
+            ),
+            pl.when(table_peak_used & pl.col("_precision_fell_back")).then(
+                pl.concat_str([pl.col("precision"), pl.lit(" has no peak on this chip: "), pl.col("precision_used"), pl.lit(" used")])
+            ),
+        ),
+    ).drop("_precision_fell_back", "_hardware_multiple", pl.selectors.starts_with("_peak_"))  # fmt: skip

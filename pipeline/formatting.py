@@ -1,0 +1,49 @@
+"""Number formatting as polars expressions, for the `notes` and `summary` columns.
+
+Kept in polars (not Python f-strings) so that a million rows are annotated in one pass and
+the calculators print exactly what the batch job writes.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def _fixed(scaled_integer: pl.Expr, places: int) -> pl.Expr:
+    if places == 0:
+        return scaled_integer.cast(pl.String)
+    base = 10**places
+    whole = (scaled_integer // base).cast(pl.String)
+    fraction = (scaled_integer % base).cast(pl.String).str.zfill(places)
+    return pl.concat_str([whole, pl.lit("."), fraction])
+
+
+def sci(value: pl.Expr, digits: int = 1) -> pl.Expr:
+    """6.5e10 style: one digit, `digits` decimals, 'e', exponent. Positive values only."""
+    exponent = value.abs().log10().floor()
+    mantissa = (value / pl.lit(10.0).pow(exponent) * 10**digits).round()
+    carry = mantissa >= 10 ** (digits + 1)
+    exponent = pl.when(carry).then(exponent + 1).otherwise(exponent)
+    mantissa = pl.when(carry).then(mantissa / 10).otherwise(mantissa).round().cast(pl.Int64)
+    return pl.concat_str([_fixed(mantissa, digits), pl.lit("e"), exponent.cast(pl.Int64)])
+
+
+def fixed(value: pl.Expr, places: int = 2) -> pl.Expr:
+    """0.30 style: exactly `places` decimals."""
+    return _fixed((value * 10**places).round().cast(pl.Int64, strict=False), places)
+
+
+def short(value: pl.Expr) -> pl.Expr:
+    """8, 2.5, 0.35, or 1.2e6 for large values: what a person would write."""
+    trimmed = fixed(value, 2).str.replace(r"(\.\d*?[1-9])0+$", "$1").str.replace(r"\.0+$", "")
+    return pl.when(value >= 1e6).then(sci(value)).otherwise(trimmed)
+
+
+def plural(count: pl.Expr, singular: str, plural_form: str | None = None) -> pl.Expr:
+    word = pl.when(count == 1).then(pl.lit(singular)).otherwise(pl.lit(plural_form or singular + "s"))
+    return pl.concat_str([short(count), pl.lit(" "), word])
+
+
+def duration(hours: pl.Expr) -> pl.Expr:
+    """'36 hours', '3 days', '2.5 days'."""
+    return pl.when(hours < 48).then(plural(hours, "hour")).otherwise(plural(hours / 24, "day"))

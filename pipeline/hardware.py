@@ -1,0 +1,166 @@
+"""The hardware table: loading it, resolving the names papers use, and choosing the peak.
+
+Names resolve by key: lower-case, vendor words dropped, punctuation and spaces dropped
+("NVIDIA Tesla V100-SXM2" and "v100 sxm2" share a key). A name that matches no alias that
+way is tried again without its memory size ("A100 80GB" -> "A100").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.errors import InputFileError
+from schemas.hardware import PEAK_COLUMNS, HardwareSchema
+
+DEFAULT_HARDWARE_PATH = Path(__file__).resolve().parent.parent / "data" / "raw" / "hardware.csv"
+
+VENDOR_WORDS = (
+    "nvidia", "google", "cloud", "amd", "instinct", "radeon", "intel", "habana",
+    "huawei", "amazon", "aws", "tesla", "geforce", "gpus?", "accelerators?",
+)  # fmt: skip
+
+# Separators of a cell naming several chip types ("V100, A100"); such a row has no method 2.
+MULTIPLE_HARDWARE_PATTERN = r",|;|\+|&|\band\b"
+
+# precision -> peaks to try in order, each (table column, label of the format used)
+PEAK_CHOICES: dict[str | None, list[tuple[str, str]]] = {
+    None: [("tensor_16bit", "fp16/bf16 tensor"), ("fp32", "fp32")],
+    "fp16": [("tensor_16bit", "fp16/bf16 tensor"), ("fp16", "fp16"), ("fp32", "fp32")],
+    "bf16": [("tensor_16bit", "fp16/bf16 tensor"), ("fp16", "fp16"), ("fp32", "fp32")],
+    "tf32": [("tf32", "tf32"), ("fp32", "fp32")],
+    "fp32": [("fp32", "fp32")],
+    "fp64": [("fp64", "fp64")],
+    "fp8": [("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
+    "int8": [("int8", "int8")],
+}
+
+
+def strip_memory_size(name: pl.Expr) -> pl.Expr:
+    return name.str.to_lowercase().str.replace_all(r"(^|[\s\-_/(])\d+\s*gb\b\)?", "")
+
+
+def hardware_key(name: pl.Expr) -> pl.Expr:
+    vendors = r"\b(?:" + "|".join(VENDOR_WORDS) + r")\b"
+    return name.str.to_lowercase().str.replace_all(vendors, "").str.replace_all(r"[^a-z0-9]", "")
+
+
+def load_hardware(path: Path = DEFAULT_HARDWARE_PATH) -> pl.DataFrame:
+    """Read and validate the hardware table; a broken table is a file-level error."""
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except FileNotFoundError:
+        raise InputFileError(path, "hardware table not found") from None
+    except Exception as error:
+        raise InputFileError(path, f"cannot read the hardware table: {error}") from None
+    peak_columns = list(PEAK_COLUMNS.values())
+    frame = frame.with_columns(
+        pl.col(peak_columns).cast(pl.Float64, strict=False),
+        pl.col("release_date").str.to_date("%Y-%m-%d", strict=False),
+    )
+    try:
+        frame = HardwareSchema.validate(frame, lazy=True)
+    except Exception as error:
+        raise InputFileError(path, f"hardware table breaks its schema: {error}") from None
+    _check_aliases_unique(frame, path)
+    return frame
+
+
+def alias_frame(hardware: pl.DataFrame) -> pl.DataFrame:
+    """One row per (alias, chip): the name itself and every `|`-separated alias."""
+    return (
+        hardware.select(
+            "name",
+            pl.concat_list(pl.col("name"), pl.col("aliases").fill_null("").str.split("|"))
+            .alias("alias"),
+        )
+        .with_row_index("table_order")
+        .explode("alias")
+        .with_columns(pl.col("alias").str.strip_chars())
+        .filter(pl.col("alias") != "")
+        .with_columns(
+            hardware_key(pl.col("alias")).alias("key"),
+            hardware_key(strip_memory_size(pl.col("alias"))).alias("short_key"),
+        )
+    )
+
+
+def _check_aliases_unique(hardware: pl.DataFrame, path: Path) -> None:
+    aliases = alias_frame(hardware).unique(["key", "name"])
+    clashes = aliases.filter(pl.col("key").is_duplicated()).sort("key", "name")
+    if clashes.height:
+        pairs = "; ".join(
+            f"{row['alias']!r} -> {row['name']}" for row in clashes.head(6).iter_rows(named=True)
+        )
+        raise InputFileError(path, f"hardware aliases resolve to two chips: {pairs}")
+
+
+def alias_maps(hardware: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(exact key -> name, key without memory size -> name). A short key that several chips
+    share goes to the chip that lists it without a memory size, else the first in the table."""
+    aliases = alias_frame(hardware)
+    exact = aliases.unique("key", keep="first", maintain_order=True).select("key", "name")
+    short = (
+        aliases.with_columns((pl.col("key") == pl.col("short_key")).alias("bare"))
+        .sort(["short_key", "bare", "table_order"], descending=[False, True, False])
+        .unique("short_key", keep="first", maintain_order=True)
+        .select(pl.col("short_key").alias("key"), "name")
+    )
+    return exact, short
+
+
+def resolve_hardware(frame: pl.DataFrame, hardware: pl.DataFrame) -> pl.DataFrame:
+    """Add `hardware_matched` (table name), `hardware_multiple`, and the matched chip's peaks."""
+    exact, short = alias_maps(hardware)
+    names = pl.col("hardware")
+    multiple = names.str.contains(MULTIPLE_HARDWARE_PATTERN).fill_null(False)
+    keyed = frame.with_columns(
+        hardware_key(names).alias("_key"),
+        hardware_key(strip_memory_size(names)).alias("_short_key"),
+        multiple.alias("_hardware_multiple"),
+    )
+    keyed = keyed.join(
+        exact.rename({"key": "_key", "name": "_exact"}), on="_key", how="left"
+    ).join(short.rename({"key": "_short_key", "name": "_short"}), on="_short_key", how="left")
+    keyed = keyed.with_columns(
+        pl.when(~pl.col("_hardware_multiple"))
+        .then(pl.coalesce("_exact", "_short"))
+        .alias("hardware_matched")
+    ).drop("_key", "_short_key", "_exact", "_short")
+    peaks = hardware.select(
+        pl.col("name").alias("hardware_matched"),
+        *(pl.col(column).alias(f"_peak_{fmt}") for fmt, column in PEAK_COLUMNS.items()),
+    )
+    return keyed.join(peaks, on="hardware_matched", how="left", maintain_order="left")
+
+
+def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(peak FLOP/s, format label, fell_back) for each row's precision, from the `_peak_*`
+    columns `resolve_hardware` joined. Precision blank: 16-bit tensor peak, else fp32."""
+    peak: pl.Expr | None = None
+    label: pl.Expr | None = None
+    fallback: pl.Expr | None = None
+    for wanted, choices in PEAK_CHOICES.items():
+        applies = precision.is_null() if wanted is None else precision == wanted
+        for rank, (fmt, fmt_label) in enumerate(choices):
+            condition = applies & pl.col(f"_peak_{fmt}").is_not_null()
+            if peak is None:
+                peak = pl.when(condition).then(pl.col(f"_peak_{fmt}"))
+                label = pl.when(condition).then(pl.lit(fmt_label))
+                fallback = pl.when(condition).then(pl.lit(rank > 0))
+            else:
+                peak = peak.when(condition).then(pl.col(f"_peak_{fmt}"))
+                label = label.when(condition).then(pl.lit(fmt_label))
+                fallback = fallback.when(condition).then(pl.lit(rank > 0))
+    assert peak is not None and label is not None and fallback is not None
+    return peak.otherwise(None), label.otherwise(None), fallback.otherwise(False)
+
+
+def lookup(name: str, hardware: pl.DataFrame) -> dict | None:
+    """The table row a single name resolves to (for `hardware show` and the calculators)."""
+    resolved = resolve_hardware(pl.DataFrame({"hardware": [name]}), hardware)
+    matched = resolved["hardware_matched"][0]
+    if matched is None:
+        return None
+    return hardware.filter(pl.col("name") == matched).row(0, named=True)

@@ -1,0 +1,101 @@
+"""Reading spreadsheets: CSV, Excel (.xlsx) and Parquet, every cell as text.
+
+Parsing happens later, column by column, so that a bad cell costs one row and never the
+file. Each row keeps where it came from: `source_file` and `source_row`, the row number a
+spreadsheet program shows (the header is row 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.columns import canonical_names
+from pipeline.errors import InputFileError
+from schemas.estimates import RESERVED_OUTPUT_COLUMNS
+
+READERS_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".xlsx": "excel", ".parquet": "parquet"}
+FIRST_DATA_ROW = 2
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _read_text_frame(path: Path) -> pl.DataFrame:
+    kind = READERS_BY_SUFFIX.get(path.suffix.lower())
+    if kind is None:
+        raise InputFileError(
+            path, f"unsupported file type {path.suffix!r} (expected .csv, .xlsx or .parquet)"
+        )
+    if not path.exists():
+        raise InputFileError(path, "file not found")
+    if not path.is_file():
+        raise InputFileError(path, "not a file")
+    try:
+        if kind == "csv":
+            frame = pl.read_csv(
+                path,
+                infer_schema=False,
+                separator="\t" if path.suffix.lower() == ".tsv" else ",",
+                encoding="utf8-lossy",
+                truncate_ragged_lines=True,
+            )
+        elif kind == "excel":
+            frame = pl.read_excel(path, infer_schema_length=0)
+        else:
+            frame = pl.read_parquet(path)
+    except Exception as error:  # every reader has its own error types; all mean "unreadable"
+        raise InputFileError(path, f"cannot read as {kind}: {_first_line(error)}") from None
+    try:
+        return frame.select(pl.all().cast(pl.String))
+    except Exception as error:
+        raise InputFileError(
+            path, f"a column holds values that are not plain cells: {_first_line(error)}"
+        ) from None
+
+
+def read_table(path: Path, column_map: dict[str, str] | None = None) -> pl.DataFrame:
+    """One file as text cells with canonical headers, plus `source_file` and `source_row`."""
+    path = Path(path)
+    frame = _read_text_frame(path)
+    if frame.width == 0:
+        raise InputFileError(path, "the file has no columns")
+    renames = canonical_names(frame.columns, path, column_map)
+    frame = frame.rename(renames)
+    if "system" not in frame.columns:
+        found = ", ".join(repr(h) for h in renames) or "none"
+        raise InputFileError(
+            path,
+            f"no 'system' column (headers found: {found}); name the column of system names "
+            "'system' or map it with --columns",
+        )
+    frame = frame.rename(
+        {name: f"{name}_input" for name in frame.columns if name in RESERVED_OUTPUT_COLUMNS}
+    )
+    frame = frame.with_columns(
+        pl.lit(str(path)).alias("source_file"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + FIRST_DATA_ROW).alias("source_row"),
+    )
+    cells = [c for c in frame.columns if c not in ("source_file", "source_row")]
+    # Spreadsheet exports end with rows that hold nothing at all; they are not systems.
+    blank = pl.all_horizontal(
+        pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells
+    )
+    frame = frame.filter(~blank)
+    if frame.height == 0:
+        raise InputFileError(path, "the table has no rows")
+    return frame
+
+
+def read_inputs(
+    paths: Sequence[Path], column_map: dict[str, str] | None = None
+) -> pl.DataFrame:
+    """All input files stacked; columns missing from a file are null there."""
+    if not paths:
+        raise InputFileError("(no input)", "give at least one spreadsheet")
+    frames = [read_table(Path(p), column_map) for p in paths]
+    return pl.concat(frames, how="diagonal")

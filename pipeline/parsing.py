@@ -1,0 +1,238 @@
+"""Cell parsers: polars expressions that turn text cells into typed values.
+
+Every cell is read as text and parsed here, column at a time. A parser returns null for a
+cell it cannot read; `pipeline.validate` tells a missing cell from an unreadable one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from schemas.systems import DOMAINS, PRECISIONS
+
+MISSING_TOKENS = ("", "n/a", "na", "unknown", "?", "-", "–", "—", "none", "null", "nan")
+
+SUFFIX_MULTIPLIERS = {
+    "": 1.0,
+    "k": 1e3,
+    "m": 1e6,
+    "b": 1e9,
+    "g": 1e9,
+    "t": 1e12,
+    "p": 1e15,
+}
+
+HOURS_PER_UNIT = {
+    "": 1.0,
+    "s": 1 / 3600,
+    "sec": 1 / 3600,
+    "secs": 1 / 3600,
+    "second": 1 / 3600,
+    "seconds": 1 / 3600,
+    "min": 1 / 60,
+    "mins": 1 / 60,
+    "minute": 1 / 60,
+    "minutes": 1 / 60,
+    "h": 1.0,
+    "hr": 1.0,
+    "hrs": 1.0,
+    "hour": 1.0,
+    "hours": 1.0,
+    "d": 24.0,
+    "day": 24.0,
+    "days": 24.0,
+    "w": 168.0,
+    "wk": 168.0,
+    "wks": 168.0,
+    "week": 168.0,
+    "weeks": 168.0,
+    "mo": 730.5,
+    "month": 730.5,
+    "months": 730.5,
+    "y": 8766.0,
+    "yr": 8766.0,
+    "yrs": 8766.0,
+    "year": 8766.0,
+    "years": 8766.0,
+}
+
+# Spellings papers use for number formats. "mixed" and "half" are mixed-precision training on
+# 16-bit tensor units, whose peak is the same for fp16 and bf16 on every chip in the table.
+PRECISION_ALIASES = {
+    **{p: p for p in PRECISIONS},
+    "float64": "fp64",
+    "double": "fp64",
+    "float32": "fp32",
+    "single": "fp32",
+    "full": "fp32",
+    "tensorfloat32": "tf32",
+    "float16": "fp16",
+    "half": "fp16",
+    "mixed": "fp16",
+    "mixedprecision": "fp16",
+    "amp": "fp16",
+    "fp16mixed": "fp16",
+    "bfloat16": "bf16",
+    "bf16mixed": "bf16",
+    "float8": "fp8",
+    "e4m3": "fp8",
+    "e5m2": "fp8",
+    "int8": "int8",
+}
+
+DOMAIN_ALIASES = {
+    **{d: d for d in DOMAINS},
+    "nlp": "language",
+    "text": "language",
+    "image": "vision",
+    "images": "vision",
+    "computervision": "vision",
+    "cv": "vision",
+    "video": "vision",
+    "audio": "speech",
+    "game": "games",
+    "gameplaying": "games",
+    "multimodality": "multimodal",
+    "bio": "biology",
+    "recommender": "recommendation",
+    "recsys": "recommendation",
+    "robot": "robotics",
+}
+
+UNIT_ALIASES = {
+    "token": "tokens",
+    "word": "words",
+    "image": "images",
+    "example": "examples",
+    "sample": "examples",
+    "samples": "examples",
+    "datapoint": "examples",
+    "datapoints": "examples",
+    "sequence": "sequences",
+    "frame": "frames",
+    "game": "games",
+    "step": "steps",
+}
+
+EXPECTED = {
+    "number": "a number such as 1.75e11, 175B or 1,000,000",
+    "count": "a whole number such as 1024",
+    "duration": 'a duration: hours as a number, or a number with a unit such as "21 days", "3 weeks", "90 min"',
+    "date": "a date as YYYY-MM-DD, YYYY-MM or YYYY",
+    "domain": "one of " + ", ".join(DOMAINS),
+    "precision": "one of " + ", ".join(PRECISIONS) + " (or mixed, half, bfloat16, float32, ...)",
+    "utilization": 'a fraction in (0, 1] or a percentage such as "40%"',
+}
+
+_NUMBER = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)"
+
+
+def is_missing(cell: pl.Expr) -> pl.Expr:
+    """Blank cells and the usual spellings of 'not known'."""
+    return cell.is_null() | cell.str.strip_chars().str.to_lowercase().is_in(MISSING_TOKENS)
+
+
+def _squeeze(cell: pl.Expr) -> pl.Expr:
+    """Lower-case, no spaces, no thousands separators; "3.1 x 10^23" becomes "3.1e23"."""
+    return (
+        cell.str.to_lowercase()
+        .str.replace_all(r"[\s,_'\u00a0\u2009]", "")
+        .str.replace(r"^[~≈]", "")
+        .str.replace(r"(?:x|×|\*)10\^?\(?([+-]?\d+)\)?$", "e$1")
+    )
+
+
+def parse_number(cell: pl.Expr) -> pl.Expr:
+    """Plain or scientific numbers, thousands separators, suffixes K, M, B/G, T, P."""
+    parts = _squeeze(cell).str.extract_groups(rf"^{_NUMBER}([kmbgtp]?)$")
+    value = parts.struct.field("1").cast(pl.Float64, strict=False)
+    multiplier = parts.struct.field("2").replace_strict(
+        SUFFIX_MULTIPLIERS, default=None, return_dtype=pl.Float64
+    )
+    return value * multiplier
+
+
+def parse_count(cell: pl.Expr) -> pl.Expr:
+    """A whole number (chips): "1,024", "1024", "1.0", "1K"; 2.5 is not a count."""
+    value = parse_number(cell)
+    return pl.when(value == value.floor()).then(value).cast(pl.Int64, strict=False)
+
+
+def parse_duration_hours(cell: pl.Expr) -> pl.Expr:
+    """Hours as a number, or a number with a unit: "21 days", "3 weeks", "90 min"."""
+    parts = _squeeze(cell).str.extract_groups(rf"^{_NUMBER}([a-z]*)$")
+    value = parts.struct.field("1").cast(pl.Float64, strict=False)
+    per_unit = parts.struct.field("2").replace_strict(
+        HOURS_PER_UNIT, default=None, return_dtype=pl.Float64
+    )
+    return value * per_unit
+
+
+def parse_date(cell: pl.Expr) -> pl.Expr:
+    """YYYY-MM-DD, YYYY-MM or YYYY (a time of day after the date, as Excel writes it, is ignored)."""
+    parts = cell.str.strip_chars().str.extract_groups(
+        r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+    )
+    year = parts.struct.field("1")
+    month = parts.struct.field("2").fill_null("1").str.zfill(2)
+    day = parts.struct.field("3").fill_null("1").str.zfill(2)
+    text = pl.concat_str([year, month, day], separator="-")
+    return text.str.to_date("%Y-%m-%d", strict=False)
+
+
+def parse_utilization(cell: pl.Expr) -> pl.Expr:
+    """A fraction (0.4) or a percentage ("40%"). Range is checked by the schema, not here."""
+    squeezed = _squeeze(cell)
+    is_percent = squeezed.str.ends_with("%")
+    value = parse_number(squeezed.str.strip_suffix("%"))
+    return pl.when(is_percent).then(value / 100).otherwise(value)
+
+
+def _lookup(cell: pl.Expr, aliases: dict[str, str]) -> pl.Expr:
+    key = cell.str.to_lowercase().str.replace_all(r"[^a-z0-9]", "")
+    return key.replace_strict(aliases, default=None, return_dtype=pl.String)
+
+
+def parse_precision(cell: pl.Expr) -> pl.Expr:
+    return _lookup(cell, PRECISION_ALIASES)
+
+
+def parse_domain(cell: pl.Expr) -> pl.Expr:
+    """One domain, or several joined by commas: several distinct ones make 'multimodal'."""
+    parts = cell.str.replace_all(r"[;/&+]", ",").str.split(",")
+    mapped = parts.list.eval(_lookup(pl.element(), DOMAIN_ALIASES))
+    distinct = mapped.list.unique(maintain_order=True)
+    any_unknown = mapped.list.eval(pl.element().is_null()).list.any()
+    return (
+        pl.when(any_unknown)
+        .then(None)
+        .when(distinct.list.len() == 1)
+        .then(distinct.list.first())
+        .otherwise(pl.lit("multimodal"))
+    )
+
+
+def parse_unit(cell: pl.Expr) -> pl.Expr:
+    """Dataset units, lower-cased, singular spellings made plural."""
+    unit = cell.str.strip_chars().str.to_lowercase()
+    return unit.replace(UNIT_ALIASES)
+
+
+def parse_text(cell: pl.Expr) -> pl.Expr:
+    """Text cells lose surrounding white space (Epoch exports end some names with newlines)."""
+    return cell.str.strip_chars()
+
+
+PARSERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+    "text": parse_text,
+    "unit": parse_unit,
+    "number": parse_number,
+    "count": parse_count,
+    "duration": parse_duration_hours,
+    "date": parse_date,
+    "domain": parse_domain,
+    "precision": parse_precision,
+    "utilization": parse_utilization,
+}

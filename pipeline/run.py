@@ -1,0 +1,84 @@
+"""The estimate job end to end: read, validate, estimate, publish. I/O lives here and in cli."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.estimate import estimate
+from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.ingest import read_inputs
+from pipeline.publish import Published, provenance, publish
+from pipeline.settings import DEFAULT_SETTINGS, Settings
+from pipeline.validate import validate
+from schemas.estimates import ESTIMATE_SOURCES
+
+STAGES = ("read", "validate", "estimate", "publish")
+
+
+@dataclass
+class RunResult:
+    estimates: pl.DataFrame
+    rejects: pl.DataFrame
+    rows_read: int
+    published: Published | None = None
+    summary: dict = field(default_factory=dict)
+
+
+def summarize(estimates: pl.DataFrame, rejects: pl.DataFrame, rows_read: int) -> dict:
+    rejected = rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
+    sources = estimates["estimate_source"].fill_null("none").value_counts()
+    by_source = {s: 0 for s in (*ESTIMATE_SOURCES, "none")}
+    by_source.update(dict(sources.iter_rows()))
+    flag_counts = (
+        estimates.select(pl.col("flags").explode().drop_nulls().value_counts(sort=True))
+        .unnest("flags")
+        .sort("count", "flags", descending=[True, False])
+    )
+    return {
+        "rows_read": rows_read,
+        "rows_estimated": estimates["estimate_flop"].is_not_null().sum(),
+        "rows_without_estimate": estimates["estimate_flop"].is_null().sum(),
+        "rows_rejected": rejected,
+        "rows_flagged": (estimates["flags"].list.len() > 0).sum(),
+        "by_source": by_source,
+        "flags": dict(flag_counts.iter_rows()),
+    }
+
+
+def run_estimate(
+    inputs: Sequence[Path],
+    output_dir: Path | None,
+    column_map: dict[str, str] | None = None,
+    hardware_path: Path = DEFAULT_HARDWARE_PATH,
+    settings: Settings = DEFAULT_SETTINGS,
+    on_stage: Callable[[str], None] = lambda stage: None,
+) -> RunResult:
+    """Estimate `inputs`; publish into `output_dir` unless it is None (validation only)."""
+    on_stage("read")
+    raw = read_inputs(inputs, column_map)
+    hardware = load_hardware(hardware_path)
+    on_stage("validate")
+    systems, rejects = validate(raw)
+    on_stage("estimate")
+    estimates = estimate(systems, hardware, settings)
+    result = RunResult(estimates, rejects, raw.height)
+    result.summary = summarize(estimates, rejects, raw.height)
+    assert result.summary["rows_read"] == estimates.height + result.summary["rows_rejected"]
+    if output_dir is not None:
+        on_stage("publish")
+        metadata = provenance(inputs, hardware_path, settings)
+        result.published = publish(output_dir, estimates, rejects, hardware, metadata)
+    return result
+
+
+def run_validate(
+    inputs: Sequence[Path], column_map: dict[str, str] | None = None
+) -> tuple[int, pl.DataFrame]:
+    """(rows read, rejects) without estimating or writing anything."""
+    raw = read_inputs(inputs, column_map)
+    _, rejects = validate(raw)
+    return raw.height, rejects

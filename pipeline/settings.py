@@ -1,0 +1,27 @@
+"""The methods' defaults, in one place. Each is documented in the README."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Backward pass cost as a multiple of the forward pass: training = (1 + ratio) x forward.
+    backward_forward_ratio: float = 2.0
+    # Tokens per word when a language dataset is counted in words.
+    tokens_per_word: float = 4 / 3
+    # Utilization assumed when a paper reports none (Epoch 2022's recommendation).
+    default_utilization_language: float = 0.30
+    default_utilization_other: float = 0.40
+    # Two methods (or a method and the reported figure) "agree" within this factor.
+    agreement_factor: float = 3.0
+    # Implied utilization outside these bounds points to mismatched inputs.
+    implied_utilization_low: float = 0.05
+    implied_utilization_high: float = 1.0
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+DEFAULT_SETTINGS = Settings()

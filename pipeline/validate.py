@@ -1,0 +1,153 @@
+"""Parsing and validation: text cells in, typed systems and quarantined rows out.
+
+Two passes, both over whole columns: each cell is parsed by the parser of its column's kind
+(`pipeline.parsing`); the typed frame is then checked against `schemas.systems.SystemsSchema`
+with Pandera. A row that fails either pass goes to `rejects` with the file, row, system,
+column, value and reason; every other row goes on.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+from pipeline.parsing import EXPECTED, PARSERS, is_missing
+from schemas.systems import CANONICAL_COLUMNS, FRAME_CHECKS, SystemsSchema
+
+REJECT_COLUMNS = ("source_file", "source_row", "system", "column", "value", "reason")
+REJECT_SCHEMA = {
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+    "system": pl.String,
+    "column": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+}
+
+# What a failed Pandera column check means, by the check's name before its arguments.
+CHECK_REASONS = {
+    "greater_than": "expected a positive number",
+    "less_than_or_equal_to": "expected at most 1 (a fraction), or at most 100%",
+    "not_nullable": "a system name is required",
+    "str_length": "a system name is required",
+    "isin": "expected one of the documented values",
+}
+
+
+def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(typed frame, parse failures as [_row, column, reason]). Unknown columns stay text."""
+    missing_columns = [c for c in CANONICAL_COLUMNS if c not in raw.columns]
+    raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing_columns)
+    checked = [c for c, kind in CANONICAL_COLUMNS.items() if kind in EXPECTED]
+    parsed = raw.with_columns(
+        pl.when(is_missing(pl.col(column)))
+        .then(None)
+        .otherwise(PARSERS[kind](pl.col(column)))
+        .alias(column)
+        for column, kind in CANONICAL_COLUMNS.items()
+    ).with_columns(
+        (raw[c].is_not_null() & ~raw.select(is_missing(pl.col(c))).to_series() & pl.col(c).is_null())
+        .alias(f"_failed_{c}")
+        for c in checked
+    )
+    failures = [
+        parsed.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), f"_failed_{c}")
+        .filter(pl.col(f"_failed_{c}"))
+        .select(
+            "_row",
+            pl.lit(c).alias("column"),
+            pl.lit(f"cannot be read: expected {EXPECTED[CANONICAL_COLUMNS[c]]}").alias("reason"),
+        )
+        for c in checked
+    ]
+    empty = pl.DataFrame(schema={"_row": pl.Int64, "column": pl.String, "reason": pl.String})
+    typed = parsed.drop(f"_failed_{c}" for c in checked)
+    return typed, pl.concat([empty, *failures])
+
+
+def schema_failures(typed: pl.DataFrame) -> pl.DataFrame:
+    """Rows breaking SystemsSchema, as [_row, column, reason]."""
+    try:
+        SystemsSchema.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.filter(pl.col("index").is_not_null())
+    else:
+        cases = pl.DataFrame(
+            schema={"check": pl.String, "column": pl.String, "index": pl.Int32}
+        )
+    check = cases["check"]
+    frame_check = check.is_in(list(FRAME_CHECKS))
+    reason_by_check = {name: reason for name, (_, reason) in FRAME_CHECKS.items()}
+    column_by_check = {name: column for name, (column, _) in FRAME_CHECKS.items()}
+    check_kind = pl.col("check").str.extract(r"^([a-z_]+)")
+    return cases.select(
+        pl.col("index").cast(pl.Int64).alias("_row"),
+        pl.when(frame_check)
+        .then(pl.col("check").replace_strict(column_by_check, default=None))
+        .otherwise(pl.col("column"))
+        .alias("column"),
+        pl.when(frame_check)
+        .then(pl.concat_str([pl.lit("expected "), pl.col("check").replace_strict(reason_by_check, default=None)]))
+        .otherwise(check_kind.replace_strict(CHECK_REASONS, default="breaks " + pl.col("check")))
+        .alias("reason"),
+    )  # fmt: skip
+
+
+def validate(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(systems that pass, rejects). Input rows = passing rows + distinct rejected rows."""
+    typed, parse_failed = parse_cells(raw)
+    problems = pl.concat([parse_failed, schema_failures(typed)])
+    with_row = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+    rejects = _describe(problems, with_row)
+    bad_rows = problems["_row"].unique()
+    systems = (
+        typed.with_row_index("_row")
+        .filter(~pl.col("_row").cast(pl.Int64).is_in(bad_rows.implode()))
+        .drop("_row")
+    )
+    return systems, rejects
+
+
+def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """Give each problem its file, row, system and the cell's text as the user wrote it."""
+    if problems.height == 0:
+        return pl.DataFrame(schema=REJECT_SCHEMA)
+    columns = problems["column"].unique().to_list()
+    cells = raw.select(
+        "_row",
+        pl.struct(pl.col(c).cast(pl.String) for c in columns).alias("_cells"),
+        "source_file",
+        "source_row",
+        pl.col("system").str.strip_chars().alias("system"),
+    )
+    joined = problems.join(cells, on="_row", how="left")
+    value = pl.lit(None, dtype=pl.String)
+    for column in columns:
+        value = pl.when(pl.col("column") == column).then(
+            pl.col("_cells").struct.field(column)
+        ).otherwise(value)
+    first_use = (
+        raw.filter(pl.col("system").str.strip_chars().is_first_distinct())
+        .select(
+            pl.col("system").str.strip_chars().alias("system"),
+            pl.concat_str([pl.lit("; first used in "), pl.col("source_file"), pl.lit(" row "),
+                           pl.col("source_row").cast(pl.String)]).alias("_first"),
+        )
+    )  # fmt: skip
+    joined = joined.join(first_use, on="system", how="left")
+    duplicate = pl.col("reason").str.contains("not already used")
+    return (
+        joined.select(
+            "source_file",
+            "source_row",
+            "system",
+            "column",
+            value.alias("value"),
+            pl.when(duplicate)
+            .then(pl.concat_str([pl.lit("duplicate system name"), pl.col("_first")]))
+            .otherwise(pl.col("reason"))
+            .alias("reason"),
+        )
+        .unique(["source_file", "source_row", "column", "reason"])
+        .sort("source_file", "source_row", "column", "reason")
+    )

@@ -1,0 +1,1 @@
+"""Pandera contracts of flopsheet: the input spreadsheet, the hardware table, the output estimates."""

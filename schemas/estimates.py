@@ -1,0 +1,105 @@
+"""The output contract: one row per input system that passed validation."""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+from schemas.systems import CANONICAL_COLUMNS
+
+ESTIMATE_SOURCES = ("reported", "geometric_mean", "ops", "hardware")
+OPS_RULES = ("forward_flop", "connections", "6ND")
+UTILIZATION_SOURCES = ("reported", "default_language", "default_other")
+
+# Columns the estimator adds, in the order they are published after the input columns.
+ESTIMATE_COLUMNS = (
+    "ops_flop",
+    "ops_rule",
+    "epochs_used",
+    "training_tokens",
+    "hardware_flop",
+    "hardware_matched",
+    "chip_seconds",
+    "peak_flop_per_second_used",
+    "precision_used",
+    "utilization_used",
+    "utilization_source",
+    "implied_utilization",
+    "ops_hardware_ratio",
+    "method_estimate_flop",
+    "estimate_flop",
+    "estimate_source",
+    "flags",
+    "notes",
+    "summary",
+    "source_file",
+    "source_row",
+)
+
+# An input column with one of these names is carried through as `<name>_input`.
+RESERVED_OUTPUT_COLUMNS = frozenset(ESTIMATE_COLUMNS)
+
+FLAGS = (
+    "epochs_assumed",
+    "tokens_assumed",
+    "words_converted_to_tokens",
+    "parameters_not_connections",
+    "multiple_hardware",
+    "unknown_hardware",
+    "precision_assumed",
+    "precision_not_supported",
+    "utilization_assumed",
+    "hardware_time_without_chip",
+    "reported_disagrees",
+    "methods_disagree",
+    "implied_utilization_impossible",
+    "implied_utilization_low",
+    "insufficient_inputs",
+)
+
+_FLOP = {"nullable": True, "gt": 0}
+
+
+class EstimatesSchema(pa.DataFrameModel):
+    system: str = pa.Field(unique=True)
+    ops_flop: float = pa.Field(**_FLOP)
+    ops_rule: str = pa.Field(nullable=True, isin=OPS_RULES)
+    hardware_flop: float = pa.Field(**_FLOP)
+    hardware_matched: str = pa.Field(nullable=True)
+    peak_flop_per_second_used: float = pa.Field(**_FLOP)
+    precision_used: str = pa.Field(nullable=True)
+    utilization_used: float = pa.Field(nullable=False, gt=0, le=1)
+    utilization_source: str = pa.Field(isin=UTILIZATION_SOURCES)
+    implied_utilization: float = pa.Field(nullable=True, gt=0)
+    ops_hardware_ratio: float = pa.Field(nullable=True, gt=0)
+    estimate_flop: float = pa.Field(**_FLOP)
+    estimate_source: str = pa.Field(nullable=True, isin=ESTIMATE_SOURCES)
+    flags: pl.List(pl.String) = pa.Field(nullable=False)
+    notes: str = pa.Field(nullable=False)
+    summary: str = pa.Field(nullable=True)
+    source_file: str = pa.Field(nullable=False)
+    source_row: pl.Int64 = pa.Field(nullable=False, ge=2)
+
+    @pa.dataframe_check(name="estimate_has_a_source")
+    def estimate_has_a_source(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            pl.col("estimate_flop").is_null() == pl.col("estimate_source").is_null()
+        )
+
+    @pa.dataframe_check(name="flags_are_known")
+    def flags_are_known(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            pl.col("flags").list.eval(pl.element().is_in(FLAGS)).list.all()
+        )
+
+    class Config:
+        strict = False
+
+
+def output_columns(frame_columns: list[str]) -> list[str]:
+    """Published column order: canonical inputs, estimate columns, then carried-through ones."""
+    known = set(CANONICAL_COLUMNS) | set(ESTIMATE_COLUMNS)
+    extras = [c for c in frame_columns if c not in known and not c.startswith("_")]
+    head = [c for c in CANONICAL_COLUMNS if c in frame_columns]
+    tail = [c for c in ESTIMATE_COLUMNS if c in frame_columns and c not in ("source_file", "source_row")]
+    return head + tail + extras + ["source_file", "source_row"]

@@ -1,0 +1,102 @@
+"""The input contract: the canonical spreadsheet of ML systems.
+
+`CANONICAL_COLUMNS` says how each cell is parsed (the parsers live in `pipeline.parsing`);
+`SystemsSchema` states the rules a parsed row must satisfy. A row that breaks either is
+quarantined with its reason; the other rows go on.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+# column -> kind of cell. Kinds are parsed by pipeline.parsing.PARSERS.
+CANONICAL_COLUMNS: dict[str, str] = {
+    "system": "text",
+    "organization": "text",
+    "source": "text",
+    "publication_date": "date",
+    "domain": "domain",
+    "parameters": "number",
+    "active_parameters": "number",
+    "connections": "number",
+    "forward_flop_per_example": "number",
+    "dataset_size": "number",
+    "dataset_unit": "unit",
+    "epochs": "number",
+    "hardware": "text",
+    "hardware_quantity": "count",
+    "training_time_hours": "duration",
+    "chip_hours": "number",
+    "precision": "precision",
+    "utilization": "utilization",
+    "peak_flop_per_second": "number",
+    "reported_compute_flop": "number",
+}
+
+REQUIRED_COLUMNS = ("system",)
+
+DOMAINS = (
+    "language",
+    "vision",
+    "speech",
+    "games",
+    "multimodal",
+    "biology",
+    "robotics",
+    "recommendation",
+    "other",
+)
+
+PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8")
+
+_POSITIVE = {"nullable": True, "gt": 0}
+
+
+class SystemsSchema(pa.DataFrameModel):
+    """A parsed row of the canonical spreadsheet."""
+
+    system: str = pa.Field(nullable=False, str_length={"min_value": 1})
+    organization: str = pa.Field(nullable=True)
+    source: str = pa.Field(nullable=True)
+    publication_date: pl.Date = pa.Field(nullable=True)
+    domain: str = pa.Field(nullable=True, isin=DOMAINS)
+    parameters: float = pa.Field(**_POSITIVE)
+    active_parameters: float = pa.Field(**_POSITIVE)
+    connections: float = pa.Field(**_POSITIVE)
+    forward_flop_per_example: float = pa.Field(**_POSITIVE)
+    dataset_size: float = pa.Field(**_POSITIVE)
+    dataset_unit: str = pa.Field(nullable=True)
+    epochs: float = pa.Field(**_POSITIVE)
+    hardware: str = pa.Field(nullable=True)
+    hardware_quantity: pl.Int64 = pa.Field(**_POSITIVE)
+    training_time_hours: float = pa.Field(**_POSITIVE)
+    chip_hours: float = pa.Field(**_POSITIVE)
+    precision: str = pa.Field(nullable=True, isin=PRECISIONS)
+    utilization: float = pa.Field(nullable=True, gt=0, le=1)
+    peak_flop_per_second: float = pa.Field(**_POSITIVE)
+    reported_compute_flop: float = pa.Field(**_POSITIVE)
+
+    @pa.dataframe_check(name="active_parameters_at_most_parameters")
+    def active_at_most_total(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        active, total = pl.col("active_parameters"), pl.col("parameters")
+        return data.lazyframe.select(active.is_null() | total.is_null() | (active <= total))
+
+    @pa.dataframe_check(name="system_unique")
+    def system_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        # The first row of a name stands; later rows with the same name are quarantined.
+        return data.lazyframe.select(pl.col("system").is_first_distinct())
+
+    class Config:
+        strict = False  # unknown columns are carried through
+        coerce = False
+
+
+# Which input column a frame-level check speaks of, and what it expected.
+FRAME_CHECKS: dict[str, tuple[str, str]] = {
+    "active_parameters_at_most_parameters": (
+        "active_parameters",
+        "active parameters at most the total parameters",
+    ),
+    "system_unique": ("system", "a system name not already used by an earlier row"),
+}
