@@ -1,0 +1,228 @@
+"""Each rule of each method, on one-row frames."""
+
+import pytest
+
+from pipeline.annotate import finish_annotations, start_annotations
+from pipeline.estimate import estimate
+from pipeline.estimators import hardware_method, ops_method
+from pipeline.settings import DEFAULT_SETTINGS, Settings
+from tests.conftest import systems_frame
+
+
+def ops_row(settings=DEFAULT_SETTINGS, **cells):
+    frame = start_annotations(systems_frame([{"system": "s", **cells}]))
+    return finish_annotations(ops_method(frame, settings)).row(0, named=True)
+
+
+def hardware_row(tiny_hardware, settings=DEFAULT_SETTINGS, **cells):
+    frame = start_annotations(systems_frame([{"system": "s", **cells}]))
+    return finish_annotations(hardware_method(frame, tiny_hardware, settings)).row(0, named=True)
+
+
+# Method 1 ---------------------------------------------------------------------------------
+
+
+def test_forward_flop_rule():
+    row = ops_row(forward_flop_per_example="1e9", dataset_size="1e6", epochs="10")
+    assert row["ops_rule"] == "forward_flop"
+    assert row["ops_flop"] == pytest.approx(3 * 1e9 * 1e6 * 10)
+    assert row["notes"].startswith("3 x 1.0e9 FLOP per forward pass x 1.0e6 examples x 10 epochs")
+    assert row["flags"] == []
+
+
+def test_forward_flop_wins_over_connections_and_parameters():
+    row = ops_row(
+        forward_flop_per_example="1e9", connections="1e6", parameters="1e6",
+        dataset_size="1e6", dataset_unit="tokens", epochs="1",
+    )  # fmt: skip
+    assert row["ops_rule"] == "forward_flop"
+
+
+def test_connections_rule():
+    row = ops_row(connections="6e7", dataset_size="1.2e6", dataset_unit="images", epochs="90")
+    assert row["ops_rule"] == "connections"
+    assert row["ops_flop"] == pytest.approx(2 * 6e7 * 3 * 1.2e6 * 90)
+
+
+def test_6nd_with_tokens():
+    row = ops_row(parameters="70B", dataset_size="1.4T", dataset_unit="tokens", epochs="1")
+    assert row["ops_rule"] == "6ND"
+    assert row["ops_flop"] == pytest.approx(6 * 70e9 * 1.4e12)
+    assert row["notes"].startswith("6 x 7.0e10 params x 1.4e12 tokens x 1 epoch = 5.9e23 FLOP")
+
+
+def test_6nd_uses_active_parameters_of_mixture_of_experts():
+    row = ops_row(
+        parameters="671B", active_parameters="37B", dataset_size="14.8T", dataset_unit="tokens",
+        epochs="1",
+    )  # fmt: skip
+    assert row["ops_flop"] == pytest.approx(6 * 37e9 * 14.8e12)
+    assert "active params" in row["notes"]
+
+
+def test_words_convert_to_tokens():
+    row = ops_row(parameters="1e9", dataset_size="3e9", dataset_unit="words", epochs="1")
+    assert row["ops_flop"] == pytest.approx(6 * 1e9 * 3e9 * 4 / 3)
+    assert "words_converted_to_tokens" in row["flags"]
+    assert "tokens per word" in row["notes"]
+
+
+def test_blank_unit_of_language_model_is_assumed_tokens():
+    row = ops_row(domain="language", parameters="1e9", dataset_size="2e10", epochs="1")
+    assert row["ops_rule"] == "6ND"
+    assert "tokens_assumed" in row["flags"]
+
+
+def test_parameters_are_not_connections_for_images():
+    row = ops_row(domain="vision", parameters="25M", dataset_size="1.28M", dataset_unit="images")
+    assert row["ops_rule"] is None
+    assert row["ops_flop"] is None
+    assert "parameters_not_connections" in row["flags"]
+
+
+def test_blank_unit_outside_language_is_not_assumed_tokens():
+    row = ops_row(domain="vision", parameters="25M", dataset_size="1.28M")
+    assert row["ops_flop"] is None
+
+
+def test_epochs_blank_assume_one_and_flag():
+    row = ops_row(forward_flop_per_example="1e9", dataset_size="1e6")
+    assert row["ops_flop"] == pytest.approx(3e15)
+    assert row["epochs_used"] == 1
+    assert "epochs_assumed" in row["flags"]
+
+
+def test_epochs_multiply_tokens():
+    row = ops_row(parameters="1e9", dataset_size="1e10", dataset_unit="tokens", epochs="4")
+    assert row["training_tokens"] == pytest.approx(4e10)
+    assert row["ops_flop"] == pytest.approx(6 * 1e9 * 4e10)
+
+
+def test_backward_forward_ratio_is_a_setting():
+    row = ops_row(
+        Settings(backward_forward_ratio=1.0), forward_flop_per_example="1e9", dataset_size="1e6",
+        epochs="1",
+    )  # fmt: skip
+    assert row["ops_flop"] == pytest.approx(2e15)
+    assert row["notes"].startswith("2 x 1.0e9")
+
+
+def test_no_dataset_no_ops():
+    row = ops_row(parameters="1e9")
+    assert row["ops_flop"] is None
+
+
+# Method 2 ---------------------------------------------------------------------------------
+
+
+def test_hardware_time_with_reported_everything(tiny_hardware):
+    row = hardware_row(
+        tiny_hardware, hardware="A100", hardware_quantity="8", training_time_hours="3 days",
+        precision="bf16", utilization="40%",
+    )  # fmt: skip
+    assert row["hardware_matched"] == "NVIDIA A100 SXM4 80 GB"
+    assert row["hardware_flop"] == pytest.approx(8 * 72 * 3600 * 312e12 * 0.4)
+    assert row["precision_used"] == "fp16/bf16 tensor"
+    assert row["utilization_source"] == "reported"
+    assert row["flags"] == []
+
+
+def test_chip_hours_replace_quantity_times_time(tiny_hardware):
+    row = hardware_row(tiny_hardware, hardware="V100", chip_hours="1e5", precision="fp16", utilization="0.3")
+    assert row["hardware_flop"] == pytest.approx(1e5 * 3600 * 125e12 * 0.3)
+
+
+@pytest.mark.parametrize(
+    ("precision", "peak", "label"),
+    [
+        ("fp32", 19.5e12, "fp32"),
+        ("tf32", 156e12, "tf32"),
+        ("fp16", 312e12, "fp16/bf16 tensor"),
+        ("int8", 624e12, "int8"),
+        ("fp64", 9.7e12, "fp64"),
+    ],
+)
+def test_peak_follows_precision(tiny_hardware, precision, peak, label):
+    row = hardware_row(
+        tiny_hardware, hardware="A100", hardware_quantity="1", training_time_hours="1",
+        precision=precision, utilization="1",
+    )  # fmt: skip
+    assert row["peak_flop_per_second_used"] == pytest.approx(peak)
+    assert row["precision_used"] == label
+
+
+def test_precision_blank_uses_tensor_peak_and_flags(tiny_hardware):
+    row = hardware_row(tiny_hardware, hardware="V100", hardware_quantity="1", training_time_hours="1")
+    assert row["peak_flop_per_second_used"] == pytest.approx(125e12)
+    assert "precision_assumed" in row["flags"]
+
+
+def test_precision_blank_without_tensor_cores_uses_fp32(tiny_hardware):
+    row = hardware_row(tiny_hardware, hardware="GTX 580", hardware_quantity="2", training_time_hours="1")
+    assert row["peak_flop_per_second_used"] == pytest.approx(1.58e12)
+    assert row["precision_used"] == "fp32"
+
+
+def test_unsupported_precision_falls_back_and_flags(tiny_hardware):
+    row = hardware_row(
+        tiny_hardware, hardware="V100", hardware_quantity="1", training_time_hours="1",
+        precision="tf32",
+    )  # fmt: skip
+    assert row["peak_flop_per_second_used"] == pytest.approx(15.7e12)
+    assert "precision_not_supported" in row["flags"]
+
+
+def test_paper_peak_overrides_table(tiny_hardware):
+    row = hardware_row(
+        tiny_hardware, hardware="A100", hardware_quantity="1", training_time_hours="1",
+        peak_flop_per_second="1e14", utilization="0.5",
+    )  # fmt: skip
+    assert row["hardware_flop"] == pytest.approx(3600 * 1e14 * 0.5)
+    assert "precision_assumed" not in row["flags"]
+
+
+@pytest.mark.parametrize(("domain", "utilization"), [("language", 0.30), ("vision", 0.40), (None, 0.40)])
+def test_default_utilization_by_domain(tiny_hardware, domain, utilization):
+    row = hardware_row(
+        tiny_hardware, domain=domain, hardware="A100", hardware_quantity="1",
+        training_time_hours="1",
+    )  # fmt: skip
+    assert row["utilization_used"] == utilization
+    assert "utilization_assumed" in row["flags"]
+
+
+def test_several_chips_in_one_cell_no_method_2(tiny_hardware):
+    row = hardware_row(tiny_hardware, hardware="V100, A100", hardware_quantity="8", training_time_hours="10")
+    assert row["hardware_flop"] is None
+    assert "multiple_hardware" in row["flags"]
+
+
+def test_unknown_chip_no_method_2(tiny_hardware):
+    row = hardware_row(tiny_hardware, hardware="Quantum Abacus 9000", hardware_quantity="8", training_time_hours="10")
+    assert row["hardware_flop"] is None
+    assert "unknown_hardware" in row["flags"]
+
+
+@pytest.mark.parametrize(
+    ("name", "matched"),
+    [
+        ("A100", "NVIDIA A100 SXM4 80 GB"),
+        ("NVIDIA A100 SXM4 80 GB", "NVIDIA A100 SXM4 80 GB"),
+        ("nvidia a100-sxm4-40gb", "NVIDIA A100 SXM4 40 GB"),
+        ("A100 40GB", "NVIDIA A100 SXM4 40 GB"),
+        ("A100 80GB", "NVIDIA A100 SXM4 80 GB"),
+        ("Tesla V100-SXM2-16GB", "NVIDIA V100 SXM2"),
+        ("TPUv3", "Google TPU v3"),
+        ("Google TPU v3", "Google TPU v3"),
+        ("NVIDIA GeForce GTX 580", "NVIDIA GeForce GTX 580"),
+    ],
+)
+def test_hardware_names_resolve(tiny_hardware, name, matched):
+    row = hardware_row(tiny_hardware, hardware=name)
+    assert row["hardware_matched"] == matched
+
+
+def test_whole_estimate_keeps_unknown_columns(tiny_hardware):
+    systems = systems_frame([{"system": "s", "my_note": "keep me", "parameters": "1e9"}])
+    out = estimate(systems, tiny_hardware)
+    assert out["my_note"].to_list() == ["keep me"]

@@ -1,0 +1,178 @@
+import polars as pl
+import pytest
+
+from pipeline.parsing import (
+    is_missing,
+    parse_count,
+    parse_date,
+    parse_domain,
+    parse_duration_hours,
+    parse_number,
+    parse_precision,
+    parse_unit,
+    parse_utilization,
+)
+
+
+def apply(parser, cells):
+    frame = pl.DataFrame({"c": cells}, schema={"c": pl.String})
+    return frame.select(parser(pl.col("c")).alias("out"))["out"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("175000000000", 175e9),
+        ("1.75e11", 175e9),
+        ("1.75E+11", 175e9),
+        ("175B", 175e9),
+        ("175 B", 175e9),
+        ("175b", 175e9),
+        ("1.4T", 1.4e12),
+        ("25.6M", 25.6e6),
+        ("60K", 60e3),
+        ("2G", 2e9),
+        ("3P", 3e15),
+        ("1,000,000", 1e6),
+        ("1 000 000", 1e6),
+        ("  42  ", 42.0),
+        (".5", 0.5),
+        ("3.14 x 10^23", 3.14e23),
+        ("3.14×10^23", 3.14e23),
+        ("~1e5", 1e5),
+        ("-5", -5.0),
+    ],
+)
+def test_numbers_in_every_accepted_form(text, value):
+    assert apply(parse_number, [text])[0] == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["abc", "1.2.3", "12 parrots", "1e", "B", "1,5e", "10^9"])
+def test_unreadable_numbers_are_null(text):
+    assert apply(parse_number, [text]) == [None]
+
+
+@pytest.mark.parametrize("text", ["", "n/a", "N/A", "unknown", "?", "-", "  ", None, "Unknown"])
+def test_missing_value_spellings(text):
+    assert apply(is_missing, [text]) == [True]
+
+
+def test_present_values_are_not_missing():
+    assert apply(is_missing, ["0", "x", "1e9"]) == [False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "count"), [("1024", 1024), ("1,024", 1024), ("1K", 1000), ("8.0", 8)]
+)
+def test_counts(text, count):
+    assert apply(parse_count, [text]) == [count]
+
+
+@pytest.mark.parametrize("text", ["2.5", "eight", "1e40"])
+def test_fractional_or_huge_counts_are_null(text):
+    assert apply(parse_count, [text]) == [None]
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("504", 504.0),
+        ("504 hours", 504.0),
+        ("504h", 504.0),
+        ("2.5 hrs", 2.5),
+        ("21 days", 504.0),
+        ("1 day", 24.0),
+        ("3 weeks", 504.0),
+        ("90 min", 1.5),
+        ("5400 seconds", 1.5),
+        ("1,000 hours", 1000.0),
+        ("2 months", 1461.0),
+        ("1 year", 8766.0),
+    ],
+)
+def test_durations(text, hours):
+    assert apply(parse_duration_hours, [text])[0] == pytest.approx(hours)
+
+
+@pytest.mark.parametrize("text", ["10 parsecs", "a week", "days"])
+def test_unreadable_durations_are_null(text):
+    assert apply(parse_duration_hours, [text]) == [None]
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("2020-05-28", "2020-05-28"),
+        ("2020-05", "2020-05-01"),
+        ("2020", "2020-01-01"),
+        ("2020-5-8", "2020-05-08"),
+        ("2020-05-28 00:00:00", "2020-05-28"),
+    ],
+)
+def test_dates(text, iso):
+    assert str(apply(parse_date, [text])[0]) == iso
+
+
+@pytest.mark.parametrize("text", ["2020-13", "2020-02-30", "May 2020", "28/05/2020"])
+def test_bad_dates_are_null(text):
+    assert apply(parse_date, [text]) == [None]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("0.4", 0.4), ("40%", 0.4), ("46.2 %", 0.462), ("1", 1.0), ("150%", 1.5)]
+)
+def test_utilization_fraction_or_percent(text, value):
+    assert apply(parse_utilization, [text])[0] == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "precision"),
+    [
+        ("FP32", "fp32"),
+        ("float32", "fp32"),
+        ("TF32", "tf32"),
+        ("fp16", "fp16"),
+        ("half", "fp16"),
+        ("Mixed precision", "fp16"),
+        ("mixed", "fp16"),
+        ("BF16", "bf16"),
+        ("bfloat16", "bf16"),
+        ("FP8", "fp8"),
+        ("int8", "int8"),
+        ("double", "fp64"),
+    ],
+)
+def test_precision_aliases(text, precision):
+    assert apply(parse_precision, [text]) == [precision]
+
+
+def test_unknown_precision_is_null():
+    assert apply(parse_precision, ["fp4.5"]) == [None]
+
+
+@pytest.mark.parametrize(
+    ("text", "domain"),
+    [
+        ("Language", "language"),
+        ("NLP", "language"),
+        ("Vision", "vision"),
+        ("Language, Vision", "multimodal"),
+        ("Games", "games"),
+        ("Speech", "speech"),
+    ],
+)
+def test_domains(text, domain):
+    assert apply(parse_domain, [text]) == [domain]
+
+
+def test_unknown_domain_is_null():
+    assert apply(parse_domain, ["astrology"]) == [None]
+
+
+def test_units_are_normalised():
+    assert apply(parse_unit, [" Tokens", "word", "Images", "samples"]) == [
+        "tokens",
+        "words",
+        "images",
+        "examples",
+    ]
