@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 
-def start_annotations(frame: pl.DataFrame) -> pl.DataFrame:
+def start_annotations(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(
         pl.lit([], dtype=pl.List(pl.String)).alias("flags"),
         pl.lit([], dtype=pl.List(pl.String)).alias("_notes"),
@@ -30,7 +30,7 @@ def add_notes(*fragments: pl.Expr) -> pl.Expr:
     return _append("_notes", [f.cast(pl.String) for f in fragments])
 
 
-def finish_annotations(frame: pl.DataFrame) -> pl.DataFrame:
+def finish_annotations(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(
         pl.col("_notes").list.join("; ").alias("notes"),
     ).drop("_notes")

@@ -15,10 +15,13 @@ def estimate(
     systems: pl.DataFrame, hardware: pl.DataFrame, settings: Settings = DEFAULT_SETTINGS
 ) -> pl.DataFrame:
     """Both methods, reconciled, one row per system, sorted by `system`."""
-    frame = start_annotations(systems)
+    # One lazy plan: polars evaluates shared sub-expressions (the formatted numbers of notes
+    # and summaries) once, and streams the stages together.
+    frame = start_annotations(systems.lazy())
     frame = ops_method(frame, settings)
     frame = hardware_method(frame, hardware, settings)
     frame = reconcile(frame, settings)
     frame = finish_annotations(frame)
-    frame = frame.select(output_columns(frame.columns)).sort("system", "source_file", "source_row")
-    return EstimatesSchema.validate(frame)
+    columns = output_columns(frame.collect_schema().names())
+    result = frame.select(columns).sort("system", "source_file", "source_row").collect()
+    return EstimatesSchema.validate(result)

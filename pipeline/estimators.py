@@ -23,7 +23,7 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def ops_method(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """Adds `ops_rule`, `ops_flop`, `epochs_used`, `training_tokens` and their flags and notes."""
     training_factor = 1 + settings.backward_forward_ratio
     dataset, epochs, unit = pl.col("dataset_size"), pl.col("epochs"), pl.col("dataset_unit")
@@ -117,8 +117,8 @@ def ops_method(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 
 
 def hardware_method(
-    frame: pl.DataFrame, hardware: pl.DataFrame, settings: Settings
-) -> pl.DataFrame:
+    frame: pl.LazyFrame, hardware: pl.DataFrame, settings: Settings
+) -> pl.LazyFrame:
     """Adds `hardware_flop` with the chip matched, peak, precision and utilization used."""
     frame = resolve_hardware(frame, hardware)
     chip_seconds = (

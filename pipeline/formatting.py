@@ -18,14 +18,15 @@ def _fixed(scaled_integer: pl.Expr, places: int) -> pl.Expr:
     return pl.concat_str([whole, pl.lit("."), fraction])
 
 
-def sci(value: pl.Expr, digits: int = 1) -> pl.Expr:
-    """6.5e10 style: one digit, `digits` decimals, 'e', exponent. Positive values only."""
+def sci(value: pl.Expr) -> pl.Expr:
+    """6.5e10 style: a mantissa with one decimal, 'e', the exponent. Positive values only."""
     exponent = value.abs().log10().floor()
-    mantissa = (value / pl.lit(10.0).pow(exponent) * 10**digits).round()
-    carry = mantissa >= 10 ** (digits + 1)
+    mantissa = (value / pl.lit(10.0).pow(exponent)).round(1)
+    carry = mantissa >= 10  # 9.96 rounds to 10.0: write 1.0e(n+1)
     exponent = pl.when(carry).then(exponent + 1).otherwise(exponent)
-    mantissa = pl.when(carry).then(mantissa / 10).otherwise(mantissa).round().cast(pl.Int64)
-    return pl.concat_str([_fixed(mantissa, digits), pl.lit("e"), exponent.cast(pl.Int64)])
+    mantissa = pl.when(carry).then((mantissa / 10).round(1)).otherwise(mantissa)
+    # A float rounded to one decimal prints as its shortest form: "6.5", "1.0".
+    return pl.concat_str([mantissa.cast(pl.String), pl.lit("e"), exponent.cast(pl.Int64)])
 
 
 def fixed(value: pl.Expr, places: int = 2) -> pl.Expr:
@@ -35,7 +36,7 @@ def fixed(value: pl.Expr, places: int = 2) -> pl.Expr:
 
 def short(value: pl.Expr) -> pl.Expr:
     """8, 2.5, 0.35, or 1.2e6 for large values: what a person would write."""
-    trimmed = fixed(value, 2).str.replace(r"(\.\d*?[1-9])0+$", "$1").str.replace(r"\.0+$", "")
+    trimmed = value.round(2).cast(pl.String).str.strip_suffix(".0")
     return pl.when(value >= 1e6).then(sci(value)).otherwise(trimmed)
 
 

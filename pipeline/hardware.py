@@ -110,19 +110,20 @@ def alias_maps(hardware: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return exact, short
 
 
-def resolve_hardware(frame: pl.DataFrame, hardware: pl.DataFrame) -> pl.DataFrame:
-    """Add `hardware_matched` (table name), `hardware_multiple`, and the matched chip's peaks."""
+def match_names(names: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
+    """For each distinct `hardware` name: `hardware_matched`, `_hardware_multiple`, peaks."""
     exact, short = alias_maps(hardware)
-    names = pl.col("hardware")
-    multiple = names.str.contains(MULTIPLE_HARDWARE_PATTERN).fill_null(False)
-    keyed = frame.with_columns(
-        hardware_key(names).alias("_key"),
-        hardware_key(strip_memory_size(names)).alias("_short_key"),
-        multiple.alias("_hardware_multiple"),
+    name = pl.col("hardware")
+    keyed = names.with_columns(
+        hardware_key(name).alias("_key"),
+        hardware_key(strip_memory_size(name)).alias("_short_key"),
+        name.str.contains(MULTIPLE_HARDWARE_PATTERN).fill_null(False).alias("_hardware_multiple"),
     )
     keyed = keyed.join(
-        exact.rename({"key": "_key", "name": "_exact"}), on="_key", how="left"
-    ).join(short.rename({"key": "_short_key", "name": "_short"}), on="_short_key", how="left")
+        exact.lazy().rename({"key": "_key", "name": "_exact"}), on="_key", how="left"
+    ).join(
+        short.lazy().rename({"key": "_short_key", "name": "_short"}), on="_short_key", how="left"
+    )
     keyed = keyed.with_columns(
         pl.when(~pl.col("_hardware_multiple"))
         .then(pl.coalesce("_exact", "_short"))
@@ -132,7 +133,21 @@ def resolve_hardware(frame: pl.DataFrame, hardware: pl.DataFrame) -> pl.DataFram
         pl.col("name").alias("hardware_matched"),
         *(pl.col(column).alias(f"_peak_{fmt}") for fmt, column in PEAK_COLUMNS.items()),
     )
-    return keyed.join(peaks, on="hardware_matched", how="left", maintain_order="left")
+    return keyed.join(peaks.lazy(), on="hardware_matched", how="left")
+
+
+def resolve_hardware(
+    frame: pl.LazyFrame | pl.DataFrame, hardware: pl.DataFrame
+) -> pl.LazyFrame:
+    """Add `hardware_matched` (table name), `_hardware_multiple` and the chip's `_peak_*`.
+
+    Names are matched once per distinct spelling, then joined back to the rows."""
+    frame = frame.lazy()
+    distinct = frame.select("hardware").unique()
+    return frame.join(
+        match_names(distinct, hardware), on="hardware", how="left", nulls_equal=True,
+        maintain_order="left",
+    )  # fmt: skip
 
 
 def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -159,7 +174,7 @@ def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 
 def lookup(name: str, hardware: pl.DataFrame) -> dict | None:
     """The table row a single name resolves to (for `hardware show` and the calculators)."""
-    resolved = resolve_hardware(pl.DataFrame({"hardware": [name]}), hardware)
+    resolved = resolve_hardware(pl.DataFrame({"hardware": [name]}), hardware).collect()
     matched = resolved["hardware_matched"][0]
     if matched is None:
         return None

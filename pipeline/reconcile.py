@@ -17,7 +17,7 @@ def _fold_apart(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return pl.max_horizontal(ratio, 1 / ratio)
 
 
-def reconcile(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     ops, hw = pl.col("ops_flop"), pl.col("hardware_flop")
     reported = pl.col("reported_compute_flop")
     both = ops.is_not_null() & hw.is_not_null()

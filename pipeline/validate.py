@@ -39,17 +39,26 @@ def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     missing_columns = [c for c in CANONICAL_COLUMNS if c not in raw.columns]
     raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing_columns)
     checked = [c for c, kind in CANONICAL_COLUMNS.items() if kind in EXPECTED]
-    parsed = raw.with_columns(
-        pl.when(is_missing(pl.col(column)))
-        .then(None)
-        .otherwise(PARSERS[kind](pl.col(column)))
-        .alias(column)
-        for column, kind in CANONICAL_COLUMNS.items()
-    ).with_columns(
-        (raw[c].is_not_null() & ~raw.select(is_missing(pl.col(c))).to_series() & pl.col(c).is_null())
-        .alias(f"_failed_{c}")
-        for c in checked
-    )
+    # Each column's parser runs once; its value and its failure mask both come from it.
+    parsed = (
+        raw.lazy()
+        .with_columns(
+            *(is_missing(pl.col(c)).alias(f"_missing_{c}") for c in CANONICAL_COLUMNS),
+            *(PARSERS[kind](pl.col(c)).alias(f"_parsed_{c}") for c, kind in CANONICAL_COLUMNS.items()),
+        )
+        .with_columns(
+            *(
+                pl.when(pl.col(f"_missing_{c}")).then(None).otherwise(pl.col(f"_parsed_{c}")).alias(c)
+                for c in CANONICAL_COLUMNS
+            ),
+            *(
+                (~pl.col(f"_missing_{c}") & pl.col(f"_parsed_{c}").is_null()).alias(f"_failed_{c}")
+                for c in checked
+            ),
+        )
+        .drop(pl.selectors.starts_with("_missing_", "_parsed_"))
+        .collect()
+    )  # fmt: skip
     failures = [
         parsed.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), f"_failed_{c}")
         .filter(pl.col(f"_failed_{c}"))

@@ -10,13 +10,14 @@ from tests.conftest import systems_frame
 
 
 def ops_row(settings=DEFAULT_SETTINGS, **cells):
-    frame = start_annotations(systems_frame([{"system": "s", **cells}]))
-    return finish_annotations(ops_method(frame, settings)).row(0, named=True)
+    frame = start_annotations(systems_frame([{"system": "s", **cells}]).lazy())
+    return finish_annotations(ops_method(frame, settings)).collect().row(0, named=True)
 
 
 def hardware_row(tiny_hardware, settings=DEFAULT_SETTINGS, **cells):
-    frame = start_annotations(systems_frame([{"system": "s", **cells}]))
-    return finish_annotations(hardware_method(frame, tiny_hardware, settings)).row(0, named=True)
+    frame = start_annotations(systems_frame([{"system": "s", **cells}]).lazy())
+    frame = hardware_method(frame, tiny_hardware, settings)
+    return finish_annotations(frame).collect().row(0, named=True)
 
 
 # Method 1 ---------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""`make bench`: time and peak memory of `flopsheet estimate` end to end on synthetic sheets.
+
+Each spreadsheet mixes rows for every rule of both methods (language models with tokens,
+vision nets with forward FLOP, hardware-only rows, reported compute, MoE, messy cells), and
+2% of rows are bad in one cell. Every run is a fresh `flopsheet estimate` process whose peak
+resident memory is read from the kernel's accounting of that child.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+SIZES = (10_000, 100_000, 1_000_000)
+BAD_SHARE = 0.02
+SEED = 20221
+
+TEMPLATES = [
+    # language model, both methods
+    {"domain": "language", "parameters": "175B", "dataset_size": "300B", "dataset_unit": "tokens",
+     "hardware": "V100", "hardware_quantity": "1,024", "training_time_hours": "34 days"},
+    {"domain": "language", "parameters": "7e9", "dataset_size": "1.4e12", "epochs": "1",
+     "hardware": "NVIDIA A100 SXM4 80 GB", "chip_hours": "82432", "precision": "bf16",
+     "utilization": "41%"},
+    {"domain": "language", "parameters": "671B", "active_parameters": "37B",
+     "dataset_size": "14.8T", "dataset_unit": "tokens", "hardware": "H800", "chip_hours": "2.788M",
+     "precision": "fp8"},
+    # vision, counting operations only
+    {"domain": "vision", "forward_flop_per_example": "8.2e9", "dataset_size": "1.28M",
+     "dataset_unit": "images", "epochs": "90"},
+    {"domain": "vision", "connections": "6.5e8", "dataset_size": "1,200,000", "epochs": "74"},
+    # hardware time only
+    {"domain": "games", "hardware": "TPU v3", "hardware_quantity": "64", "training_time_hours": "40 days"},
+    {"domain": "speech", "hardware": "Tesla V100-SXM2-16GB", "hardware_quantity": "16",
+     "training_time_hours": "120"},
+    # reported compute, words, unknown chip, several chips, nothing usable
+    {"domain": "language", "parameters": "1.5B", "dataset_size": "40B", "dataset_unit": "words",
+     "reported_compute_flop": "1.5e21"},
+    {"domain": "vision", "hardware": "Mystery Chip 9", "hardware_quantity": "8",
+     "training_time_hours": "1 week"},
+    {"domain": "multimodal", "hardware": "V100, A100", "hardware_quantity": "8",
+     "training_time_hours": "10"},
+    {"domain": "robotics", "parameters": "35M", "publication_date": "2022-12"},
+]  # fmt: skip
+BAD_CELLS = [
+    ("parameters", "lots"), ("hardware_quantity", "2.5"), ("utilization", "150%"),
+    ("training_time_hours", "forever"), ("epochs", "-1"),
+]  # fmt: skip
+
+
+def synthetic(rows: int, seed: int = SEED) -> pl.DataFrame:
+    """`rows` rows sampled from the templates, unique names, BAD_SHARE of them broken."""
+    columns = sorted({k for t in TEMPLATES for k in t})
+    templates = pl.DataFrame(
+        {c: [t.get(c) for t in TEMPLATES] for c in columns},
+        schema={c: pl.String for c in columns},
+    )
+    frame = templates.sample(rows, with_replacement=True, seed=seed).with_columns(
+        pl.format("system {}", pl.int_range(pl.len())).alias("system"),
+        pl.int_range(pl.len()).alias("_i"),
+    )
+    every = int(1 / BAD_SHARE)
+    for slot, (column, value) in enumerate(BAD_CELLS):
+        broken = (pl.col("_i") % every == 0) & ((pl.col("_i") // every) % len(BAD_CELLS) == slot)
+        frame = frame.with_columns(
+            pl.when(broken).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)
+        )
+    return frame.drop("_i").select("system", *columns)
+
+
+def measure(csv_path: Path, output_dir: Path) -> tuple[float, float]:
+    """(seconds, peak resident MiB) of one `flopsheet estimate` process."""
+    command = [sys.executable, "-m", "pipeline", "estimate", str(csv_path), "-o", str(output_dir)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"estimate failed on {csv_path}: {process.stderr.read().decode()}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main(sizes: tuple[int, ...] = SIZES, workdir: Path = Path("bench")) -> None:
+    workdir.mkdir(exist_ok=True)
+    print(f"{'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak MiB':>9}")
+    for rows in sizes:
+        csv_path = workdir / f"synthetic_{rows}.csv"
+        if not csv_path.exists():
+            synthetic(rows).write_csv(csv_path)
+        seconds, peak = measure(csv_path, workdir / f"out_{rows}")
+        print(f"{rows:>10} {seconds:>8.2f} {rows / seconds:>10,.0f} {peak:>9,.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main(tuple(int(a) for a in sys.argv[1:]) or SIZES)
