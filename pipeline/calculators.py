@@ -40,13 +40,16 @@ class Calculation:
         }
 
 
-def _calculate(cells: dict[str, str | None], hardware: pl.DataFrame, option_names: dict[str, str], method: str) -> Calculation:
+def _calculate(
+    cells: dict[str, str | None], hardware: pl.DataFrame, option_names: dict[str, str], method: str
+) -> Calculation:
     given = {k: v for k, v in cells.items() if v is not None}
     raw = pl.DataFrame(
         {"system": ["calculator"], **{k: [v] for k, v in given.items()}},
         schema={"system": pl.String, **{k: pl.String for k in given}},
     ).with_columns(
-        pl.lit(CALCULATOR_SOURCE).alias("source_file"), pl.lit(2, dtype=pl.Int64).alias("source_row")
+        pl.lit(CALCULATOR_SOURCE).alias("source_file"),
+        pl.lit(2, dtype=pl.Int64).alias("source_row"),
     )
     systems, rejects = validate(raw)
     if rejects.height:
@@ -59,7 +62,9 @@ def _calculate(cells: dict[str, str | None], hardware: pl.DataFrame, option_name
     flop = row[f"{method}_flop"]
     if flop is None:
         raise CalculatorInputError(_missing_inputs_message(row, hardware, method))
-    return Calculation(flop=flop, formula=row["notes"], sentence=row["summary"], flags=row["flags"], row=row)
+    return Calculation(
+        flop=flop, formula=row["notes"], sentence=row["summary"], flags=row["flags"], row=row
+    )
 
 
 def _missing_inputs_message(row: dict, hardware: pl.DataFrame, method: str) -> str:

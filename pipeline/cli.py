@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +25,13 @@ from rich.table import Table
 from pipeline import __version__, calculators
 from pipeline.columns import load_column_map
 from pipeline.errors import EXIT_INPUT_FILE, EXIT_ROWS_REJECTED, FlopsheetError
-from pipeline.hardware import DEFAULT_HARDWARE_PATH, alias_frame, hardware_key, load_hardware, lookup
+from pipeline.hardware import (
+    DEFAULT_HARDWARE_PATH,
+    alias_frame,
+    hardware_key,
+    load_hardware,
+    lookup,
+)
 from pipeline.run import STAGES, run_estimate, run_validate
 
 app = typer.Typer(
@@ -35,8 +41,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-calc_app = typer.Typer(help="Epoch's two compute calculators, for one system.", no_args_is_help=True)
-hardware_app = typer.Typer(help="The hardware table: accelerators and their peaks.", no_args_is_help=True)
+calc_app = typer.Typer(
+    help="Epoch's two compute calculators, for one system.", no_args_is_help=True
+)
+hardware_app = typer.Typer(
+    help="The hardware table: accelerators and their peaks.", no_args_is_help=True
+)
 app.add_typer(calc_app, name="calc")
 app.add_typer(hardware_app, name="hardware")
 
@@ -54,7 +64,8 @@ ColumnsOption = Annotated[
     typer.Option("--columns", help="TOML file mapping your headers to canonical column names."),
 ]
 HardwareTableOption = Annotated[
-    Path, typer.Option("--hardware-table", help="Hardware table CSV to use instead of the shipped one.")
+    Path,
+    typer.Option("--hardware-table", help="Hardware table CSV to use instead of the shipped one."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
@@ -139,9 +150,7 @@ def estimate(
     with user_errors():
         column_map = load_column_map(columns) if columns else None
         with _stage_progress(inputs) as on_stage:
-            result = run_estimate(
-                inputs, output_dir, column_map, hardware_table, on_stage=on_stage
-            )
+            result = run_estimate(inputs, output_dir, column_map, hardware_table, on_stage=on_stage)
         summary = result.summary
         if as_json:
             _print_json(
@@ -217,10 +226,19 @@ def _print_calculation(result: calculators.Calculation, as_json: bool) -> None:
 
 @calc_app.command("ops")
 def calc_ops(
-    forward_flop: Annotated[str | None, typer.Option("--forward-flop", help="FLOP of one forward pass on one example.")] = None,
-    connections: Annotated[str | None, typer.Option(help="Connections (weights reused count each use).")] = None,
-    parameters: Annotated[str | None, typer.Option(help="Parameters of a language model (6ND; needs --tokens).")] = None,
-    active_parameters: Annotated[str | None, typer.Option("--active-parameters", help="Parameters used per token (mixture of experts).")] = None,
+    forward_flop: Annotated[
+        str | None, typer.Option("--forward-flop", help="FLOP of one forward pass on one example.")
+    ] = None,
+    connections: Annotated[
+        str | None, typer.Option(help="Connections (weights reused count each use).")
+    ] = None,
+    parameters: Annotated[
+        str | None, typer.Option(help="Parameters of a language model (6ND; needs --tokens).")
+    ] = None,
+    active_parameters: Annotated[
+        str | None,
+        typer.Option("--active-parameters", help="Parameters used per token (mixture of experts)."),
+    ] = None,
     examples: Annotated[str | None, typer.Option(help="Examples (datapoints) per epoch.")] = None,
     tokens: Annotated[str | None, typer.Option(help="Tokens per epoch.")] = None,
     epochs: Annotated[str | None, typer.Option(help="Passes over the data (default 1).")] = None,
@@ -246,13 +264,29 @@ def calc_ops(
 
 @calc_app.command("hardware")
 def calc_hardware(
-    hardware: Annotated[str | None, typer.Option("--hardware", help="Accelerator name, e.g. 'A100' or 'TPU v3'.")] = None,
-    peak: Annotated[str | None, typer.Option(help="Peak FLOP/s per chip (instead of the table).")] = None,
-    precision: Annotated[str | None, typer.Option(help="Number format: fp32, tf32, fp16, bf16, fp8, ... (default: 16-bit tensor peak).")] = None,
+    hardware: Annotated[
+        str | None, typer.Option("--hardware", help="Accelerator name, e.g. 'A100' or 'TPU v3'.")
+    ] = None,
+    peak: Annotated[
+        str | None, typer.Option(help="Peak FLOP/s per chip (instead of the table).")
+    ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            help="Number format: fp32, tf32, fp16, bf16, fp8, ... (default: 16-bit tensor peak)."
+        ),
+    ] = None,
     chips: Annotated[str | None, typer.Option(help="Number of chips.")] = None,
-    time: Annotated[str | None, typer.Option(help="Training time: hours, or e.g. '21 days'.")] = None,
-    chip_hours: Annotated[str | None, typer.Option("--chip-hours", help="Chip-hours (instead of --chips and --time).")] = None,
-    utilization: Annotated[str | None, typer.Option(help="Utilization: 0.4 or '40%' (default 0.30 language, 0.40 other).")] = None,
+    time: Annotated[
+        str | None, typer.Option(help="Training time: hours, or e.g. '21 days'.")
+    ] = None,
+    chip_hours: Annotated[
+        str | None, typer.Option("--chip-hours", help="Chip-hours (instead of --chips and --time).")
+    ] = None,
+    utilization: Annotated[
+        str | None,
+        typer.Option(help="Utilization: 0.4 or '40%' (default 0.30 language, 0.40 other)."),
+    ] = None,
     domain: Annotated[str | None, typer.Option(help="Domain, for the default utilization.")] = None,
     as_json: JsonOption = False,
     hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
@@ -290,7 +324,9 @@ def _flops(value: object) -> str:
 
 @hardware_app.command("list")
 def hardware_list(
-    search: Annotated[str | None, typer.Option(help="Only chips whose name or alias contains this text.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Only chips whose name or alias contains this text.")
+    ] = None,
     as_json: JsonOption = False,
     hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
 ) -> None:
@@ -312,7 +348,9 @@ def hardware_list(
             return
         table = Table(title=f"Hardware ({table_frame.height} chips, dense FLOP/s per chip)")
         for label in LIST_COLUMNS.values():
-            table.add_column(label, justify="left" if label in ("name", "type", "released") else "right")
+            table.add_column(
+                label, justify="left" if label in ("name", "type", "released") else "right"
+            )
         for row in table_frame.select(list(LIST_COLUMNS)).iter_rows(named=True):
             table.add_row(
                 row["name"], row["type"], str(row["release_date"] or ""),
@@ -347,12 +385,16 @@ def hardware_show(
         table.add_column("field")
         table.add_column("value", overflow="fold")
         for key, value in row.items():
-            shown = _flops(value) if key.endswith("_per_second") else ("" if value is None else str(value))
+            shown = (
+                _flops(value)
+                if key.endswith("_per_second")
+                else ("" if value is None else str(value))
+            )
             table.add_row(key, shown)
         out.print(table)
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -361,8 +403,11 @@ class OutputFormat(str, Enum):
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="A SQL query.")],
-    db: Annotated[Path, typer.Option("--db", help="The DuckDB database.")] = DEFAULT_OUTPUT_DIR / "compute.duckdb",
-    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+    db: Annotated[Path, typer.Option("--db", help="The DuckDB database.")] = DEFAULT_OUTPUT_DIR
+    / "compute.duckdb",
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
 ) -> None:
     """Run SQL against the published database (read-only).
 
@@ -388,7 +433,7 @@ def query(
             err.print(f"Error: {str(error).strip().splitlines()[0]}", markup=False)
             raise typer.Exit(1) from None
         if output_format is OutputFormat.csv:
-            sys.stdout.write(frame.write_csv())
+            sys.stdout.write(_flatten_nested(frame).write_csv())
         elif output_format is OutputFormat.json:
             _print_json(frame.to_dicts())
         else:
@@ -400,6 +445,17 @@ def query(
             out.print(table)
 
 
+def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
+    """CSV has no lists: a list of text becomes 'a; b', any other nested value JSON."""
+    return frame.with_columns(
+        pl.col(name).list.join("; ")
+        if dtype == pl.List(pl.String)
+        else pl.struct(pl.col(name)).struct.json_encode().str.slice(len(name) + 4).str.head(-1)
+        for name, dtype in frame.schema.items()
+        if dtype.is_nested()
+    )
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"flopsheet {__version__}")
@@ -408,6 +464,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """flopsheet: estimate the training compute of ML systems from a spreadsheet of papers."""

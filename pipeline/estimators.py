@@ -66,8 +66,18 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     frame = frame.with_columns(ops_flop.alias("ops_flop"))
 
     factor = _number(training_factor)
-    epochs_text = pl.concat_str([short(epochs_used), pl.lit(" epoch"), pl.when(epochs_used != 1).then(pl.lit("s")).otherwise(pl.lit(""))])
-    params_word = pl.when(pl.col("active_parameters").is_not_null()).then(pl.lit(" active params")).otherwise(pl.lit(" params"))
+    epochs_text = pl.concat_str(
+        [
+            short(epochs_used),
+            pl.lit(" epoch"),
+            pl.when(epochs_used != 1).then(pl.lit("s")).otherwise(pl.lit("")),
+        ]
+    )
+    params_word = (
+        pl.when(pl.col("active_parameters").is_not_null())
+        .then(pl.lit(" active params"))
+        .otherwise(pl.lit(" params"))
+    )
     unit_word = pl.coalesce(unit, pl.lit("examples"))
     result = pl.concat_str([pl.lit(" = "), sci(pl.col("ops_flop")), pl.lit(" FLOP")])
     note = (
@@ -78,7 +88,7 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         ]))
         .when(rule == "connections")
         .then(pl.concat_str([
-            pl.lit(f"2 x "), sci(pl.col("connections")), pl.lit(f" connections x {factor} x "),
+            pl.lit("2 x "), sci(pl.col("connections")), pl.lit(f" connections x {factor} x "),
             sci(dataset), pl.lit(" "), unit_word, pl.lit(" x "), epochs_text, result,
         ]))
         .when(rule == "6ND")
@@ -109,9 +119,9 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
             pl.when((rule == "6ND") & (unit == "words")).then(
                 pl.lit(f"words converted at {settings.tokens_per_word:.3g} tokens per word")
             ),
-            pl.when(~ops_applies & per_token_params.is_not_null() & dataset.is_not_null() & ~token_data).then(
-                pl.lit("parameters are not connections for non-token data: no 6ND estimate")
-            ),
+            pl.when(
+                ~ops_applies & per_token_params.is_not_null() & dataset.is_not_null() & ~token_data
+            ).then(pl.lit("parameters are not connections for non-token data: no 6ND estimate")),
         ),
     )
 

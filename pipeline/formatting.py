@@ -41,7 +41,9 @@ def short(value: pl.Expr) -> pl.Expr:
 
 
 def plural(count: pl.Expr, singular: str, plural_form: str | None = None) -> pl.Expr:
-    word = pl.when(count == 1).then(pl.lit(singular)).otherwise(pl.lit(plural_form or singular + "s"))
+    word = (
+        pl.when(count == 1).then(pl.lit(singular)).otherwise(pl.lit(plural_form or singular + "s"))
+    )
     return pl.concat_str([short(count), pl.lit(" "), word])
 
 

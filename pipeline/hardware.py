@@ -72,8 +72,9 @@ def alias_frame(hardware: pl.DataFrame) -> pl.DataFrame:
     return (
         hardware.select(
             "name",
-            pl.concat_list(pl.col("name"), pl.col("aliases").fill_null("").str.split("|"))
-            .alias("alias"),
+            pl.concat_list(pl.col("name"), pl.col("aliases").fill_null("").str.split("|")).alias(
+                "alias"
+            ),
         )
         .with_row_index("table_order")
         .explode("alias")
@@ -136,9 +137,7 @@ def match_names(names: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
     return keyed.join(peaks.lazy(), on="hardware_matched", how="left")
 
 
-def resolve_hardware(
-    frame: pl.LazyFrame | pl.DataFrame, hardware: pl.DataFrame
-) -> pl.LazyFrame:
+def resolve_hardware(frame: pl.LazyFrame | pl.DataFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
     """Add `hardware_matched` (table name), `_hardware_multiple` and the chip's `_peak_*`.
 
     Names are matched once per distinct spelling, then joined back to the rows."""

@@ -91,9 +91,7 @@ def read_table(path: Path, column_map: dict[str, str] | None = None) -> pl.DataF
     return frame
 
 
-def read_inputs(
-    paths: Sequence[Path], column_map: dict[str, str] | None = None
-) -> pl.DataFrame:
+def read_inputs(paths: Sequence[Path], column_map: dict[str, str] | None = None) -> pl.DataFrame:
     """All input files stacked; columns missing from a file are null there."""
     if not paths:
         raise InputFileError("(no input)", "give at least one spreadsheet")

@@ -39,9 +39,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def provenance(
-    inputs: Sequence[Path], hardware_path: Path, settings: Settings
-) -> pl.DataFrame:
+def provenance(inputs: Sequence[Path], hardware_path: Path, settings: Settings) -> pl.DataFrame:
     """Key-value facts that tie the outputs to the exact inputs and settings."""
     rows = [("flopsheet_version", __version__), ("settings", json.dumps(settings.as_dict()))]
     rows += [(f"input:{p}", file_sha256(Path(p))) for p in inputs]
@@ -82,7 +80,12 @@ def publish(
         rejects.write_csv(staged.rejects)
         write_database(
             staged.database,
-            {"estimates": estimates, "rejects": rejects, "hardware": hardware, "metadata": metadata},
+            {
+                "estimates": estimates,
+                "rejects": rejects,
+                "hardware": hardware,
+                "metadata": metadata,
+            },
         )
         for temporary, target in zip(
             (staged.database, staged.parquet, staged.rejects),

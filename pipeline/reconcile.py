@@ -102,14 +102,22 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
 def ops_sentence(total: pl.Expr) -> pl.Expr:
     """Epoch's counting-operations calculator sentence."""
     epochs = pl.col("epochs_used")
-    for_epochs = pl.when(epochs != 1).then(
-        pl.concat_str([pl.lit(" for "), short(epochs), pl.lit(" epochs")])
-    ).otherwise(pl.lit(""))
+    for_epochs = (
+        pl.when(epochs != 1)
+        .then(pl.concat_str([pl.lit(" for "), short(epochs), pl.lit(" epochs")]))
+        .otherwise(pl.lit(""))
+    )
     trained_on = pl.concat_str([pl.lit(", was trained on "), sci(pl.col("dataset_size"))])
     unit = pl.coalesce(pl.col("dataset_unit"), pl.lit("tokens"))
-    ending = pl.concat_str([for_epochs, pl.lit(" and used "), sci(total), pl.lit(" FLOP during training.")])
+    ending = pl.concat_str(
+        [for_epochs, pl.lit(" and used "), sci(total), pl.lit(" FLOP during training.")]
+    )
     rule = pl.col("ops_rule")
-    active = pl.when(pl.col("active_parameters").is_not_null()).then(pl.lit(" active")).otherwise(pl.lit(""))
+    active = (
+        pl.when(pl.col("active_parameters").is_not_null())
+        .then(pl.lit(" active"))
+        .otherwise(pl.lit(""))
+    )
     return (
         pl.when(rule == "forward_flop")
         .then(pl.concat_str([
@@ -132,7 +140,9 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
 def hardware_sentence(total: pl.Expr) -> pl.Expr:
     """Epoch's hardware calculator sentence."""
     chip = pl.coalesce("hardware_matched", "hardware", pl.lit("chips"))
-    ending = pl.concat_str([pl.lit(", and in total used "), sci(total), pl.lit(" FLOP during training.")])
+    ending = pl.concat_str(
+        [pl.lit(", and in total used "), sci(total), pl.lit(" FLOP during training.")]
+    )
     return (
         pl.when(pl.col("chip_hours").is_not_null())
         .then(pl.concat_str([

@@ -8,8 +8,8 @@ column, value and reason; every other row goes on.
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 from pipeline.parsing import EXPECTED, PARSERS, is_missing
 from schemas.systems import CANONICAL_COLUMNS, FRAME_CHECKS, SystemsSchema
@@ -81,9 +81,7 @@ def schema_failures(typed: pl.DataFrame) -> pl.DataFrame:
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases.filter(pl.col("index").is_not_null())
     else:
-        cases = pl.DataFrame(
-            schema={"check": pl.String, "column": pl.String, "index": pl.Int32}
-        )
+        cases = pl.DataFrame(schema={"check": pl.String, "column": pl.String, "index": pl.Int32})
     check = cases["check"]
     frame_check = check.is_in(list(FRAME_CHECKS))
     reason_by_check = {name: reason for name, (_, reason) in FRAME_CHECKS.items()}
@@ -132,9 +130,11 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     joined = problems.join(cells, on="_row", how="left")
     value = pl.lit(None, dtype=pl.String)
     for column in columns:
-        value = pl.when(pl.col("column") == column).then(
-            pl.col("_cells").struct.field(column)
-        ).otherwise(value)
+        value = (
+            pl.when(pl.col("column") == column)
+            .then(pl.col("_cells").struct.field(column))
+            .otherwise(value)
+        )
     first_use = (
         raw.filter(pl.col("system").str.strip_chars().is_first_distinct())
         .select(

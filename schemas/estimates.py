@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 from schemas.systems import CANONICAL_COLUMNS
 
@@ -101,5 +101,7 @@ def output_columns(frame_columns: list[str]) -> list[str]:
     known = set(CANONICAL_COLUMNS) | set(ESTIMATE_COLUMNS)
     extras = [c for c in frame_columns if c not in known and not c.startswith("_")]
     head = [c for c in CANONICAL_COLUMNS if c in frame_columns]
-    tail = [c for c in ESTIMATE_COLUMNS if c in frame_columns and c not in ("source_file", "source_row")]
+    tail = [
+        c for c in ESTIMATE_COLUMNS if c in frame_columns and c not in ("source_file", "source_row")
+    ]
     return head + tail + extras + ["source_file", "source_row"]

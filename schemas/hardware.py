@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 # precision format -> the table column holding its dense peak per chip
 PEAK_COLUMNS: dict[str, str] = {

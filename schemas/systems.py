@@ -7,8 +7,8 @@ quarantined with its reason; the other rows go on.
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 # column -> kind of cell. Kinds are parsed by pipeline.parsing.PARSERS.
 CANONICAL_COLUMNS: dict[str, str] = {

@@ -129,7 +129,9 @@ def test_hardware_time_with_reported_everything(tiny_hardware):
 
 
 def test_chip_hours_replace_quantity_times_time(tiny_hardware):
-    row = hardware_row(tiny_hardware, hardware="V100", chip_hours="1e5", precision="fp16", utilization="0.3")
+    row = hardware_row(
+        tiny_hardware, hardware="V100", chip_hours="1e5", precision="fp16", utilization="0.3"
+    )
     assert row["hardware_flop"] == pytest.approx(1e5 * 3600 * 125e12 * 0.3)
 
 
@@ -153,13 +155,17 @@ def test_peak_follows_precision(tiny_hardware, precision, peak, label):
 
 
 def test_precision_blank_uses_tensor_peak_and_flags(tiny_hardware):
-    row = hardware_row(tiny_hardware, hardware="V100", hardware_quantity="1", training_time_hours="1")
+    row = hardware_row(
+        tiny_hardware, hardware="V100", hardware_quantity="1", training_time_hours="1"
+    )
     assert row["peak_flop_per_second_used"] == pytest.approx(125e12)
     assert "precision_assumed" in row["flags"]
 
 
 def test_precision_blank_without_tensor_cores_uses_fp32(tiny_hardware):
-    row = hardware_row(tiny_hardware, hardware="GTX 580", hardware_quantity="2", training_time_hours="1")
+    row = hardware_row(
+        tiny_hardware, hardware="GTX 580", hardware_quantity="2", training_time_hours="1"
+    )
     assert row["peak_flop_per_second_used"] == pytest.approx(1.58e12)
     assert row["precision_used"] == "fp32"
 
@@ -182,7 +188,9 @@ def test_paper_peak_overrides_table(tiny_hardware):
     assert "precision_assumed" not in row["flags"]
 
 
-@pytest.mark.parametrize(("domain", "utilization"), [("language", 0.30), ("vision", 0.40), (None, 0.40)])
+@pytest.mark.parametrize(
+    ("domain", "utilization"), [("language", 0.30), ("vision", 0.40), (None, 0.40)]
+)
 def test_default_utilization_by_domain(tiny_hardware, domain, utilization):
     row = hardware_row(
         tiny_hardware, domain=domain, hardware="A100", hardware_quantity="1",
@@ -193,13 +201,20 @@ def test_default_utilization_by_domain(tiny_hardware, domain, utilization):
 
 
 def test_several_chips_in_one_cell_no_method_2(tiny_hardware):
-    row = hardware_row(tiny_hardware, hardware="V100, A100", hardware_quantity="8", training_time_hours="10")
+    row = hardware_row(
+        tiny_hardware, hardware="V100, A100", hardware_quantity="8", training_time_hours="10"
+    )
     assert row["hardware_flop"] is None
     assert "multiple_hardware" in row["flags"]
 
 
 def test_unknown_chip_no_method_2(tiny_hardware):
-    row = hardware_row(tiny_hardware, hardware="Quantum Abacus 9000", hardware_quantity="8", training_time_hours="10")
+    row = hardware_row(
+        tiny_hardware,
+        hardware="Quantum Abacus 9000",
+        hardware_quantity="8",
+        training_time_hours="10",
+    )
     assert row["hardware_flop"] is None
     assert "unknown_hardware" in row["flags"]
 

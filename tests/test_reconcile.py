@@ -23,7 +23,9 @@ def hardware_cells(flop: float) -> dict:
 
 
 def one(tiny_hardware, settings=Settings(), **cells):
-    return estimate(systems_frame([{"system": "s", **cells}]), tiny_hardware, settings).row(0, named=True)
+    return estimate(systems_frame([{"system": "s", **cells}]), tiny_hardware, settings).row(
+        0, named=True
+    )
 
 
 def test_reported_compute_wins(tiny_hardware):

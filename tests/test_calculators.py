@@ -1,0 +1,136 @@
+"""The two calculators: the same code as the batch job, one system from options."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+runner = CliRunner()
+
+
+def calc(*args):
+    return runner.invoke(app, ["calc", *args])
+
+
+def test_ops_calculator_sentence_and_formula():
+    result = calc("ops", "--forward-flop", "1e9", "--examples", "1e6", "--epochs", "10", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["flop"] == pytest.approx(3e16)
+    assert data["formula"].startswith(
+        "3 x 1.0e9 FLOP per forward pass x 1.0e6 examples x 10 epochs = 3.0e16 FLOP"
+    )
+    assert data["sentence"] == (
+        "Our model uses 1.0e9 FLOP on each forward pass, was trained on 1.0e6 datapoints "
+        "for 10 epochs and used 3.0e16 FLOP during training."
+    )
+
+
+def test_ops_calculator_one_epoch_sentence():
+    result = calc("ops", "--forward-flop", "1e9", "--examples", "1e7", "--epochs", "1", "--json")
+    assert json.loads(result.stdout)["sentence"] == (
+        "Our model uses 1.0e9 FLOP on each forward pass, was trained on 1.0e7 datapoints "
+        "and used 3.0e16 FLOP during training."
+    )
+
+
+def test_ops_calculator_language_model():
+    result = calc("ops", "--parameters", "70B", "--tokens", "1.4T", "--json")
+    data = json.loads(result.stdout)
+    assert data["flop"] == pytest.approx(5.88e23)
+    assert "epochs_assumed" in data["flags"]
+
+
+def test_ops_calculator_connections_and_moe():
+    assert json.loads(calc("ops", "--connections", "1e6", "--examples", "1e3", "--json").stdout)[
+        "flop"
+    ] == pytest.approx(6e9)
+    moe = calc(
+        "ops", "--parameters", "671B", "--active-parameters", "37B", "--tokens", "14.8T", "--json"
+    )
+    assert json.loads(moe.stdout)["flop"] == pytest.approx(6 * 37e9 * 14.8e12)
+
+
+def test_hardware_calculator_sentence():
+    result = calc(
+        "hardware",
+        "--hardware",
+        "NVIDIA A100 SXM4 80 GB",
+        "--chips",
+        "8",
+        "--time",
+        "3 days",
+        "--utilization",
+        "0.4",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["flop"] == pytest.approx(8 * 72 * 3600 * 312e12 * 0.4)
+    assert data["sentence"] == (
+        "Our model was trained on 8 NVIDIA A100 SXM4 80 GB for 3 days, and in total used "
+        "2.6e20 FLOP during training."
+    )
+
+
+def test_hardware_calculator_chip_hours_precision_and_peak():
+    fp32 = json.loads(
+        calc(
+            "hardware",
+            "--hardware",
+            "A100",
+            "--chip-hours",
+            "1000",
+            "--precision",
+            "fp32",
+            "--utilization",
+            "50%",
+            "--json",
+        ).stdout
+    )
+    assert fp32["flop"] == pytest.approx(1000 * 3600 * 19.5e12 * 0.5)
+    peak = json.loads(
+        calc(
+            "hardware",
+            "--peak",
+            "1e15",
+            "--chips",
+            "2",
+            "--time",
+            "90 min",
+            "--utilization",
+            "1",
+            "--json",
+        ).stdout
+    )
+    assert peak["flop"] == pytest.approx(2 * 5400 * 1e15)
+
+
+def test_hardware_calculator_human_output():
+    result = calc("hardware", "--hardware", "V100", "--chips", "4", "--time", "21 days")
+    assert result.exit_code == 0
+    assert "FLOP" in result.stdout and "sentence:" in result.stdout and "formula:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["hardware", "--hardware", "H1000", "--chips", "8", "--time", "1"],
+            "not in the hardware table",
+        ),
+        (["hardware", "--hardware", "A100", "--chips", "-8", "--time", "1"], "--chips"),
+        (["hardware", "--hardware", "A100", "--chips", "8", "--time", "forever"], "--time"),
+        (["hardware", "--hardware", "A100"], "not enough inputs"),
+        (["ops", "--parameters", "lots", "--tokens", "1e9"], "--parameters"),
+        (["ops", "--parameters", "1e9"], "not enough inputs"),
+        (["ops", "--examples", "1", "--tokens", "1", "--parameters", "1"], "not both"),
+    ],
+)
+def test_calculator_errors_are_one_line(args, message):
+    result = calc(*args)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]

@@ -1,0 +1,231 @@
+"""The command line through typer's CliRunner: outputs, exit codes, one-line errors."""
+
+import json
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from tests.conftest import REPO
+
+runner = CliRunner()
+SYSTEMS = str(REPO / "data" / "raw" / "systems.csv")
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    result = runner.invoke(app, ["estimate", SYSTEMS, "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
+def test_estimate_writes_every_output(published):
+    out, result = published
+    assert {p.name for p in out.iterdir()} == {"compute.duckdb", "estimates.parquet", "rejects.csv"}
+    for words in ["rows read", "estimated", "by geometric_mean", "rejected", "flagged"]:
+        assert words in result.stdout
+
+
+def test_database_has_the_tables(published):
+    out, _ = published
+    with duckdb.connect(str(out / "compute.duckdb"), read_only=True) as con:
+        tables = {
+            r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
+        }
+        assert tables == {"estimates", "rejects", "hardware", "metadata"}
+        n = con.execute("select count(*) from estimates").fetchone()[0]
+        flags_type = con.execute(
+            "select data_type from information_schema.columns "
+            "where table_name='estimates' and column_name='flags'"
+        ).fetchone()[0]
+    assert n == pl.read_parquet(out / "estimates.parquet").height
+    assert flags_type == "VARCHAR[]"
+
+
+def test_metadata_traces_outputs_to_input_bytes(published):
+    out, _ = published
+    result = runner.invoke(
+        app,
+        [
+            "query",
+            "select key, value from metadata",
+            "--db",
+            str(out / "compute.duckdb"),
+            "--format",
+            "json",
+        ],
+    )
+    keys = {row["key"] for row in json.loads(result.stdout)}
+    assert f"input:{SYSTEMS}" in keys
+    assert "settings" in keys
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_query_formats(published, fmt):
+    out, _ = published
+    sql = "select system, estimate_flop, flags from estimates order by system limit 3"
+    result = runner.invoke(
+        app, ["query", sql, "--db", str(out / "compute.duckdb"), "--format", fmt]
+    )
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        rows = json.loads(result.stdout)
+        assert len(rows) == 3 and isinstance(rows[0]["flags"], list)
+    elif fmt == "csv":
+        assert result.stdout.splitlines()[0] == "system,estimate_flop,flags"
+
+
+def test_query_is_read_only(published):
+    out, _ = published
+    result = runner.invoke(
+        app, ["query", "drop table estimates", "--db", str(out / "compute.duckdb")]
+    )
+    assert result.exit_code == 1
+    assert "read-only" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_query_bad_sql_is_one_line(published):
+    out, _ = published
+    result = runner.invoke(app, ["query", "selec nonsense", "--db", str(out / "compute.duckdb")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+
+
+def test_query_missing_database(tmp_path):
+    result = runner.invoke(app, ["query", "select 1", "--db", str(tmp_path / "none.duckdb")])
+    assert result.exit_code == 2
+    assert "database not found" in result.stderr
+
+
+def test_estimate_json_summary_counts_add_up(tmp_path):
+    result = runner.invoke(app, ["estimate", SYSTEMS, "-o", str(tmp_path), "--json"])
+    summary = json.loads(result.stdout)
+    assert (
+        summary["rows_read"]
+        == summary["rows_estimated"] + summary["rows_without_estimate"] + summary["rows_rejected"]
+    )
+    assert sum(summary["by_source"].values()) == summary["rows_read"] - summary["rows_rejected"]
+
+
+def test_missing_input_file(tmp_path):
+    result = runner.invoke(app, ["estimate", str(tmp_path / "nope.csv"), "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"Error: {tmp_path / 'nope.csv'}: file not found"
+
+
+def test_column_map(tmp_path):
+    sheet = tmp_path / "mine.csv"
+    sheet.write_text("Model,Params,Tokens seen,Domain\nTiny LM,1e9,2e10,language\n")
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(
+        '[columns]\n"Model" = "system"\n"Params" = "parameters"\n"Tokens seen" = "dataset_size"\n'
+    )
+    result = runner.invoke(
+        app, ["estimate", str(sheet), "--columns", str(mapping), "-o", str(tmp_path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    frame = pl.read_parquet(tmp_path / "estimates.parquet")
+    assert frame["ops_flop"][0] == pytest.approx(6 * 1e9 * 2e10)
+
+
+def test_column_map_to_unknown_column_is_a_file_error(tmp_path):
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[columns]\n"Model" = "name_of_thing"\n')
+    result = runner.invoke(app, ["validate", SYSTEMS, "--columns", str(mapping)])
+    assert result.exit_code == 2
+    assert "not a canonical column" in result.stderr
+
+
+def test_headers_match_loosely_and_extra_columns_are_carried(tmp_path):
+    sheet = tmp_path / "loose.csv"
+    sheet.write_text(
+        "System,Forward FLOP per example,DATASET SIZE,Epochs,My Comment\nNet,1e9,1e6,2,hello\n"
+    )
+    result = runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    frame = pl.read_parquet(tmp_path / "estimates.parquet")
+    assert frame["ops_flop"][0] == pytest.approx(6e15)
+    assert frame["My Comment"].to_list() == ["hello"]
+
+
+def test_several_inputs_and_formats(tmp_path):
+    frame = pl.read_csv(SYSTEMS, infer_schema=False)
+    first, second = frame.head(30), frame.slice(30)
+    first.write_excel(tmp_path / "a.xlsx")
+    second.write_parquet(tmp_path / "b.parquet")
+    result = runner.invoke(
+        app,
+        [
+            "estimate",
+            str(tmp_path / "a.xlsx"),
+            str(tmp_path / "b.parquet"),
+            "-o",
+            str(tmp_path),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows_read"] == frame.height
+    from_csv = runner.invoke(app, ["estimate", SYSTEMS, "-o", str(tmp_path / "csv"), "--json"])
+    out = pl.read_parquet(tmp_path / "estimates.parquet")
+    ref = pl.read_parquet(tmp_path / "csv" / "estimates.parquet")
+    assert from_csv.exit_code == 0
+    assert out["estimate_flop"].to_list() == ref["estimate_flop"].to_list()
+
+
+def test_validate_clean_file():
+    result = runner.invoke(app, ["validate", SYSTEMS])
+    assert result.exit_code == 0
+    assert "rows valid" in result.stdout
+
+
+def test_hardware_list_and_search():
+    result = runner.invoke(app, ["hardware", "list", "--search", "a100", "--json"])
+    assert result.exit_code == 0
+    names = [row["name"] for row in json.loads(result.stdout)]
+    assert names and all("A100" in n for n in names)
+    assert runner.invoke(app, ["hardware", "list"]).exit_code == 0
+
+
+def test_hardware_show():
+    result = runner.invoke(app, ["hardware", "show", "Tesla V100-SXM2-16GB", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["tensor_16bit_flop_per_second"] == pytest.approx(125e12)
+
+
+def test_hardware_show_unknown():
+    result = runner.invoke(app, ["hardware", "show", "H1000"])
+    assert result.exit_code == 2
+    assert "not in the hardware table" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["estimate"],
+        ["validate"],
+        ["query"],
+        ["calc", "ops"],
+        ["calc", "hardware"],
+        ["hardware", "list"],
+        ["hardware", "show"],
+    ],
+)
+def test_every_command_documents_itself_with_examples(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+
+
+def test_python_dash_m_runs_the_same_app():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--version"], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 0 and result.stdout.startswith("flopsheet ")

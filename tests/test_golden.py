@@ -1,0 +1,58 @@
+"""The default dataset against its golden file, and byte-identical outputs run after run.
+
+After an intended change of the estimates, regenerate with:
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+and review the diff of tests/golden/estimates.csv like any other change.
+"""
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.run import run_estimate
+from tests.conftest import REPO
+
+SYSTEMS = REPO / "data" / "raw" / "systems.csv"
+GOLDEN = Path(__file__).parent / "golden" / "estimates.csv"
+GOLDEN_COLUMNS = [
+    "system", "ops_rule", "ops_flop", "hardware_matched", "precision_used", "utilization_used",
+    "hardware_flop", "implied_utilization", "estimate_flop", "estimate_source", "flags", "notes",
+    "summary",
+]  # fmt: skip
+
+
+def golden_view(estimates: pl.DataFrame) -> pl.DataFrame:
+    return estimates.select(GOLDEN_COLUMNS).with_columns(
+        pl.col(pl.Float64).map_batches(lambda s: s.round_sig_figs(6)),
+        pl.col("flags").list.join(" "),
+    )
+
+
+def test_default_dataset_matches_golden_file(tmp_path):
+    result = run_estimate([SYSTEMS], tmp_path)
+    assert result.rejects.height == 0
+    view = golden_view(result.estimates)
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        view.write_csv(GOLDEN)
+    expected = pl.read_csv(GOLDEN, infer_schema=False)
+    actual = pl.read_csv(view.write_csv().encode(), infer_schema=False)
+    assert actual.columns == expected.columns
+    for column in expected.columns:
+        assert actual[column].to_list() == expected[column].to_list(), column
+
+
+def test_default_dataset_has_every_kind_of_row(tmp_path):
+    estimates = run_estimate([SYSTEMS], None).estimates
+    sources = set(estimates["estimate_source"].drop_nulls())
+    assert sources == {"reported", "geometric_mean", "ops", "hardware"}
+    assert estimates.height >= 50
+    assert set(estimates["ops_rule"].drop_nulls()) == {"forward_flop", "connections", "6ND"}
+
+
+def test_outputs_are_byte_identical_between_runs(tmp_path):
+    first = run_estimate([SYSTEMS], tmp_path / "a").published
+    second = run_estimate([SYSTEMS], tmp_path / "b").published
+    assert first.parquet.read_bytes() == second.parquet.read_bytes()
+    assert first.rejects.read_bytes() == second.rejects.read_bytes()

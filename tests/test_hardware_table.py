@@ -1,0 +1,131 @@
+"""The shipped hardware table: its schema, its coverage, and agreement with Epoch's database."""
+
+import csv
+
+import polars as pl
+import pytest
+
+from pipeline.hardware import lookup, match_names
+from tests.conftest import EPOCH_DIR
+
+EPOCH_HARDWARE = EPOCH_DIR / "ml_hardware_2026-04.csv"
+EPOCH_COLUMNS = {
+    "tensor_16bit_flop_per_second": "Tensor-FP16/BF16 performance (FLOP/s)",
+    "fp8_flop_per_second": "FP8 performance (FLOP/s)",
+    "fp64_flop_per_second": "FP64 (double precision) performance (FLOP/s)",
+    "fp32_flop_per_second": "FP32 (single precision) performance (FLOP/s)",
+    "tf32_flop_per_second": "TF32 (TensorFloat-32) performance (FLOP/s)",
+    "fp16_flop_per_second": "FP16 (half precision) performance (FLOP/s)",
+    "int8_op_per_second": "INT8 performance (OP/s)",
+}
+# Datasheet figures kept although Epoch differs by more than 5% (explained in HARDWARE.md).
+KNOWN_DIFFERENCES = {
+    ("Intel Gaudi 3", "tensor_16bit_flop_per_second"),
+    ("Intel Gaudi 3", "fp8_flop_per_second"),
+}
+EXPORTS = [
+    "notable_ai_models_2025-03.csv",
+    "notable_ai_models_2025-12.csv",
+    "frontier_ai_models_2025-12.csv",
+]
+KNOWINGLY_UNKNOWN = {
+    "Cerebras CS-2": "wafer-scale system with no published dense peak; not in Epoch's hardware table",
+}
+
+
+def test_table_has_the_breadth_the_methods_need(shipped_hardware):
+    assert shipped_hardware.height >= 60
+    for name in [
+        "GTX 580", "K80", "V100", "A100", "H100", "H800", "H200", "B200", "GB200", "TPU v2",
+        "TPU v3", "TPU v4", "TPU v5e", "TPU v5p", "TPU v6e", "TPU v7", "MI250X", "MI300X",
+        "Gaudi2", "Trainium", "Ascend 910",
+    ]:  # fmt: skip
+        assert lookup(name, shipped_hardware) is not None, name
+    assert shipped_hardware["source"].str.starts_with("http").all()
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "peak"),
+    [
+        ("H100 SXM", "tensor_16bit_flop_per_second", 989e12),
+        ("H100 SXM", "fp8_flop_per_second", 1979e12),
+        ("A100", "tensor_16bit_flop_per_second", 312e12),
+        ("A100", "tf32_flop_per_second", 156e12),
+        ("A100", "fp32_flop_per_second", 19.5e12),
+        ("V100", "tensor_16bit_flop_per_second", 125e12),
+        ("V100", "fp32_flop_per_second", 15.7e12),
+        ("NVIDIA H200 SXM", "tensor_16bit_flop_per_second", 989e12),
+    ],
+)
+def test_dense_peaks_from_the_method_reference(shipped_hardware, name, column, peak):
+    assert lookup(name, shipped_hardware)[column] == pytest.approx(peak, rel=0.01)
+
+
+def test_chips_without_tensor_cores_have_no_tensor_peak(shipped_hardware):
+    for name in ["GTX 580", "K80", "Titan X", "GTX 1080 Ti"]:
+        row = lookup(name, shipped_hardware)
+        assert row["tensor_16bit_flop_per_second"] is None, name
+        assert row["fp32_flop_per_second"] > 0
+
+
+def test_tpu_figures_are_per_chip(shipped_hardware):
+    # A TPU v3 chip has two cores at ~61.5 TFLOP/s each.
+    assert lookup("TPUv3", shipped_hardware)["tensor_16bit_flop_per_second"] == pytest.approx(
+        123e12, rel=0.02
+    )
+
+
+@pytest.mark.parametrize(
+    "alias", ["A100", "NVIDIA A100 SXM4 80 GB", "Tesla V100-SXM2-16GB", "TPUv3", "Google TPU v3"]
+)
+def test_aliases_from_papers_resolve(shipped_hardware, alias):
+    assert lookup(alias, shipped_hardware) is not None
+
+
+def _epoch_rows() -> list[dict]:
+    with open(EPOCH_HARDWARE, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_peaks_agree_with_epoch_hardware_database(shipped_hardware):
+    epoch = _epoch_rows()
+    names = pl.DataFrame({"hardware": [row["Hardware name"] for row in epoch]})
+    matched = match_names(names.lazy(), shipped_hardware).collect()
+    by_name = dict(zip(matched["hardware"], matched["hardware_matched"], strict=True))
+    ours = {row["name"]: row for row in shipped_hardware.iter_rows(named=True)}
+    compared, mismatches = 0, []
+    for row in epoch:
+        table_name = by_name.get(row["Hardware name"])
+        if table_name is None:
+            continue
+        for column, epoch_column in EPOCH_COLUMNS.items():
+            mine, theirs = ours[table_name][column], row.get(epoch_column, "")
+            if mine is None or not theirs:
+                continue
+            compared += 1
+            if (
+                abs(mine / float(theirs) - 1) > 0.05
+                and (table_name, column) not in KNOWN_DIFFERENCES
+            ):
+                mismatches.append((row["Hardware name"], table_name, column, mine, float(theirs)))
+    assert compared >= 150
+    assert mismatches == []
+
+
+def _export_chip_names() -> set[str]:
+    names = set()
+    for export in EXPORTS:
+        with open(EPOCH_DIR / export, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                for chip in (row.get("Training hardware") or "").split(","):
+                    if chip.strip():
+                        names.add(chip.strip())
+    return names
+
+
+def test_every_chip_named_in_the_epoch_exports_resolves(shipped_hardware):
+    names = sorted(_export_chip_names())
+    assert len(names) > 40
+    matched = match_names(pl.DataFrame({"hardware": names}).lazy(), shipped_hardware).collect()
+    unresolved = set(matched.filter(pl.col("hardware_matched").is_null())["hardware"])
+    assert unresolved == set(KNOWINGLY_UNKNOWN)
