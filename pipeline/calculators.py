@@ -54,7 +54,7 @@ def _calculate(
     systems, rejects = validate(raw)
     if rejects.height:
         problems = "; ".join(
-            f"{option_names.get(r['column'], r['column'])} {r['value']!r}: {r['reason']}"
+            f"{option_names.get(r['column_name'], r['column_name'])} {r['value']!r}: {r['reason']}"
             for r in rejects.iter_rows(named=True)
         )
         raise CalculatorInputError(problems)

@@ -14,12 +14,12 @@ import polars as pl
 from pipeline.parsing import EXPECTED, PARSERS, is_missing
 from schemas.systems import CANONICAL_COLUMNS, FRAME_CHECKS, SystemsSchema
 
-REJECT_COLUMNS = ("source_file", "source_row", "system", "column", "value", "reason")
+REJECT_COLUMNS = ("source_file", "source_row", "system", "column_name", "value", "reason")
 REJECT_SCHEMA = {
     "source_file": pl.String,
     "source_row": pl.Int64,
     "system": pl.String,
-    "column": pl.String,
+    "column_name": pl.String,
     "value": pl.String,
     "reason": pl.String,
 }
@@ -150,13 +150,13 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
             "source_file",
             "source_row",
             "system",
-            "column",
+            pl.col("column").alias("column_name"),
             value.alias("value"),
             pl.when(duplicate)
             .then(pl.concat_str([pl.lit("duplicate system name"), pl.col("_first")]))
             .otherwise(pl.col("reason"))
             .alias("reason"),
         )
-        .unique(["source_file", "source_row", "column", "reason"])
-        .sort("source_file", "source_row", "column", "reason")
+        .unique(["source_file", "source_row", "column_name", "reason"])
+        .sort("source_file", "source_row", "column_name", "reason")
     )

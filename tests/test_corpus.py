@@ -79,7 +79,7 @@ def test_bad_rows_are_quarantined_and_good_rows_go_on(tmp_path, name, expected):
     assert summary["rows_read"] == 2
     assert summary["rows_rejected"] == 1
     rejects = pl.read_csv(tmp_path / "rejects.csv", infer_schema=False)
-    assert rejects["column"].to_list() == [column]
+    assert rejects["column_name"].to_list() == [column]
     assert reason in rejects["reason"][0]
     assert rejects["source_row"].to_list() == ["3"]
     assert rejects["source_file"][0].endswith(name)
@@ -91,7 +91,7 @@ def test_bad_rows_are_quarantined_and_good_rows_go_on(tmp_path, name, expected):
     assert strict.exit_code == 1
     checked = runner.invoke(app, ["validate", str(CORPUS / name), "--json"])
     assert checked.exit_code == 1
-    assert json.loads(checked.stdout)["problems"][0]["column"] == column
+    assert json.loads(checked.stdout)["problems"][0]["column_name"] == column
 
 
 @pytest.mark.parametrize(("name", "rows"), sorted(CLEAN.items()))
