@@ -144,14 +144,17 @@ def _squeeze(cell: pl.Expr) -> pl.Expr:
     )
 
 
+def _scaled_number(cell: pl.Expr, unit_pattern: str, scale: dict[str, float]) -> pl.Expr:
+    """A number followed by a unit word; the unit's factor from `scale` (unknown unit: null)."""
+    parts = _squeeze(cell).str.extract_groups(rf"^{_NUMBER}({unit_pattern})$")
+    value = parts.struct.field("1").cast(pl.Float64, strict=False)
+    factor = parts.struct.field("2").replace_strict(scale, default=None, return_dtype=pl.Float64)
+    return value * factor
+
+
 def parse_number(cell: pl.Expr) -> pl.Expr:
     """Plain or scientific numbers, thousands separators, suffixes K, M, B/G, T, P."""
-    parts = _squeeze(cell).str.extract_groups(rf"^{_NUMBER}([kmbgtp]?)$")
-    value = parts.struct.field("1").cast(pl.Float64, strict=False)
-    multiplier = parts.struct.field("2").replace_strict(
-        SUFFIX_MULTIPLIERS, default=None, return_dtype=pl.Float64
-    )
-    return value * multiplier
+    return _scaled_number(cell, "[kmbgtp]?", SUFFIX_MULTIPLIERS)
 
 
 def parse_count(cell: pl.Expr) -> pl.Expr:
@@ -162,12 +165,7 @@ def parse_count(cell: pl.Expr) -> pl.Expr:
 
 def parse_duration_hours(cell: pl.Expr) -> pl.Expr:
     """Hours as a number, or a number with a unit: "21 days", "3 weeks", "90 min"."""
-    parts = _squeeze(cell).str.extract_groups(rf"^{_NUMBER}([a-z]*)$")
-    value = parts.struct.field("1").cast(pl.Float64, strict=False)
-    per_unit = parts.struct.field("2").replace_strict(
-        HOURS_PER_UNIT, default=None, return_dtype=pl.Float64
-    )
-    return value * per_unit
+    return _scaled_number(cell, "[a-z]*", HOURS_PER_UNIT)
 
 
 def parse_date(cell: pl.Expr) -> pl.Expr:

@@ -14,7 +14,6 @@ import polars as pl
 from pipeline.parsing import EXPECTED, PARSERS, is_missing
 from schemas.systems import CANONICAL_COLUMNS, FRAME_CHECKS, SystemsSchema
 
-REJECT_COLUMNS = ("source_file", "source_row", "system", "column_name", "value", "reason")
 REJECT_SCHEMA = {
     "source_file": pl.String,
     "source_row": pl.Int64,
