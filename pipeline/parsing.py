@@ -99,6 +99,14 @@ DOMAIN_ALIASES = {
     "recommender": "recommendation",
     "recsys": "recommendation",
     "robot": "robotics",
+    "imagegeneration": "vision",
+    "3dmodeling": "vision",
+    "medicine": "biology",
+    "mathematics": "other",
+    "earthscience": "other",
+    "materialsscience": "other",
+    "search": "other",
+    "driving": "robotics",
 }
 
 UNIT_ALIASES = {
@@ -198,10 +206,13 @@ def parse_precision(cell: pl.Expr) -> pl.Expr:
 
 
 def parse_domain(cell: pl.Expr) -> pl.Expr:
-    """One domain, or several joined by commas: several distinct ones make 'multimodal'."""
+    """One domain, or several joined by commas: several distinct ones make 'multimodal'.
+    'other' gives way to a named domain ("Mathematics, Language" is language)."""
     parts = cell.str.replace_all(r"[;/&+]", ",").str.split(",")
     mapped = parts.list.eval(_lookup(pl.element(), DOMAIN_ALIASES))
     distinct = mapped.list.unique(maintain_order=True)
+    named = distinct.list.eval(pl.element().filter(pl.element() != "other"))
+    distinct = pl.when(named.list.len() > 0).then(named).otherwise(distinct)
     any_unknown = mapped.list.eval(pl.element().is_null()).list.any()
     return (
         pl.when(any_unknown)

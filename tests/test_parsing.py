@@ -159,6 +159,11 @@ def test_unknown_precision_is_null():
         ("Language, Vision", "multimodal"),
         ("Games", "games"),
         ("Speech", "speech"),
+        ("Image generation", "vision"),
+        ("Mathematics,Language", "language"),
+        ("Mathematics", "other"),
+        ("Vision,Image generation", "vision"),
+        ("Language,Multimodal,Vision,Video,Audio,Mathematics", "multimodal"),
     ],
 )
 def test_domains(text, domain):
