@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline import __version__, calculators
 from pipeline.columns import load_column_map
@@ -80,12 +81,21 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(error.exit_code) from None
     except (typer.Exit, typer.Abort):
         raise
+    except OSError as error:  # an output folder that cannot be made or written, and the like
+        where = error.filename or "file system"
+        err.print(f"Error: {where}: {error.strerror or error}", markup=False)
+        raise typer.Exit(EXIT_INPUT_FILE) from None
     except Exception as error:
         if os.environ.get("FLOPSHEET_DEBUG"):
             raise
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         err.print(f"Error: {type(error).__name__}: {first}", markup=False)
         raise typer.Exit(1) from None
+
+
+def _cells(values: tuple) -> list[Text]:
+    """Table cells as plain text: a system named "[red]" is not rich markup."""
+    return [Text("" if value is None else str(value)) for value in values]
 
 
 def _print_json(data: object) -> None:
@@ -97,7 +107,7 @@ def _rejects_table(rejects: pl.DataFrame, limit: int = 50) -> Table:
     for column in rejects.columns:
         table.add_column(column, overflow="fold")
     for row in rejects.head(limit).iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*_cells(row))
     if rejects.height > limit:
         table.caption = f"... {rejects.height - limit} more: see rejects.csv or --json"
     return table
@@ -353,7 +363,7 @@ def hardware_list(
             )
         for row in table_frame.select(list(LIST_COLUMNS)).iter_rows(named=True):
             table.add_row(
-                row["name"], row["type"], str(row["release_date"] or ""),
+                *_cells((row["name"], row["type"], row["release_date"])),
                 *(_flops(row[c]) for c in list(LIST_COLUMNS)[3:]),
             )  # fmt: skip
         out.print(table)
@@ -381,7 +391,7 @@ def hardware_show(
         if as_json:
             _print_json(row)
             return
-        table = Table(title=row["name"], show_header=False)
+        table = Table(title=Text(row["name"]), show_header=False)
         table.add_column("field")
         table.add_column("value", overflow="fold")
         for key, value in row.items():
@@ -390,7 +400,7 @@ def hardware_show(
                 if key.endswith("_per_second")
                 else ("" if value is None else str(value))
             )
-            table.add_row(key, shown)
+            table.add_row(key, Text(shown))
         out.print(table)
 
 
@@ -441,7 +451,7 @@ def query(
             for column in frame.columns:
                 table.add_column(column, overflow="fold")
             for row in frame.iter_rows():
-                table.add_row(*("" if v is None else str(v) for v in row))
+                table.add_row(*_cells(row))
             out.print(table)
 
 

@@ -35,6 +35,10 @@ def load_column_map(path: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise InputFileError(path, f"cannot read the column map: {error}") from None
     table = document.get("columns", document)
+    if not isinstance(table, dict):
+        raise InputFileError(
+            path, 'expected a [columns] table of "your header" = "canonical_name" lines'
+        )
     mapping: dict[str, str] = {}
     for user_header, canonical in table.items():
         if not isinstance(canonical, str) or canonical not in CANONICAL_COLUMNS:
@@ -57,16 +61,15 @@ def canonical_names(
     renames: dict[str, str] = {}
     claimed: dict[str, str] = {}
     for header in headers:
-        canonical = by_key.get(header_key(header))
-        if canonical is None:
-            renames[header] = header.strip()
-            continue
-        if canonical in claimed:
+        # polars names a repeated header "x_duplicated_0"; it is the same column twice.
+        original = re.sub(r"_duplicated_\d+$", "", header)
+        target = by_key.get(header_key(original)) or original.strip()
+        if target in claimed:
             raise InputFileError(
                 path,
-                f"columns {claimed[canonical]!r} and {header!r} both mean {canonical!r}; "
+                f"columns {claimed[target]!r} and {original!r} both mean {target!r}; "
                 "keep one or map them apart with --columns",
             )
-        claimed[canonical] = header
-        renames[header] = canonical
+        claimed[target] = original
+        renames[header] = target
     return renames

@@ -63,7 +63,8 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         .then(2 * per_token_params * training_factor * pl.col("training_tokens"))
         .otherwise(forward_per_example * training_factor * dataset * epochs_used)
     )
-    frame = frame.with_columns(ops_flop.alias("ops_flop"))
+    # A product past the float range is no estimate (each input alone is finite and positive).
+    frame = frame.with_columns(pl.when(ops_flop.is_finite()).then(ops_flop).alias("ops_flop"))
 
     factor = _number(training_factor)
     epochs_text = pl.concat_str(
@@ -162,7 +163,9 @@ def hardware_method(
     )
     seconds, peak = pl.col("chip_seconds"), pl.col("peak_flop_per_second_used")
     hardware_flop = seconds * peak * pl.col("utilization_used")
-    frame = frame.with_columns(hardware_flop.alias("hardware_flop"))
+    frame = frame.with_columns(
+        pl.when(hardware_flop.is_finite()).then(hardware_flop).alias("hardware_flop")
+    )
 
     applies = pl.col("hardware_flop").is_not_null()
     named = pl.col("hardware").is_not_null()

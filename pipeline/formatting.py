@@ -26,7 +26,9 @@ def sci(value: pl.Expr) -> pl.Expr:
     exponent = pl.when(carry).then(exponent + 1).otherwise(exponent)
     mantissa = pl.when(carry).then((mantissa / 10).round(1)).otherwise(mantissa)
     # A float rounded to one decimal prints as its shortest form: "6.5", "1.0".
-    return pl.concat_str([mantissa.cast(pl.String), pl.lit("e"), exponent.cast(pl.Int64)])
+    return pl.concat_str(
+        [mantissa.cast(pl.String), pl.lit("e"), exponent.cast(pl.Int64, strict=False)]
+    )
 
 
 def fixed(value: pl.Expr, places: int = 2) -> pl.Expr:

@@ -30,10 +30,10 @@ PEAK_CHOICES: dict[str | None, list[tuple[str, str]]] = {
     "fp16": [("tensor_16bit", "fp16/bf16 tensor"), ("fp16", "fp16"), ("fp32", "fp32")],
     "bf16": [("tensor_16bit", "fp16/bf16 tensor"), ("fp16", "fp16"), ("fp32", "fp32")],
     "tf32": [("tf32", "tf32"), ("fp32", "fp32")],
-    "fp32": [("fp32", "fp32")],
-    "fp64": [("fp64", "fp64")],
+    "fp32": [("fp32", "fp32"), ("tf32", "tf32"), ("tensor_16bit", "fp16/bf16 tensor")],
+    "fp64": [("fp64", "fp64"), ("fp32", "fp32")],
     "fp8": [("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
-    "int8": [("int8", "int8")],
+    "int8": [("int8", "int8"), ("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
 }
 
 
@@ -151,7 +151,8 @@ def resolve_hardware(frame: pl.LazyFrame | pl.DataFrame, hardware: pl.DataFrame)
 
 def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(peak FLOP/s, format label, fell_back) for each row's precision, from the `_peak_*`
-    columns `resolve_hardware` joined. Precision blank: 16-bit tensor peak, else fp32."""
+    columns `resolve_hardware` joined. Precision blank: 16-bit tensor peak, else fp32 (a
+    default, not a fallback). A stated precision the chip lacks falls back, and says so."""
     peak: pl.Expr | None = None
     label: pl.Expr | None = None
     fallback: pl.Expr | None = None
@@ -162,11 +163,11 @@ def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
             if peak is None:
                 peak = pl.when(condition).then(pl.col(f"_peak_{fmt}"))
                 label = pl.when(condition).then(pl.lit(fmt_label))
-                fallback = pl.when(condition).then(pl.lit(rank > 0))
+                fallback = pl.when(condition).then(pl.lit(rank > 0 and wanted is not None))
             else:
                 peak = peak.when(condition).then(pl.col(f"_peak_{fmt}"))
                 label = label.when(condition).then(pl.lit(fmt_label))
-                fallback = fallback.when(condition).then(pl.lit(rank > 0))
+                fallback = fallback.when(condition).then(pl.lit(rank > 0 and wanted is not None))
     assert peak is not None and label is not None and fallback is not None
     return peak.otherwise(None), label.otherwise(None), fallback.otherwise(False)
 

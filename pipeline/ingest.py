@@ -73,9 +73,11 @@ def read_table(path: Path, column_map: dict[str, str] | None = None) -> pl.DataF
             f"no 'system' column (headers found: {found}); name the column of system names "
             "'system' or map it with --columns",
         )
-    frame = frame.rename(
-        {name: f"{name}_input" for name in frame.columns if name in RESERVED_OUTPUT_COLUMNS}
-    )
+    reserved = {name: f"{name}_input" for name in frame.columns if name in RESERVED_OUTPUT_COLUMNS}
+    clash = set(reserved.values()) & set(frame.columns)
+    if clash:
+        raise InputFileError(path, f"column {clash.pop()!r} clashes with a renamed output column")
+    frame = frame.rename(reserved)
     frame = frame.with_columns(
         pl.lit(str(path)).alias("source_file"),
         (pl.int_range(pl.len(), dtype=pl.Int64) + FIRST_DATA_ROW).alias("source_row"),

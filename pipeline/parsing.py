@@ -14,15 +14,11 @@ from schemas.systems import DOMAINS, PRECISIONS
 
 MISSING_TOKENS = ("", "n/a", "na", "unknown", "?", "-", "–", "—", "none", "null", "nan")
 
-SUFFIX_MULTIPLIERS = {
-    "": 1.0,
-    "k": 1e3,
-    "m": 1e6,
-    "b": 1e9,
-    "g": 1e9,
-    "t": 1e12,
-    "p": 1e15,
-}
+# Suffixes as powers of ten, applied to the text ("8.3" + "e9") so that 8.3B is exactly 8.3e9.
+SUFFIX_EXPONENTS = {"": "e0", "k": "e3", "m": "e6", "b": "e9", "g": "e9", "t": "e12", "p": "e15"}
+
+# Commas only as thousands separators: "1,000,000" yes; "1,5" (a decimal comma) and "1,00" no.
+THOUSANDS = r"^[^,]*?\d{1,3}(?:,\d{3})+(?:[^,\d][^,]*)?$"
 
 HOURS_PER_UNIT = {
     "": 1.0,
@@ -152,17 +148,28 @@ def _squeeze(cell: pl.Expr) -> pl.Expr:
     )
 
 
-def _scaled_number(cell: pl.Expr, unit_pattern: str, scale: dict[str, float]) -> pl.Expr:
-    """A number followed by a unit word; the unit's factor from `scale` (unknown unit: null)."""
+def _number_and_unit(cell: pl.Expr, unit_pattern: str) -> tuple[pl.Expr, pl.Expr]:
+    """(number text, unit text) of a cell, both null when the cell is not a number + unit."""
     parts = _squeeze(cell).str.extract_groups(rf"^{_NUMBER}({unit_pattern})$")
-    value = parts.struct.field("1").cast(pl.Float64, strict=False)
-    factor = parts.struct.field("2").replace_strict(scale, default=None, return_dtype=pl.Float64)
-    return value * factor
+    misplaced_comma = cell.str.contains(",") & ~cell.str.strip_chars().str.contains(THOUSANDS)
+    number = pl.when(misplaced_comma).then(None).otherwise(parts.struct.field("1"))
+    return number, parts.struct.field("2")
+
+
+def _finite(value: pl.Expr) -> pl.Expr:
+    return pl.when(value.is_finite()).then(value)
 
 
 def parse_number(cell: pl.Expr) -> pl.Expr:
     """Plain or scientific numbers, thousands separators, suffixes K, M, B/G, T, P."""
-    return _scaled_number(cell, "[kmbgtp]?", SUFFIX_MULTIPLIERS)
+    number, suffix = _number_and_unit(cell, "[kmbgtp]?")
+    exponent = suffix.replace_strict(SUFFIX_EXPONENTS, default=None, return_dtype=pl.String)
+    has_exponent = number.str.contains("e")
+    plain = pl.concat_str([number, exponent]).cast(pl.Float64, strict=False)
+    scaled = number.cast(pl.Float64, strict=False) * pl.concat_str([pl.lit("1"), exponent]).cast(
+        pl.Float64, strict=False
+    )
+    return _finite(pl.when(has_exponent).then(scaled).otherwise(plain))
 
 
 def parse_count(cell: pl.Expr) -> pl.Expr:
@@ -173,7 +180,9 @@ def parse_count(cell: pl.Expr) -> pl.Expr:
 
 def parse_duration_hours(cell: pl.Expr) -> pl.Expr:
     """Hours as a number, or a number with a unit: "21 days", "3 weeks", "90 min"."""
-    return _scaled_number(cell, "[a-z]*", HOURS_PER_UNIT)
+    number, unit = _number_and_unit(cell, "[a-z]*")
+    per_unit = unit.replace_strict(HOURS_PER_UNIT, default=None, return_dtype=pl.Float64)
+    return _finite(number.cast(pl.Float64, strict=False) * per_unit)
 
 
 def parse_date(cell: pl.Expr) -> pl.Expr:
@@ -190,10 +199,14 @@ def parse_date(cell: pl.Expr) -> pl.Expr:
 
 def parse_utilization(cell: pl.Expr) -> pl.Expr:
     """A fraction (0.4) or a percentage ("40%"). Range is checked by the schema, not here."""
-    squeezed = _squeeze(cell)
-    is_percent = squeezed.str.ends_with("%")
-    value = parse_number(squeezed.str.strip_suffix("%"))
-    return pl.when(is_percent).then(value / 100).otherwise(value)
+    text = cell.str.strip_chars()
+    is_percent = text.str.ends_with("%")
+    value = parse_number(text.str.strip_suffix("%"))
+    # 41% is read as the text "41e-2", so that it is exactly 0.41, not 0.41000000000000003.
+    percent = parse_number(
+        pl.concat_str([text.str.strip_suffix("%").str.strip_chars(), pl.lit("e-2")])
+    )
+    return pl.when(is_percent).then(percent).otherwise(value)
 
 
 def _lookup(cell: pl.Expr, aliases: dict[str, str]) -> pl.Expr:

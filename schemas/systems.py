@@ -85,7 +85,8 @@ class SystemsSchema(pa.DataFrameModel):
     @pa.dataframe_check(name="system_unique")
     def system_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
         # The first row of a name stands; later rows with the same name are quarantined.
-        return data.lazyframe.select(pl.col("system").is_first_distinct())
+        system = pl.col("system")
+        return data.lazyframe.select(system.is_null() | system.is_first_distinct())
 
     class Config:
         strict = False  # unknown columns are carried through

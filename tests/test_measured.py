@@ -10,7 +10,10 @@ import pytest
 from pipeline.calculators import counting_operations, hardware_time
 from tests.conftest import MEASURED_DIR
 
-STEPS = pl.read_csv(MEASURED_DIR / "h200_training_steps.csv")
+MEASURED = MEASURED_DIR / "h200_training_steps.csv"
+if not MEASURED.exists():
+    pytest.skip("the shared measured data is not beside this checkout", allow_module_level=True)
+STEPS = pl.read_csv(MEASURED)
 
 
 @pytest.mark.parametrize("run", list(STEPS.iter_rows(named=True)), ids=STEPS["run"].to_list())

@@ -41,13 +41,17 @@ def apply(parser, cells):
         ("3.14×10^23", 3.14e23),
         ("~1e5", 1e5),
         ("-5", -5.0),
+        ("1,000.5", 1000.5),
     ],
 )
 def test_numbers_in_every_accepted_form(text, value):
     assert apply(parse_number, [text])[0] == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["abc", "1.2.3", "12 parrots", "1e", "B", "1,5e", "10^9"])
+@pytest.mark.parametrize(
+    "text",
+    ["abc", "1.2.3", "12 parrots", "1e", "B", "1,5e", "10^9", "1,5", "1,00", "12,34,5", "1e400"],
+)
 def test_unreadable_numbers_are_null(text):
     assert apply(parse_number, [text]) == [None]
 
@@ -55,6 +59,11 @@ def test_unreadable_numbers_are_null(text):
 @pytest.mark.parametrize("text", ["", "n/a", "N/A", "unknown", "?", "-", "  ", None, "Unknown"])
 def test_missing_value_spellings(text):
     assert apply(is_missing, [text]) == [True]
+
+
+def test_suffixes_and_percentages_give_exact_values():
+    assert apply(parse_number, ["8.3B", "1.4T"]) == [8.3e9, 1.4e12]
+    assert apply(parse_utilization, ["56.5%", "41%"]) == [0.565, 0.41]
 
 
 def test_present_values_are_not_missing():
