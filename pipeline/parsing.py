@@ -14,8 +14,7 @@ from schemas.systems import DOMAINS, PRECISIONS
 
 MISSING_TOKENS = ("", "n/a", "na", "unknown", "?", "-", "–", "—", "none", "null", "nan")
 
-# Suffixes as powers of ten, applied to the text ("8.3" + "e9") so that 8.3B is exactly 8.3e9.
-SUFFIX_EXPONENTS = {"": "e0", "k": "e3", "m": "e6", "b": "e9", "g": "e9", "t": "e12", "p": "e15"}
+SUFFIX_MULTIPLIERS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 
 # Commas only as thousands separators: "1,000,000" yes; "1,5" (a decimal comma) and "1,00" no.
 THOUSANDS = r"^[^,]*?\d{1,3}(?:,\d{3})+(?:[^,\d][^,]*)?$"
@@ -160,16 +159,19 @@ def _finite(value: pl.Expr) -> pl.Expr:
     return pl.when(value.is_finite()).then(value)
 
 
+def _scaled(number: pl.Expr, factor: pl.Expr) -> pl.Expr:
+    """number x factor, rounded to 15 significant digits so that 8.3B is 8.3e9 and 41% is
+    0.41, not 8300000000.000001 and 0.41000000000000003."""
+    value = number.cast(pl.Float64, strict=False)
+    scaled = pl.when(factor == 1).then(value).otherwise((value * factor).round_sig_figs(15))
+    return _finite(scaled)
+
+
 def parse_number(cell: pl.Expr) -> pl.Expr:
     """Plain or scientific numbers, thousands separators, suffixes K, M, B/G, T, P."""
     number, suffix = _number_and_unit(cell, "[kmbgtp]?")
-    exponent = suffix.replace_strict(SUFFIX_EXPONENTS, default=None, return_dtype=pl.String)
-    has_exponent = number.str.contains("e")
-    plain = pl.concat_str([number, exponent]).cast(pl.Float64, strict=False)
-    scaled = number.cast(pl.Float64, strict=False) * pl.concat_str([pl.lit("1"), exponent]).cast(
-        pl.Float64, strict=False
-    )
-    return _finite(pl.when(has_exponent).then(scaled).otherwise(plain))
+    factor = suffix.replace_strict(SUFFIX_MULTIPLIERS, default=None, return_dtype=pl.Float64)
+    return _scaled(number, factor)
 
 
 def parse_count(cell: pl.Expr) -> pl.Expr:
@@ -181,8 +183,9 @@ def parse_count(cell: pl.Expr) -> pl.Expr:
 def parse_duration_hours(cell: pl.Expr) -> pl.Expr:
     """Hours as a number, or a number with a unit: "21 days", "3 weeks", "90 min"."""
     number, unit = _number_and_unit(cell, "[a-z]*")
-    per_unit = unit.replace_strict(HOURS_PER_UNIT, default=None, return_dtype=pl.Float64)
-    return _finite(number.cast(pl.Float64, strict=False) * per_unit)
+    return _scaled(
+        number, unit.replace_strict(HOURS_PER_UNIT, default=None, return_dtype=pl.Float64)
+    )
 
 
 def parse_date(cell: pl.Expr) -> pl.Expr:
@@ -199,14 +202,8 @@ def parse_date(cell: pl.Expr) -> pl.Expr:
 
 def parse_utilization(cell: pl.Expr) -> pl.Expr:
     """A fraction (0.4) or a percentage ("40%"). Range is checked by the schema, not here."""
-    text = cell.str.strip_chars()
-    is_percent = text.str.ends_with("%")
-    value = parse_number(text.str.strip_suffix("%"))
-    # 41% is read as the text "41e-2", so that it is exactly 0.41, not 0.41000000000000003.
-    percent = parse_number(
-        pl.concat_str([text.str.strip_suffix("%").str.strip_chars(), pl.lit("e-2")])
-    )
-    return pl.when(is_percent).then(percent).otherwise(value)
+    number, percent = _number_and_unit(cell, "%?")
+    return _scaled(number, pl.when(percent == "%").then(pl.lit(0.01)).otherwise(pl.lit(1.0)))
 
 
 def _lookup(cell: pl.Expr, aliases: dict[str, str]) -> pl.Expr:
