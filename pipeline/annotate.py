@@ -30,6 +30,20 @@ def add_notes(*fragments: pl.Expr) -> pl.Expr:
     return _append("_notes", [f.cast(pl.String) for f in fragments])
 
 
+def annotate(
+    flagged: dict[str, tuple[pl.Expr, pl.Expr | None]], *derivation: pl.Expr
+) -> list[pl.Expr]:
+    """Flags and notes of one stage: the derivation's notes first, then for each flag that
+    holds its code in `flags` and, where it has one, its note, from one shared condition."""
+    return [
+        add_flags({code: condition for code, (condition, _) in flagged.items()}),
+        add_notes(
+            *derivation,
+            *(pl.when(cond).then(note) for cond, note in flagged.values() if note is not None),
+        ),
+    ]
+
+
 def finish_annotations(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(
         pl.col("_notes").list.join("; ").alias("notes"),

@@ -29,7 +29,6 @@ class Calculation:
     formula: str
     sentence: str
     flags: list[str]
-    row: dict
 
     def as_dict(self) -> dict:
         return {
@@ -62,9 +61,7 @@ def _calculate(
     flop = row[f"{method}_flop"]
     if flop is None:
         raise CalculatorInputError(_missing_inputs_message(row, hardware, method))
-    return Calculation(
-        flop=flop, formula=row["notes"], sentence=row["summary"], flags=row["flags"], row=row
-    )
+    return Calculation(flop=flop, formula=row["notes"], sentence=row["summary"], flags=row["flags"])
 
 
 def _missing_inputs_message(row: dict, hardware: pl.DataFrame, method: str) -> str:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.annotate import add_flags, add_notes
+from pipeline.annotate import annotate
 from pipeline.formatting import fixed, sci, short
 from pipeline.hardware import resolve_hardware, table_peak
 from pipeline.settings import Settings
 
-OPS_RULES = ("forward_flop", "connections", "6ND")
 TOKEN_UNITS = ("tokens", "words")
 
 
@@ -99,31 +98,33 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         ]))
     )  # fmt: skip
     ops_applies = rule.is_not_null()
+    is_6nd = rule == "6ND"
+    parameters_unused = (
+        ~ops_applies & per_token_params.is_not_null() & dataset.is_not_null() & ~token_data
+    )
+    words_per_token = f"{settings.tokens_per_word:.3g}"
     return frame.with_columns(
-        add_flags(
+        *annotate(
             {
-                "epochs_assumed": ops_applies & epochs.is_null(),
-                "tokens_assumed": (rule == "6ND") & tokens_assumed,
-                "words_converted_to_tokens": (rule == "6ND") & (unit == "words"),
-                "parameters_not_connections": ~ops_applies
-                & per_token_params.is_not_null()
-                & dataset.is_not_null()
-                & ~token_data,
-            }
-        ),
-        add_notes(
+                "epochs_assumed": (
+                    ops_applies & epochs.is_null(),
+                    pl.lit("epochs not reported: 1 assumed"),
+                ),
+                "tokens_assumed": (
+                    is_6nd & tokens_assumed,
+                    pl.lit("dataset unit blank: tokens assumed for a language model"),
+                ),
+                "words_converted_to_tokens": (
+                    is_6nd & (unit == "words"),
+                    pl.lit(f"words converted at {words_per_token} tokens per word"),
+                ),
+                "parameters_not_connections": (
+                    parameters_unused,
+                    pl.lit("parameters are not connections for non-token data: no 6ND estimate"),
+                ),
+            },
             note,
-            pl.when(ops_applies & epochs.is_null()).then(pl.lit("epochs not reported: 1 assumed")),
-            pl.when((rule == "6ND") & tokens_assumed).then(
-                pl.lit("dataset unit blank: tokens assumed for a language model")
-            ),
-            pl.when((rule == "6ND") & (unit == "words")).then(
-                pl.lit(f"words converted at {settings.tokens_per_word:.3g} tokens per word")
-            ),
-            pl.when(
-                ~ops_applies & per_token_params.is_not_null() & dataset.is_not_null() & ~token_data
-            ).then(pl.lit("parameters are not connections for non-token data: no 6ND estimate")),
-        ),
+        )
     )
 
 
@@ -190,30 +191,29 @@ def hardware_method(
     )  # fmt: skip
     has_time = pl.col("chip_seconds").is_not_null()
     unresolved = named & pl.col("hardware_matched").is_null() & ~pl.col("_hardware_multiple")
+    hardware_text = pl.col("hardware")
     return frame.with_columns(
-        add_flags(
+        *annotate(
             {
-                "multiple_hardware": pl.col("_hardware_multiple"),
-                "unknown_hardware": unresolved,
-                "precision_assumed": table_peak_used & pl.col("precision").is_null(),
-                "precision_not_supported": table_peak_used & pl.col("_precision_fell_back"),
-                "utilization_assumed": applies & pl.col("utilization").is_null(),
-                "hardware_time_without_chip": has_time & ~named & paper_peak.is_null(),
-            }
-        ),
-        add_notes(
+                "multiple_hardware": (
+                    pl.col("_hardware_multiple"),
+                    pl.concat_str([pl.lit("several chip types ("), hardware_text, pl.lit("): no hardware estimate")]),
+                ),
+                "unknown_hardware": (
+                    unresolved,
+                    pl.concat_str([pl.lit("hardware '"), hardware_text, pl.lit("' not in the hardware table")]),
+                ),
+                "precision_assumed": (
+                    table_peak_used & pl.col("precision").is_null(),
+                    pl.concat_str([pl.lit("precision not reported: "), pl.col("precision_used"), pl.lit(" peak assumed")]),
+                ),
+                "precision_not_supported": (
+                    table_peak_used & pl.col("_precision_fell_back"),
+                    pl.concat_str([pl.col("precision"), pl.lit(" has no peak on this chip: "), pl.col("precision_used"), pl.lit(" used")]),
+                ),
+                "utilization_assumed": (applies & pl.col("utilization").is_null(), None),
+                "hardware_time_without_chip": (has_time & ~named & paper_peak.is_null(), None),
+            },
             note,
-            pl.when(pl.col("_hardware_multiple")).then(
-                pl.concat_str([pl.lit("several chip types ("), pl.col("hardware"), pl.lit("): no hardware estimate")])
-            ),
-            pl.when(unresolved).then(
-                pl.concat_str([pl.lit("hardware '"), pl.col("hardware"), pl.lit("' not in the hardware table")])
-            ),
-            pl.when(table_peak_used & pl.col("precision").is_null()).then(
-                pl.concat_str([pl.lit("precision not reported: "), pl.col("precision_used"), pl.lit(" peak assumed")])
-            ),
-            pl.when(table_peak_used & pl.col("_precision_fell_back")).then(
-                pl.concat_str([pl.col("precision"), pl.lit(" has no peak on this chip: "), pl.col("precision_used"), pl.lit(" used")])
-            ),
-        ),
+        )
     ).drop("_precision_fell_back", "_hardware_multiple", pl.selectors.starts_with("_peak_"))  # fmt: skip

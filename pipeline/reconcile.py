@@ -8,8 +8,6 @@ from pipeline.annotate import add_flags, add_notes
 from pipeline.formatting import duration, sci, short
 from pipeline.settings import Settings
 
-ESTIMATE_SOURCES = ("reported", "geometric_mean", "ops", "hardware")
-
 
 def _fold_apart(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     """How many times apart two positive figures are (>= 1)."""
