@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import polars as pl
 
+# While the stages run, flags and notes are text: appending to a string is far cheaper than
+# to a list over a million rows. `finish_annotations` turns the flags into a list.
+FLAG_SEPARATOR = " "
+NOTE_SEPARATOR = "; "
+
 
 def start_annotations(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(
-        pl.lit([], dtype=pl.List(pl.String)).alias("flags"),
-        pl.lit([], dtype=pl.List(pl.String)).alias("_notes"),
+        pl.lit(None, dtype=pl.String).alias("_flags"),
+        pl.lit(None, dtype=pl.String).alias("_notes"),
     )
 
 
-def _append(column: str, items: list[pl.Expr]) -> pl.Expr:
-    new = pl.concat_list(items).list.drop_nulls()
-    return pl.col(column).list.concat(new).alias(column)
+def _append(column: str, items: list[pl.Expr], separator: str) -> pl.Expr:
+    joined = pl.concat_str([pl.col(column), *items], separator=separator, ignore_nulls=True)
+    return pl.when(joined != "").then(joined).alias(column)
 
 
 def add_flags(conditions: dict[str, pl.Expr]) -> pl.Expr:
     """Append flag `code` where its condition holds (null counts as false)."""
     return _append(
-        "flags",
+        "_flags",
         [pl.when(cond.fill_null(False)).then(pl.lit(code)) for code, cond in conditions.items()],
+        FLAG_SEPARATOR,
     )
 
 
 def add_notes(*fragments: pl.Expr) -> pl.Expr:
     """Append note fragments; a null fragment (its step did not apply) is skipped."""
-    return _append("_notes", [f.cast(pl.String) for f in fragments])
+    return _append("_notes", [f.cast(pl.String) for f in fragments], NOTE_SEPARATOR)
 
 
 def annotate(
@@ -46,5 +52,6 @@ def annotate(
 
 def finish_annotations(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(
-        pl.col("_notes").list.join("; ").alias("notes"),
-    ).drop("_notes")
+        pl.col("_flags").str.split(FLAG_SEPARATOR).fill_null([]).alias("flags"),
+        pl.col("_notes").fill_null("").alias("notes"),
+    ).drop("_flags", "_notes")

@@ -137,22 +137,24 @@ def is_missing(cell: pl.Expr) -> pl.Expr:
     return cell.is_null() | cell.str.strip_chars().str.to_lowercase().is_in(MISSING_TOKENS)
 
 
-def _squeeze(cell: pl.Expr) -> pl.Expr:
-    """Lower-case, no spaces, no thousands separators; "3.1 x 10^23" becomes "3.1e23"."""
-    return (
-        cell.str.to_lowercase()
-        .str.replace_all(r"[\s,_'\u00a0\u2009]", "")
-        .str.replace(r"^[~≈]", "")
-        .str.replace(r"(?:x|×|\*)10\^?\(?([+-]?\d+)\)?$", "e$1")
-    )
-
-
 def _number_and_unit(cell: pl.Expr, unit_pattern: str) -> tuple[pl.Expr, pl.Expr]:
-    """(number text, unit text) of a cell, both null when the cell is not a number + unit."""
-    parts = _squeeze(cell).str.extract_groups(rf"^{_NUMBER}({unit_pattern})$")
-    misplaced_comma = cell.str.contains(",") & ~cell.str.strip_chars().str.contains(THOUSANDS)
-    number = pl.when(misplaced_comma).then(None).otherwise(parts.struct.field("1"))
-    return number, parts.struct.field("2")
+    """(number text, lower-case unit text) of a cell; both null when it is not number + unit.
+
+    Spaces and thousands separators go first; one case-insensitive pattern then takes an
+    optional "~", the number, an optional "x 10^k" and the unit, so "3.1 x 10^23" is 3.1e23.
+    """
+    squeezed = cell.str.replace_all(r"[\s,_'\u00a0\u2009]", "")
+    parts = squeezed.str.extract_groups(
+        rf"(?i)^[~≈]?{_NUMBER}(?:[x×*]10\^?\(?([+-]?\d+)\)?)?({unit_pattern})$"
+    )
+    mantissa, power = parts.struct.field("1"), parts.struct.field("2")
+    number = (
+        pl.when(power.is_null())
+        .then(mantissa)
+        .otherwise(pl.concat_str([mantissa, pl.lit("e"), power]))
+    )
+    misplaced_comma = cell.str.contains(",", literal=True) & ~cell.str.contains(THOUSANDS)
+    return pl.when(~misplaced_comma).then(number), parts.struct.field("3").str.to_lowercase()
 
 
 def _finite(value: pl.Expr) -> pl.Expr:

@@ -155,18 +155,22 @@ def hardware_sentence(total: pl.Expr) -> pl.Expr:
 
 
 def summary_sentence() -> pl.Expr:
+    """The calculator sentence of the method(s) behind the estimate. A method's own figure is
+    the estimate when it stands alone, so each sentence is built once, from that figure."""
     source, estimate = pl.col("estimate_source"), pl.col("estimate_flop")
+    ops = ops_sentence(pl.col("ops_flop"))
+    hardware = hardware_sentence(pl.col("hardware_flop"))
     return (
         pl.when(source == "reported")
         .then(pl.concat_str([pl.lit("The authors report "), sci(estimate),
                              pl.lit(" FLOP of training compute.")]))
         .when(source == "ops")
-        .then(ops_sentence(estimate))
+        .then(ops)
         .when(source == "hardware")
-        .then(hardware_sentence(estimate))
+        .then(hardware)
         .when(source == "geometric_mean")
         .then(pl.concat_str([
-            ops_sentence(pl.col("ops_flop")), pl.lit(" "), hardware_sentence(pl.col("hardware_flop")),
+            ops, pl.lit(" "), hardware,
             pl.lit(" The two estimates combine to "), sci(estimate), pl.lit(" FLOP."),
         ]))
     )  # fmt: skip
