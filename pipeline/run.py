@@ -62,11 +62,14 @@ def run_estimate(
     raw = read_inputs(inputs, column_map)
     hardware = load_hardware(hardware_path)
     on_stage("validate")
+    rows_read = raw.height
     systems, rejects = validate(raw)
+    del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
     estimates = estimate(systems, hardware, settings)
-    result = RunResult(estimates, rejects, raw.height)
-    result.summary = summarize(estimates, rejects, raw.height)
+    del systems
+    result = RunResult(estimates, rejects, rows_read)
+    result.summary = summarize(estimates, rejects, rows_read)
     assert result.summary["rows_read"] == estimates.height + result.summary["rows_rejected"]
     if output_dir is not None:
         on_stage("publish")
