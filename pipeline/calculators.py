@@ -142,6 +142,8 @@ def hardware_time(
     utilization: str | None = None,
     domain: str | None = None,
 ) -> Calculation:
+    if chip_hours is not None and (chips is not None or time is not None):
+        raise CalculatorInputError("give --chip-hours, or --chips with --time, not both")
     cells = {
         "hardware": chip,
         "peak_flop_per_second": peak,

@@ -479,3 +479,22 @@ def main(
     ] = False,
 ) -> None:
     """flopsheet: estimate the training compute of ML systems from a spreadsheet of papers."""
+
+
+# Click's UsageError (unknown option, missing argument, bad choice), reached through the one
+# click exception typer exports, so that it works whether typer uses click or its own copy.
+UsageError = typer.BadParameter.__mro__[1]
+
+
+def run() -> None:
+    """The console script: usage mistakes too end in one line (click would print a panel)."""
+    try:
+        code = app(prog_name="flopsheet", standalone_mode=False)
+    except UsageError as error:
+        err.print(f"Error: {error.format_message()} (see flopsheet --help)", markup=False)
+        sys.exit(error.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

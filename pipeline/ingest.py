@@ -25,6 +25,18 @@ def _first_line(error: Exception) -> str:
     return text[0] if text else type(error).__name__
 
 
+def _utf8_source(path: Path) -> Path | bytes:
+    """The file itself when it is UTF-8; otherwise its text decoded as Windows-1252, the
+    encoding of spreadsheet programs' CSV exports on Windows (every byte decodes)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace").encode("utf-8")
+    return path
+
+
 def _read_text_frame(path: Path) -> pl.DataFrame:
     kind = READERS_BY_SUFFIX.get(path.suffix.lower())
     if kind is None:
@@ -38,7 +50,7 @@ def _read_text_frame(path: Path) -> pl.DataFrame:
     try:
         if kind == "csv":
             frame = pl.read_csv(
-                path,
+                _utf8_source(path),
                 infer_schema=False,
                 separator="\t" if path.suffix.lower() == ".tsv" else ",",
                 encoding="utf8-lossy",

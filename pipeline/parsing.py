@@ -191,9 +191,11 @@ def parse_duration_hours(cell: pl.Expr) -> pl.Expr:
 
 
 def parse_date(cell: pl.Expr) -> pl.Expr:
-    """YYYY-MM-DD, YYYY-MM or YYYY (a time of day after the date, as Excel writes it, is ignored)."""
+    """YYYY-MM-DD, YYYY-MM or YYYY. A time of day after the date (as Excel and Parquet
+    timestamps give it, with or without a time zone) is ignored."""
     parts = cell.str.strip_chars().str.extract_groups(
-        r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+        r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?"
+        r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
     )
     year = parts.struct.field("1")
     month = parts.struct.field("2").fill_null("1").str.zfill(2)

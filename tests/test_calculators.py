@@ -127,6 +127,7 @@ def test_hardware_calculator_human_output():
         (["ops", "--parameters", "lots", "--tokens", "1e9"], "--parameters"),
         (["ops", "--parameters", "1e9"], "not enough inputs"),
         (["ops", "--examples", "1", "--tokens", "1", "--parameters", "1"], "not both"),
+        (["hardware", "--hardware", "A100", "--chip-hours", "10", "--chips", "8"], "not both"),
     ],
 )
 def test_calculator_errors_are_one_line(args, message):

@@ -1,0 +1,58 @@
+"""Reading files: encodings, row numbers, blank rows, and usage errors of the console script."""
+
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from pipeline.ingest import read_table
+from tests.conftest import REPO
+
+CORPUS = REPO / "tests" / "corpus"
+
+
+def test_windows_1252_csv_is_decoded_not_mangled():
+    frame = read_table(CORPUS / "latin1_bytes.csv")
+    assert "Café Net" in frame["system"].to_list()
+
+
+def test_utf8_bom_and_crlf():
+    frame = read_table(CORPUS / "bom_and_crlf.csv")
+    assert frame.columns[0] == "system"
+    assert frame["system"].to_list() == ["Good LM"]
+
+
+def test_row_numbers_are_spreadsheet_rows_and_blank_rows_skipped(tmp_path):
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("system,parameters\nA,1\n,\nB,2\n")
+    frame = read_table(sheet)
+    assert frame.select("system", "source_row").rows() == [("A", 2), ("B", 4)]
+
+
+def test_typed_parquet_cells_become_text(tmp_path):
+    path = tmp_path / "t.parquet"
+    pl.DataFrame({"system": ["A"], "parameters": [1.5e9], "hardware_quantity": [8]}).write_parquet(
+        path
+    )
+    frame = read_table(path)
+    assert frame.schema["parameters"] == pl.String
+    assert frame["hardware_quantity"].to_list() == ["8"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["estimate"],
+        ["calc", "ops", "--bogus", "1"],
+        ["query", "select 1", "--format", "xml"],
+        ["hardware", "show"],
+    ],
+)
+def test_usage_mistakes_are_one_line(args):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
