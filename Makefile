@@ -7,7 +7,7 @@ INPUT ?= data/raw/systems.csv
 OUTPUT_DIR ?= data/processed
 
 .DEFAULT_GOAL := help
-.PHONY: help install estimate test check lint format bench clean
+.PHONY: help install estimate refresh test check lint format bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ install: $(STAMP) ## Create .venv and install flopsheet with its test tools
 
 estimate: $(STAMP) ## Estimate the default spreadsheet into data/processed/
 	$(BIN)/flopsheet estimate $(INPUT) --output-dir $(OUTPUT_DIR)
+
+refresh: $(STAMP) ## Unattended refresh of OUTPUT_DIR from INPUT: skip if unchanged, else publish atomically
+	$(BIN)/flopsheet refresh $(INPUT) --output-dir $(OUTPUT_DIR) $(REFRESH_FLAGS)
 
 test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest

@@ -25,6 +25,7 @@ from rich.text import Text
 
 from pipeline import __version__, calculators
 from pipeline.columns import load_column_map
+from pipeline.diff import DEFAULT_THRESHOLD
 from pipeline.errors import EXIT_INPUT_FILE, EXIT_ROWS_REJECTED, FlopsheetError
 from pipeline.hardware import (
     DEFAULT_HARDWARE_PATH,
@@ -33,6 +34,9 @@ from pipeline.hardware import (
     load_hardware,
     lookup,
 )
+from pipeline.history import diff_runs
+from pipeline.refresh import DEFAULT_KEEP
+from pipeline.refresh import refresh as refresh_dataset
 from pipeline.run import STAGES, run_estimate, run_validate
 
 app = typer.Typer(
@@ -53,6 +57,13 @@ app.add_typer(hardware_app, name="hardware")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
 
 DEFAULT_OUTPUT_DIR = Path("data/processed")
 LONG_INPUT_BYTES = 5_000_000
@@ -404,10 +415,141 @@ def hardware_show(
         out.print(table)
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
+DEFAULT_SYSTEMS = Path(__file__).resolve().parent.parent / "data" / "raw" / "systems.csv"
+
+
+@app.command()
+def refresh(
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Spreadsheets (default: the shipped data/raw/systems.csv).", show_default=False
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="The dataset folder kept between runs.")
+    ] = DEFAULT_OUTPUT_DIR,
+    force: Annotated[bool, typer.Option("--force", help="Run even when nothing changed.")] = False,
+    keep: Annotated[int, typer.Option("--keep", min=1, help="Run folders to keep.")] = DEFAULT_KEEP,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0, help="Seconds to wait for a running refresh instead of exiting 3."
+        ),
+    ] = 0.0,
+    columns: ColumnsOption = None,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold", min=0, help="Relative change of an estimate that counts as changed."
+        ),
+    ] = DEFAULT_THRESHOLD,
+    hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
+    as_json: JsonOption = False,
+) -> None:
+    """Refresh the dataset unattended: skip when nothing changed, publish atomically, keep history.
+
+    Each run works in DIR/runs/<run_id>/ with a copy of its inputs and their checksums; the
+    published files are switched to it in one rename. Exit 0 published or skipped, 2 an input
+    file cannot be used, 3 another refresh holds the lock, 1 any other failure.
+
+    Examples:
+
+        flopsheet refresh
+
+        flopsheet refresh papers.xlsx -o /srv/flopsheet --keep 30 --wait 600
+    """  # fmt: skip
+    with user_errors():
+        column_map = load_column_map(columns) if columns else None
+        result = refresh_dataset(
+            inputs or [DEFAULT_SYSTEMS], output_dir, force=force, keep=keep, wait_seconds=wait,
+            column_map=column_map, hardware_path=hardware_table, threshold=threshold,
+        )  # fmt: skip
+        if as_json:
+            _print_json({"status": result.status, "run_id": result.run_id, **result.record})
+            return
+        if result.status == "skipped":
+            out.print(
+                f"skipped: inputs unchanged since run {result.run_id} (use --force to run anyway)"
+            )
+            return
+        record = result.record
+        out.print(
+            f"published run {result.run_id}: {record['rows_read']} rows read, "
+            f"{record['rows_estimated']} estimated, {record['rows_rejected']} rejected, "
+            f"{record['rows_flagged']} flagged"
+        )
+        out.print(
+            f"changes: {record['added']} added, {record['removed']} removed, {record['changed']} changed"
+        )
+        first_run = record["added"] == record["rows_read"] - record["rows_rejected"]
+        if result.diff is not None and result.diff.height and not first_run:
+            out.print(_diff_table(result.diff, limit=10))
+
+
+def _diff_table(diff: pl.DataFrame, limit: int | None = None) -> Table:
+    table = Table(title=f"{diff.height} systems differ")
+    columns = [
+        "change",
+        "system",
+        "old_estimate_flop",
+        "new_estimate_flop",
+        "old_source",
+        "new_source",
+        "old_flags",
+        "new_flags",
+    ]
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    shown = diff if limit is None else diff.head(limit)
+    for row in shown.select(columns).iter_rows(named=True):
+        table.add_row(*_cells(tuple(
+            _flops(v) if k.endswith("_flop") else v for k, v in row.items()
+        )))  # fmt: skip
+    if limit is not None and diff.height > limit:
+        table.caption = f"... {diff.height - limit} more: flopsheet diff"
+    return table
+
+
+@app.command()
+def diff(
+    run_a: Annotated[
+        str | None, typer.Argument(help="Older run id (or a unique prefix).", show_default=False)
+    ] = None,
+    run_b: Annotated[
+        str | None, typer.Argument(help="Newer run id (or a unique prefix).", show_default=False)
+    ] = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="The dataset folder kept by refresh.")
+    ] = DEFAULT_OUTPUT_DIR,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold", min=0, help="Relative change of an estimate that counts as changed."
+        ),
+    ] = DEFAULT_THRESHOLD,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    as_json: JsonOption = False,
+) -> None:
+    """Systems added, removed and changed between two published runs (default: the last two).
+
+    Examples:
+
+        flopsheet diff
+
+        flopsheet diff 20261101T020000Z 20261128T020000Z --threshold 0.1 --format csv
+    """  # fmt: skip
+    with user_errors():
+        changes = diff_runs(output_dir, run_a, run_b, threshold)
+        fmt = OutputFormat.json if as_json else output_format
+        if fmt is OutputFormat.json:
+            _print_json(changes.to_dicts())
+        elif fmt is OutputFormat.csv:
+            sys.stdout.write(changes.write_csv())
+        else:
+            out.print(_diff_table(changes))
 
 
 @app.command()

@@ -213,6 +213,8 @@ def test_hardware_show_unknown():
         ["calc", "hardware"],
         ["hardware", "list"],
         ["hardware", "show"],
+        ["refresh"],
+        ["diff"],
     ],
 )
 def test_every_command_documents_itself_with_examples(command):

@@ -1,0 +1,58 @@
+"""Reading the history a refreshed dataset keeps: its runs and each run's estimates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline.diff import DEFAULT_THRESHOLD, diff_estimates
+from pipeline.errors import FlopsheetError, InputFileError
+from pipeline.publish import DATABASE_NAME
+
+
+def _published_runs(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = connection.sql(
+        "SELECT run_id FROM runs WHERE status = 'published' ORDER BY run_id"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _resolve(run: str, runs: list[str]) -> str:
+    matches = [r for r in runs if r.startswith(run)]
+    if len(matches) != 1:
+        found = "no published run starts" if not matches else f"{len(matches)} runs start"
+        raise FlopsheetError(f"run {run!r}: {found} with it (runs: {', '.join(runs[-5:])})")
+    return matches[0]
+
+
+def diff_runs(
+    output_dir: Path,
+    run_a: str | None = None,
+    run_b: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> pl.DataFrame:
+    """Changes from run_a to run_b (default: the last two published runs)."""
+    database = Path(output_dir) / DATABASE_NAME
+    if not database.exists():
+        raise InputFileError(database, "database not found; run `flopsheet refresh` first")
+    with duckdb.connect(str(database), read_only=True) as connection:
+        tables = {row[0] for row in connection.sql("SHOW TABLES").fetchall()}
+        if "estimate_history" not in tables:
+            raise InputFileError(
+                database, "has no run history; it was written by `estimate`, not `refresh`"
+            )
+        runs = _published_runs(connection)
+        if run_a is None and run_b is None:
+            if len(runs) < 2:
+                raise FlopsheetError(f"{database}: {len(runs)} published run(s); a diff needs two")
+            run_a, run_b = runs[-2], runs[-1]
+        elif run_b is None:
+            run_a, run_b = _resolve(run_a, runs), runs[-1]
+        else:
+            run_a, run_b = _resolve(run_a, runs), _resolve(run_b, runs)
+        query = "SELECT system, estimate_flop, estimate_source, flags FROM estimate_history WHERE run_id = ?"
+        old = connection.sql(query, params=[run_a]).pl()
+        new = connection.sql(query, params=[run_b]).pl()
+    return diff_estimates(old, new, threshold)

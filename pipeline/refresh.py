@@ -1,0 +1,382 @@
+"""Unattended refreshes: locked, idempotent, atomic, with a history of runs and estimates.
+
+Layout of an output directory kept by `flopsheet refresh`:
+
+    DIR/runs/<run_id>/          one run: its inputs (copied) with checksums, its outputs
+    DIR/current -> runs/<id>    the published run; replaced atomically by rename
+    DIR/compute.duckdb -> current/compute.duckdb   (and estimates.parquet, rejects.csv)
+    DIR/runs.jsonl              one line per finished run, published or failed
+    DIR/.lock                   held (flock) by the running refresh
+
+A run writes only inside its own directory. Publishing is one rename of `current`, so a
+reader sees the previous dataset or the new one, all three files together, never a mix.
+A killed run leaves a run directory that was never published; the next run removes it.
+The lock is an flock on DIR/.lock: the kernel drops it when its process dies, so a lock
+left by a killed process is taken over by the next run with no guesswork.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline import __version__
+from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
+from pipeline.errors import FlopsheetError, InputFileError
+from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.publish import (
+    DATABASE_NAME,
+    PARQUET_NAME,
+    REJECTS_NAME,
+    file_sha256,
+    provenance,
+    write_database,
+)
+from pipeline.run import run_estimate
+from pipeline.settings import DEFAULT_SETTINGS, Settings
+
+EXIT_LOCKED = 3
+RUNS_DIR = "runs"
+RUN_LOG = "runs.jsonl"
+CURRENT = "current"
+LOCK = ".lock"
+RUN_RECORD = "run.json"
+PUBLISHED_FILES = (DATABASE_NAME, PARQUET_NAME, REJECTS_NAME)
+DEFAULT_KEEP = 10
+HISTORY_COLUMNS = ("run_id", "system", "estimate_flop", "estimate_source", "flags")
+
+
+class LockedError(FlopsheetError):
+    exit_code = EXIT_LOCKED
+
+
+@dataclass
+class RefreshResult:
+    status: str  # published, skipped
+    run_id: str | None
+    record: dict = field(default_factory=dict)
+    diff: pl.DataFrame | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _pause(point: str) -> None:
+    """Fault-injection hook for the crash tests: FLOPSHEET_TEST_PAUSE=point:seconds."""
+    wanted = os.environ.get("FLOPSHEET_TEST_PAUSE", "")
+    name, _, seconds = wanted.partition(":")
+    if name == point:
+        print(f"paused at {point}", file=sys.stderr, flush=True)
+        time.sleep(float(seconds or 60))
+
+
+@contextmanager
+def output_lock(output_dir: Path, wait_seconds: float = 0.0):
+    """Hold DIR/.lock for the run; LockedError when another run holds it past the wait."""
+    path = output_dir / LOCK
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = path.read_text().strip() or "another process"
+                    raise LockedError(
+                        f"{output_dir}: a refresh is already running ({holder}); "
+                        "try later, or pass --wait SECONDS"
+                    ) from None
+                time.sleep(0.2)
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"pid {os.getpid()} since {_now():%Y-%m-%dT%H:%M:%SZ}\n".encode())
+        yield
+    finally:
+        os.close(descriptor)  # closing drops the flock
+
+
+def run_key(inputs: Sequence[Path], hardware_path: Path, settings: Settings) -> str:
+    """Hash of everything a run depends on: input bytes, hardware table, settings, version."""
+    digest = hashlib.sha256()
+    parts = [
+        __version__,
+        json.dumps(settings.as_dict(), sort_keys=True),
+        file_sha256(hardware_path),
+    ]
+    for path in inputs:
+        if not Path(path).is_file():
+            raise InputFileError(path, "file not found")
+        parts.append(f"{Path(path).name}:{file_sha256(Path(path))}")
+    digest.update("\n".join(parts).encode())
+    return digest.hexdigest()
+
+
+def read_run_log(output_dir: Path) -> list[dict]:
+    path = output_dir / RUN_LOG
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _append_run_log(output_dir: Path, record: dict) -> None:
+    with open(output_dir / RUN_LOG, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _last_published(output_dir: Path) -> dict | None:
+    published = [r for r in read_run_log(output_dir) if r["status"] == "published"]
+    return published[-1] if published else None
+
+
+def _current_run_dir(output_dir: Path) -> Path | None:
+    link = output_dir / CURRENT
+    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+
+def clean_debris(output_dir: Path) -> list[str]:
+    """Remove what killed runs left: unpublished run directories and temporary files."""
+    removed = []
+    current = _current_run_dir(output_dir)
+    runs = output_dir / RUNS_DIR
+    for run_dir in sorted(runs.iterdir()) if runs.exists() else []:
+        if run_dir == current or (run_dir / RUN_RECORD).exists():
+            continue
+        shutil.rmtree(run_dir, ignore_errors=True)
+        removed.append(str(run_dir))
+    for leftover in output_dir.glob(".*.tmp*"):
+        leftover.unlink(missing_ok=True)
+        removed.append(str(leftover))
+    return removed
+
+
+def _prune(output_dir: Path, keep: int) -> None:
+    current = _current_run_dir(output_dir)
+    finished = sorted(p for p in (output_dir / RUNS_DIR).iterdir() if (p / RUN_RECORD).exists())
+    for run_dir in finished[: max(0, len(finished) - keep)]:
+        if run_dir != current:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _snapshot_inputs(inputs: Sequence[Path], run_dir: Path) -> list[dict]:
+    """Copy (hard-link when possible) each input into the run, with its checksum."""
+    folder = run_dir / "inputs"
+    folder.mkdir()
+    snapshot = []
+    for index, path in enumerate(inputs):
+        target = folder / f"{index:02d}-{Path(path).name}"
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+        snapshot.append(
+            {
+                "file": str(path),
+                "copy": str(target.relative_to(run_dir)),
+                "sha256": file_sha256(target),
+            }
+        )
+    (folder / "SHA256SUMS").write_text(
+        "".join(f"{item['sha256']}  {Path(item['copy']).name}\n" for item in snapshot)
+    )
+    return snapshot
+
+
+def _previous_tables(output_dir: Path) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """(estimates, estimate_history) of the published run, if any."""
+    current = _current_run_dir(output_dir)
+    if current is None or not (current / DATABASE_NAME).exists():
+        return None, None
+    with duckdb.connect(str(current / DATABASE_NAME), read_only=True) as connection:
+        estimates = connection.sql(
+            "SELECT system, estimate_flop, estimate_source, flags FROM estimates"
+        ).pl()
+        history = connection.sql("SELECT * FROM estimate_history").pl()
+    return estimates, history
+
+
+def _runs_table(records: list[dict]) -> pl.DataFrame:
+    rows = [
+        {
+            "run_id": r["run_id"], "key": r.get("key"), "status": r["status"],
+            "started_at": r["started_at"], "ended_at": r.get("ended_at"),
+            "input_files": [i["file"] for i in r.get("inputs", [])],
+            "input_sha256": [i["sha256"] for i in r.get("inputs", [])],
+            "rows_read": r.get("rows_read"), "rows_estimated": r.get("rows_estimated"),
+            "rows_rejected": r.get("rows_rejected"), "rows_flagged": r.get("rows_flagged"),
+            "systems_added": r.get("added"), "systems_removed": r.get("removed"),
+            "systems_changed": r.get("changed"), "message": r.get("message"),
+        }
+        for r in records
+    ]  # fmt: skip
+    schema = {
+        "run_id": pl.String, "key": pl.String, "status": pl.String, "started_at": pl.String,
+        "ended_at": pl.String, "input_files": pl.List(pl.String), "input_sha256": pl.List(pl.String),
+        "rows_read": pl.Int64, "rows_estimated": pl.Int64, "rows_rejected": pl.Int64,
+        "rows_flagged": pl.Int64, "systems_added": pl.Int64, "systems_removed": pl.Int64,
+        "systems_changed": pl.Int64, "message": pl.String,
+    }  # fmt: skip
+    return pl.DataFrame(rows, schema=schema).with_columns(
+        pl.col("started_at", "ended_at").str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC")
+    )
+
+
+def _link(target: str, link: Path) -> None:
+    """Point `link` at `target`, atomically replacing whatever `link` was."""
+    temporary = link.with_name(f".{link.name}.tmp-{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    os.symlink(target, temporary)
+    os.replace(temporary, link)
+
+
+def _publish_run(output_dir: Path, run_dir: Path) -> None:
+    _pause("publishing")
+    _link(f"{RUNS_DIR}/{run_dir.name}", output_dir / CURRENT)
+    for name in PUBLISHED_FILES:
+        link = output_dir / name
+        wanted = f"{CURRENT}/{name}"
+        if not (link.is_symlink() and os.readlink(link) == wanted):
+            _link(wanted, link)
+
+
+def _new_run_id(output_dir: Path, key: str) -> str:
+    stamp = _now().strftime("%Y%m%dT%H%M%SZ")
+    run_id = f"{stamp}-{key[:8]}"
+    suffix = 1
+    while (output_dir / RUNS_DIR / run_id).exists():
+        suffix += 1
+        run_id = f"{stamp}-{key[:8]}-{suffix}"
+    return run_id
+
+
+def refresh(
+    inputs: Sequence[Path],
+    output_dir: Path,
+    *,
+    force: bool = False,
+    keep: int = DEFAULT_KEEP,
+    wait_seconds: float = 0.0,
+    column_map: dict[str, str] | None = None,
+    hardware_path: Path = DEFAULT_HARDWARE_PATH,
+    settings: Settings = DEFAULT_SETTINGS,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> RefreshResult:
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with output_lock(output_dir, wait_seconds):
+        _pause("locked")
+        clean_debris(output_dir)
+        (output_dir / RUNS_DIR).mkdir(exist_ok=True)
+        started = _now()
+        record: dict = {
+            "started_at": f"{started:%Y-%m-%dT%H:%M:%S.%fZ}",
+            "inputs": [str(p) for p in inputs],
+        }
+        try:
+            key = run_key(inputs, hardware_path, settings)
+        except FlopsheetError as error:
+            _fail(output_dir, {**record, "run_id": _new_run_id(output_dir, "0" * 8)}, error)
+            raise
+        last = _last_published(output_dir)
+        if last is not None and last["key"] == key and not force and _current_run_dir(output_dir):
+            return RefreshResult("skipped", last["run_id"], last)
+        run_id = _new_run_id(output_dir, key)
+        run_dir = output_dir / RUNS_DIR / run_id
+        run_dir.mkdir()
+        record.update(run_id=run_id, key=key)
+        try:
+            result_record, diff = _run(
+                inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold
+            )
+        except BaseException as error:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            if isinstance(error, Exception):
+                _fail(output_dir, record, error)
+            raise
+        _prune(output_dir, keep)
+        return RefreshResult("published", run_id, result_record, diff)
+
+
+def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
+    message = (
+        str(error) if isinstance(error, FlopsheetError) else f"{type(error).__name__}: {error}"
+    )
+    _append_run_log(
+        output_dir,
+        {**record, "status": "failed", "ended_at": f"{_now():%Y-%m-%dT%H:%M:%S.%fZ}", "message": message,
+         "inputs": [i if isinstance(i, dict) else {"file": i, "sha256": None} for i in record.get("inputs", [])]},
+    )  # fmt: skip
+
+
+def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold):
+    snapshot = _snapshot_inputs(inputs, run_dir)
+    record["inputs"] = snapshot
+    copies = [run_dir / item["copy"] for item in snapshot]
+    result = run_estimate(copies, None, column_map, hardware_path, settings)
+    # Rows name the file the user gave, not its copy, so runs over the same bytes are identical.
+    originals = {str(copy): item["file"] for copy, item in zip(copies, snapshot, strict=True)}
+    estimates = result.estimates.with_columns(pl.col("source_file").replace(originals))
+    rejects = result.rejects.with_columns(pl.col("source_file").replace(originals))
+    _pause("estimated")
+
+    previous, history = _previous_tables(output_dir)
+    empty = estimates.clear().select("system", "estimate_flop", "estimate_source", "flags")
+    diff = diff_estimates(previous if previous is not None else empty, estimates, threshold)
+    summary = result.summary
+    record.update(
+        rows_read=summary["rows_read"], rows_estimated=summary["rows_estimated"],
+        rows_rejected=summary["rows_rejected"], rows_flagged=summary["rows_flagged"],
+        **diff_counts(diff), status="published",
+    )  # fmt: skip
+    this_history = estimates.select(pl.lit(record["run_id"]).alias("run_id"), *HISTORY_COLUMNS[1:])
+    history = this_history if history is None else pl.concat([history, this_history])
+    record["ended_at"] = f"{_now():%Y-%m-%dT%H:%M:%S.%fZ}"
+    runs = _runs_table([*read_run_log(output_dir), record])
+
+    estimates.write_parquet(run_dir / PARQUET_NAME, compression="zstd", statistics=True)
+    rejects.write_csv(run_dir / REJECTS_NAME)
+    staged = run_dir / f".{DATABASE_NAME}.tmp"
+    write_database(
+        staged,
+        {
+            "estimates": estimates, "rejects": rejects, "hardware": load_hardware(hardware_path),
+            "metadata": provenance(inputs, hardware_path, settings), "runs": runs,
+            "estimate_history": history,
+        },
+    )  # fmt: skip
+    _pause("written")
+    _check_database(staged, estimates.height, rejects.height)
+    os.replace(staged, run_dir / DATABASE_NAME)
+    _publish_run(output_dir, run_dir)
+    # After the switch: a run directory without its record was never published (debris).
+    (run_dir / RUN_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    _append_run_log(output_dir, record)
+    return record, diff
+
+
+def _check_database(path: Path, estimates: int, rejects: int) -> None:
+    """The staged database opens and holds what was written, before anyone can see it."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        counts = connection.execute(
+            "SELECT (SELECT count(*) FROM estimates), (SELECT count(*) FROM rejects)"
+        ).fetchone()
+    if counts != (estimates, rejects):
+        raise FlopsheetError(
+            f"{path}: staged database holds {counts}, expected {(estimates, rejects)}"
+        )

@@ -1,0 +1,198 @@
+"""Unattended refreshes: idempotent, atomic under SIGKILL, locked, with history and diffs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.refresh import EXIT_LOCKED, read_run_log, refresh
+from tests.conftest import REPO
+
+runner = CliRunner()
+SYSTEMS = REPO / "data" / "raw" / "systems.csv"
+
+
+@pytest.fixture
+def sheet(tmp_path) -> Path:
+    path = tmp_path / "systems.csv"
+    path.write_bytes(SYSTEMS.read_bytes())
+    return path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def published_state(out: Path) -> tuple[bytes, list]:
+    """The published parquet's bytes and the database's estimates, read as a user would."""
+    with duckdb.connect(str(out / "compute.duckdb"), read_only=True) as con:
+        rows = con.sql("SELECT system, estimate_flop FROM estimates ORDER BY system").fetchall()
+    return (out / "estimates.parquet").read_bytes(), rows
+
+
+def cli(*args: str, env: dict | None = None, **popen) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *args], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}, **popen,
+    )  # fmt: skip
+
+
+def wait_for_pause(process: subprocess.Popen, point: str) -> None:
+    line = process.stderr.readline()
+    assert line.strip() == f"paused at {point}", line
+
+
+def test_same_inputs_skip_and_forced_runs_are_byte_identical(sheet, tmp_path):
+    out = tmp_path / "out"
+    first = refresh([sheet], out)
+    assert first.status == "published"
+    again = refresh([sheet], out)
+    assert again.status == "skipped" and again.run_id == first.run_id
+    forced = refresh([sheet], out, force=True)
+    assert forced.status == "published" and forced.run_id != first.run_id
+    one = out / "runs" / first.run_id / "estimates.parquet"
+    two = out / "runs" / forced.run_id / "estimates.parquet"
+    assert one.read_bytes() == two.read_bytes()
+    assert forced.record["added"] == forced.record["removed"] == forced.record["changed"] == 0
+
+
+def test_skip_through_the_cli(sheet, tmp_path):
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["refresh", str(sheet), "-o", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["refresh", str(sheet), "-o", str(out)])
+    assert result.exit_code == 0 and "skipped" in result.stdout
+
+
+def test_run_keeps_its_inputs_with_checksums(sheet, tmp_path):
+    out = tmp_path / "out"
+    run = refresh([sheet], out)
+    run_dir = out / "runs" / run.run_id
+    copy = run_dir / "inputs" / "00-systems.csv"
+    assert copy.read_bytes() == sheet.read_bytes()
+    assert (
+        (run_dir / "inputs" / "SHA256SUMS")
+        .read_text()
+        .startswith(run.record["inputs"][0]["sha256"])
+    )
+    assert (out / "current").resolve() == run_dir.resolve()
+
+
+def test_history_and_diffs_over_three_refreshes(sheet, tmp_path):
+    out = tmp_path / "out"
+    first = refresh([sheet], out)
+    edit(sheet, "Chinchilla,DeepMind", "Chinchilla,Google DeepMind")  # organization only
+    edit(sheet, "5.76e23", "1.2e24")  # Chinchilla's reported compute doubles
+    second = refresh([sheet], out)
+    lines = sheet.read_text().splitlines()
+    removed = next(line for line in lines if line.startswith("AlexNet,"))
+    sheet.write_text(
+        "\n".join(line for line in lines if line != removed)
+        + "\nBrand New LM,Lab,,2025,language,1e9,,,,2e10,tokens,1,,,,,,,,\n"
+    )
+    third = refresh([sheet], out)
+    assert second.record["changed"] == 1 and second.record["added"] == 0
+    assert (third.record["added"], third.record["removed"], third.record["changed"]) == (1, 1, 0)
+
+    with duckdb.connect(str(out / "compute.duckdb"), read_only=True) as con:
+        runs = con.sql(
+            "SELECT run_id, status, systems_changed FROM runs ORDER BY run_id"
+        ).fetchall()
+        history = con.sql(
+            "SELECT run_id, estimate_flop FROM estimate_history WHERE system = 'Chinchilla' ORDER BY run_id"
+        ).fetchall()
+    assert [r[0] for r in runs] == [first.run_id, second.run_id, third.run_id]
+    assert all(r[1] == "published" for r in runs)
+    assert [h[1] for h in history] == [5.76e23, 1.2e24, 1.2e24]
+
+    last = runner.invoke(app, ["diff", "-o", str(out), "--json"])
+    assert last.exit_code == 0, last.output
+    assert {(c["system"], c["change"]) for c in json.loads(last.stdout)} == {
+        ("Brand New LM", "added"), ("AlexNet", "removed"),
+    }  # fmt: skip
+    earlier = runner.invoke(
+        app, ["diff", first.run_id, second.run_id, "-o", str(out), "--format", "csv"]
+    )
+    frame = pl.read_csv(earlier.stdout.encode())
+    assert frame["system"].to_list() == ["Chinchilla"]
+    assert frame["relative_change"][0] == pytest.approx(1.2e24 / 5.76e23 - 1)
+    loose = runner.invoke(
+        app, ["diff", first.run_id, second.run_id, "-o", str(out), "--threshold", "2", "--json"]
+    )
+    assert json.loads(loose.stdout) == []
+
+
+def test_bad_input_leaves_the_dataset_and_records_a_failed_run(sheet, tmp_path):
+    out = tmp_path / "out"
+    refresh([sheet], out)
+    before = published_state(out)
+    sheet.write_text("model,parameters\nx,1\n")  # no system column: a file-level error
+    result = runner.invoke(app, ["refresh", str(sheet), "-o", str(out)])
+    assert result.exit_code == 2 and "no 'system' column" in result.stderr
+    sheet.unlink()
+    missing = runner.invoke(app, ["refresh", str(sheet), "-o", str(out)])
+    assert missing.exit_code == 2 and "file not found" in missing.stderr
+    assert published_state(out) == before
+    statuses = [r["status"] for r in read_run_log(out)]
+    assert statuses == ["published", "failed", "failed"]
+    assert len(list((out / "runs").iterdir())) == 1
+
+
+def test_old_runs_beyond_keep_are_removed(sheet, tmp_path):
+    out = tmp_path / "out"
+    runs = [refresh([sheet], out, force=True, keep=2).run_id for _ in range(3)]
+    assert sorted(p.name for p in (out / "runs").iterdir()) == runs[1:]
+
+
+def test_two_refreshes_at_once_one_publishes_one_is_locked(sheet, tmp_path):
+    out = str(tmp_path / "out")
+    first = cli("refresh", str(sheet), "-o", out, env={"FLOPSHEET_TEST_PAUSE": "locked:3"})
+    wait_for_pause(first, "locked")
+    second = cli("refresh", str(sheet), "-o", out)
+    _, second_err = second.communicate(timeout=60)
+    assert second.returncode == EXIT_LOCKED
+    assert "already running" in second_err and len(second_err.strip().splitlines()) == 1
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    waiting = cli("refresh", str(sheet), "-o", out, "--force", "--wait", "30")
+    assert waiting.wait(timeout=120) == 0
+    assert [r["status"] for r in read_run_log(Path(out))] == ["published", "published"]
+
+
+@pytest.mark.parametrize("point", ["locked", "estimated", "written", "publishing"])
+def test_sigkill_at_any_point_keeps_the_published_dataset(sheet, tmp_path, point):
+    out = tmp_path / "out"
+    refresh([sheet], out)
+    before = published_state(out)
+    edit(sheet, "5.76e23", "1.2e24")
+    victim = cli("refresh", str(sheet), "-o", str(out), env={"FLOPSHEET_TEST_PAUSE": f"{point}:60"})
+    wait_for_pause(victim, point)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert published_state(out) == before
+
+    after = refresh([sheet], out, wait_seconds=10)
+    assert after.status == "published"
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert len(runs) == 2 and runs[-1] == after.run_id
+    assert not list(out.glob(".*.tmp*"))
+    _, rows = published_state(out)
+    assert ("Chinchilla", 1.2e24) in rows
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["crontab", "flopsheet-refresh.service", "flopsheet-refresh.timer", "refresh-workflow.yml"],
+)
+def test_deploy_examples_run_make_refresh(name):
+    text = (REPO / "deploy" / name).read_text()
+    assert "make refresh" in text or "OnCalendar=" in text
