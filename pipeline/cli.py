@@ -539,7 +539,7 @@ def diff(
 
         flopsheet diff
 
-        flopsheet diff 20261101T020000Z 20261128T020000Z --threshold 0.1 --format csv
+        flopsheet diff 20261101T020000 20261128T020000 --threshold 0.1 --format csv
     """  # fmt: skip
     with user_errors():
         changes = diff_runs(output_dir, run_a, run_b, threshold)

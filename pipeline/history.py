@@ -14,7 +14,7 @@ from pipeline.publish import DATABASE_NAME
 
 def _published_runs(connection: duckdb.DuckDBPyConnection) -> list[str]:
     rows = connection.sql(
-        "SELECT run_id FROM runs WHERE status = 'published' ORDER BY run_id"
+        "SELECT run_id FROM runs WHERE status = 'published' ORDER BY started_at, run_id"
     ).fetchall()
     return [row[0] for row in rows]
 

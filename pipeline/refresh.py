@@ -110,12 +110,19 @@ def output_lock(output_dir: Path, wait_seconds: float = 0.0):
         os.close(descriptor)  # closing drops the flock
 
 
-def run_key(inputs: Sequence[Path], hardware_path: Path, settings: Settings) -> str:
-    """Hash of everything a run depends on: input bytes, hardware table, settings, version."""
+def run_key(
+    inputs: Sequence[Path],
+    hardware_path: Path,
+    settings: Settings,
+    column_map: dict[str, str] | None = None,
+) -> str:
+    """Hash of everything a run depends on: input bytes, hardware table, settings, the column
+    map, and the flopsheet version."""
     digest = hashlib.sha256()
     parts = [
         __version__,
         json.dumps(settings.as_dict(), sort_keys=True),
+        json.dumps(column_map or {}, sort_keys=True),
         file_sha256(hardware_path),
     ]
     for path in inputs:
@@ -174,26 +181,30 @@ def _prune(output_dir: Path, keep: int) -> None:
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _snapshot_inputs(inputs: Sequence[Path], run_dir: Path) -> list[dict]:
-    """Copy (hard-link when possible) each input into the run, with its checksum."""
+def _copy_in(source: Path, target: Path) -> str:
+    """Hard-link (else copy) `source` to `target`; the copy's SHA-256."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+    return file_sha256(target)
+
+
+def _snapshot_inputs(inputs: Sequence[Path], hardware_path: Path, run_dir: Path) -> list[dict]:
+    """Copy each input, and the hardware table, into the run with their checksums."""
     folder = run_dir / "inputs"
     folder.mkdir()
     snapshot = []
     for index, path in enumerate(inputs):
         target = folder / f"{index:02d}-{Path(path).name}"
-        try:
-            os.link(path, target)
-        except OSError:
-            shutil.copy2(path, target)
+        sha256 = _copy_in(Path(path), target)
         snapshot.append(
-            {
-                "file": str(path),
-                "copy": str(target.relative_to(run_dir)),
-                "sha256": file_sha256(target),
-            }
+            {"file": str(path), "copy": str(target.relative_to(run_dir)), "sha256": sha256}
         )
+    hardware_sha256 = _copy_in(Path(hardware_path), folder / "hardware.csv")
     (folder / "SHA256SUMS").write_text(
         "".join(f"{item['sha256']}  {Path(item['copy']).name}\n" for item in snapshot)
+        + f"{hardware_sha256}  hardware.csv\n"
     )
     return snapshot
 
@@ -256,7 +267,8 @@ def _publish_run(output_dir: Path, run_dir: Path) -> None:
 
 
 def _new_run_id(output_dir: Path, key: str) -> str:
-    stamp = _now().strftime("%Y%m%dT%H%M%SZ")
+    now = _now()  # milliseconds, so that run ids sort in the order the runs started
+    stamp = f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z"
     run_id = f"{stamp}-{key[:8]}"
     suffix = 1
     while (output_dir / RUNS_DIR / run_id).exists():
@@ -289,7 +301,7 @@ def refresh(
             "inputs": [str(p) for p in inputs],
         }
         try:
-            key = run_key(inputs, hardware_path, settings)
+            key = run_key(inputs, hardware_path, settings, column_map)
         except FlopsheetError as error:
             _fail(output_dir, {**record, "run_id": _new_run_id(output_dir, "0" * 8)}, error)
             raise
@@ -325,10 +337,11 @@ def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
 
 
 def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold):
-    snapshot = _snapshot_inputs(inputs, run_dir)
+    snapshot = _snapshot_inputs(inputs, hardware_path, run_dir)
     record["inputs"] = snapshot
     copies = [run_dir / item["copy"] for item in snapshot]
-    result = run_estimate(copies, None, column_map, hardware_path, settings)
+    hardware_copy = run_dir / "inputs" / "hardware.csv"
+    result = run_estimate(copies, None, column_map, hardware_copy, settings)
     # Rows name the file the user gave, not its copy, so runs over the same bytes are identical.
     originals = {str(copy): item["file"] for copy, item in zip(copies, snapshot, strict=True)}
     estimates = result.estimates.with_columns(pl.col("source_file").replace(originals))
@@ -355,7 +368,7 @@ def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, setting
     write_database(
         staged,
         {
-            "estimates": estimates, "rejects": rejects, "hardware": load_hardware(hardware_path),
+            "estimates": estimates, "rejects": rejects, "hardware": load_hardware(hardware_copy),
             "metadata": provenance(inputs, hardware_path, settings), "runs": runs,
             "estimate_history": history,
         },
