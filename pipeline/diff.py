@@ -36,16 +36,8 @@ def diff_estimates(
     joined = _side(old, "old").join(_side(new, "new"), on="system", how="full", coalesce=True)
     old_flop, new_flop = pl.col("old_estimate_flop"), pl.col("new_estimate_flop")
     relative = (new_flop - old_flop).abs() / old_flop
-    in_old = (
-        pl.col("old_source").is_not_null()
-        | old_flop.is_not_null()
-        | pl.col("old_flags").is_not_null()
-    )
-    in_new = (
-        pl.col("new_source").is_not_null()
-        | new_flop.is_not_null()
-        | pl.col("new_flags").is_not_null()
-    )
+    # Every present row has flags (possibly none, joined to ""): null flags mean absent.
+    in_old, in_new = pl.col("old_flags").is_not_null(), pl.col("new_flags").is_not_null()
     moved = (
         (relative > threshold).fill_null(False)
         | (old_flop.is_null() != new_flop.is_null())

@@ -75,6 +75,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _timestamp() -> str:
+    return f"{_now():%Y-%m-%dT%H:%M:%S.%fZ}"
+
+
 def _pause(point: str) -> None:
     """Fault-injection hook for the crash tests: FLOPSHEET_TEST_PAUSE=point:seconds."""
     wanted = os.environ.get("FLOPSHEET_TEST_PAUSE", "")
@@ -295,10 +299,9 @@ def refresh(
         _pause("locked")
         clean_debris(output_dir)
         (output_dir / RUNS_DIR).mkdir(exist_ok=True)
-        started = _now()
         record: dict = {
-            "started_at": f"{started:%Y-%m-%dT%H:%M:%S.%fZ}",
-            "inputs": [str(p) for p in inputs],
+            "started_at": _timestamp(),
+            "inputs": [{"file": str(p), "sha256": None} for p in inputs],
         }
         try:
             key = run_key(inputs, hardware_path, settings, column_map)
@@ -313,7 +316,7 @@ def refresh(
         run_dir.mkdir()
         record.update(run_id=run_id, key=key)
         try:
-            result_record, diff = _run(
+            diff = _run(
                 inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold
             )
         except BaseException as error:
@@ -322,7 +325,7 @@ def refresh(
                 _fail(output_dir, record, error)
             raise
         _prune(output_dir, keep)
-        return RefreshResult("published", run_id, result_record, diff)
+        return RefreshResult("published", run_id, record, diff)
 
 
 def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
@@ -330,13 +333,12 @@ def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
         str(error) if isinstance(error, FlopsheetError) else f"{type(error).__name__}: {error}"
     )
     _append_run_log(
-        output_dir,
-        {**record, "status": "failed", "ended_at": f"{_now():%Y-%m-%dT%H:%M:%S.%fZ}", "message": message,
-         "inputs": [i if isinstance(i, dict) else {"file": i, "sha256": None} for i in record.get("inputs", [])]},
-    )  # fmt: skip
+        output_dir, {**record, "status": "failed", "ended_at": _timestamp(), "message": message}
+    )
 
 
 def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold):
+    """Estimate, write and publish one run inside `run_dir`; fills in `record`; the diff."""
     snapshot = _snapshot_inputs(inputs, hardware_path, run_dir)
     record["inputs"] = snapshot
     copies = [run_dir / item["copy"] for item in snapshot]
@@ -359,7 +361,7 @@ def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, setting
     )  # fmt: skip
     this_history = estimates.select(pl.lit(record["run_id"]).alias("run_id"), *HISTORY_COLUMNS[1:])
     history = this_history if history is None else pl.concat([history, this_history])
-    record["ended_at"] = f"{_now():%Y-%m-%dT%H:%M:%S.%fZ}"
+    record["ended_at"] = _timestamp()
     runs = _runs_table([*read_run_log(output_dir), record])
 
     estimates.write_parquet(run_dir / PARQUET_NAME, compression="zstd", statistics=True)
@@ -380,7 +382,7 @@ def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, setting
     # After the switch: a run directory without its record was never published (debris).
     (run_dir / RUN_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     _append_run_log(output_dir, record)
-    return record, diff
+    return diff
 
 
 def _check_database(path: Path, estimates: int, rejects: int) -> None:
