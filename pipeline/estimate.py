@@ -8,6 +8,7 @@ from pipeline.annotate import finish_annotations, start_annotations
 from pipeline.estimators import hardware_method, ops_method
 from pipeline.reconcile import reconcile
 from pipeline.settings import DEFAULT_SETTINGS, Settings
+from pipeline.stages import add_base_models
 from schemas.estimates import EstimatesSchema, output_columns
 
 
@@ -20,8 +21,8 @@ def estimate(
     frame = start_annotations(systems.lazy())
     frame = ops_method(frame, settings)
     frame = hardware_method(frame, hardware, settings)
-    frame = reconcile(frame, settings)
-    frame = finish_annotations(frame)
+    frame = reconcile(frame, settings).collect()
+    frame = finish_annotations(add_base_models(frame).lazy())
     columns = output_columns(frame.collect_schema().names())
     result = frame.select(columns).sort("system", "source_file", "source_row").collect()
     return EstimatesSchema.validate(result)

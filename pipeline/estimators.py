@@ -118,6 +118,28 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
                     is_6nd & (unit == "words"),
                     pl.lit(f"words converted at {words_per_token} tokens per word"),
                 ),
+                "dataset_unit_from_notes": (
+                    ops_applies & pl.col("dataset_unit_phrase").is_not_null(),
+                    pl.concat_str(
+                        [
+                            pl.lit("dataset unit '"),
+                            unit,
+                            pl.lit("' read from the notes: \""),
+                            pl.col("dataset_unit_phrase"),
+                            pl.lit('"'),
+                        ]
+                    ),
+                ),
+                "active_parameters_from_notes": (
+                    is_6nd & pl.col("active_parameters_phrase").is_not_null(),
+                    pl.concat_str(
+                        [
+                            pl.lit('active parameters read from the notes: "'),
+                            pl.col("active_parameters_phrase"),
+                            pl.lit('"'),
+                        ]
+                    ),
+                ),
                 "parameters_not_connections": (
                     parameters_unused,
                     pl.lit("parameters are not connections for non-token data: no 6ND estimate"),

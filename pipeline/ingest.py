@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.columns import canonical_names
+from pipeline.epoch import derive_from_notes, epoch_column_map, is_epoch_export
 from pipeline.errors import InputFileError
 from schemas.estimates import RESERVED_OUTPUT_COLUMNS
 
@@ -70,14 +71,31 @@ def _read_text_frame(path: Path) -> pl.DataFrame:
         ) from None
 
 
-def read_table(path: Path, column_map: dict[str, str] | None = None) -> pl.DataFrame:
-    """One file as text cells with canonical headers, plus `source_file` and `source_row`."""
+INPUT_FORMATS = ("auto", "canonical", "epoch")
+
+
+def read_table(
+    path: Path,
+    column_map: dict[str, str] | None = None,
+    input_format: str = "auto",
+    withhold: tuple[str, ...] = (),
+) -> pl.DataFrame:
+    """One file as text cells with canonical headers, plus `source_file` and `source_row`.
+
+    `input_format` "auto" recognises an Epoch export by its headers; `withhold` names
+    columns dropped before anything else sees them."""
     path = Path(path)
     frame = _read_text_frame(path)
     if frame.width == 0:
         raise InputFileError(path, "the file has no columns")
+    epoch = input_format == "epoch" or (input_format == "auto" and is_epoch_export(frame.columns))
+    frame = frame.drop([c for c in withhold if c in frame.columns])
+    if epoch:
+        column_map = {**epoch_column_map(frame, path), **(column_map or {})}
     renames = canonical_names(frame.columns, path, column_map)
     frame = frame.rename(renames)
+    if epoch:
+        frame = derive_from_notes(frame.with_columns(pl.col(pl.String).str.strip_chars()))
     if "system" not in frame.columns:
         found = ", ".join(repr(h) for h in renames) or "none"
         raise InputFileError(
@@ -105,9 +123,14 @@ def read_table(path: Path, column_map: dict[str, str] | None = None) -> pl.DataF
     return frame
 
 
-def read_inputs(paths: Sequence[Path], column_map: dict[str, str] | None = None) -> pl.DataFrame:
+def read_inputs(
+    paths: Sequence[Path],
+    column_map: dict[str, str] | None = None,
+    input_format: str = "auto",
+    withhold: tuple[str, ...] = (),
+) -> pl.DataFrame:
     """All input files stacked; columns missing from a file are null there."""
     if not paths:
         raise InputFileError("(no input)", "give at least one spreadsheet")
-    frames = [read_table(Path(p), column_map) for p in paths]
+    frames = [read_table(Path(p), column_map, input_format, withhold) for p in paths]
     return pl.concat(frames, how="diagonal")

@@ -56,10 +56,12 @@ def run_estimate(
     hardware_path: Path = DEFAULT_HARDWARE_PATH,
     settings: Settings = DEFAULT_SETTINGS,
     on_stage: Callable[[str], None] = lambda stage: None,
+    input_format: str = "auto",
+    withhold: tuple[str, ...] = (),
 ) -> RunResult:
     """Estimate `inputs`; publish into `output_dir` unless it is None (validation only)."""
     on_stage("read")
-    raw = read_inputs(inputs, column_map)
+    raw = read_inputs(inputs, column_map, input_format, withhold)
     hardware = load_hardware(hardware_path)
     on_stage("validate")
     rows_read = raw.height
@@ -79,9 +81,9 @@ def run_estimate(
 
 
 def run_validate(
-    inputs: Sequence[Path], column_map: dict[str, str] | None = None
+    inputs: Sequence[Path], column_map: dict[str, str] | None = None, input_format: str = "auto"
 ) -> tuple[int, pl.DataFrame]:
     """(rows read, rejects) without estimating or writing anything."""
-    raw = read_inputs(inputs, column_map)
+    raw = read_inputs(inputs, column_map, input_format)
     _, rejects = validate(raw)
     return raw.height, rejects

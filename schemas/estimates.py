@@ -7,7 +7,7 @@ import polars as pl
 
 from schemas.systems import CANONICAL_COLUMNS
 
-ESTIMATE_SOURCES = ("reported", "geometric_mean", "ops", "hardware")
+ESTIMATE_SOURCES = ("reported", "geometric_mean", "ops", "hardware", "base_model")
 OPS_RULES = ("forward_flop", "connections", "6ND")
 UTILIZATION_SOURCES = ("reported", "default_language", "default_other")
 
@@ -27,6 +27,7 @@ ESTIMATE_COLUMNS = (
     "implied_utilization",
     "ops_hardware_ratio",
     "method_estimate_flop",
+    "stage_flop",
     "estimate_flop",
     "estimate_source",
     "flags",
@@ -55,6 +56,11 @@ FLAGS = (
     "implied_utilization_impossible",
     "implied_utilization_low",
     "insufficient_inputs",
+    "includes_base_model",
+    "base_compute_unknown",
+    "stage_compute_unknown",
+    "dataset_unit_from_notes",
+    "active_parameters_from_notes",
 )
 
 _FLOP = {"nullable": True, "gt": 0}

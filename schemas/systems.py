@@ -32,6 +32,11 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "utilization": "utilization",
     "peak_flop_per_second": "number",
     "reported_compute_flop": "number",
+    "base_model": "text",
+    "base_model_compute_flop": "number",
+    # phrases of free-text notes a value was read from (Epoch exports)
+    "dataset_unit_phrase": "text",
+    "active_parameters_phrase": "text",
 }
 
 REQUIRED_COLUMNS = ("system",)
@@ -76,6 +81,10 @@ class SystemsSchema(pa.DataFrameModel):
     utilization: float = pa.Field(nullable=True, gt=0, le=1)
     peak_flop_per_second: float = pa.Field(**_POSITIVE)
     reported_compute_flop: float = pa.Field(**_POSITIVE)
+    base_model: str = pa.Field(nullable=True)
+    base_model_compute_flop: float = pa.Field(**_POSITIVE)
+    dataset_unit_phrase: str = pa.Field(nullable=True)
+    active_parameters_phrase: str = pa.Field(nullable=True)
 
     @pa.dataframe_check(name="active_parameters_at_most_parameters")
     def active_at_most_total(cls, data: pa.PolarsData) -> pl.LazyFrame:
