@@ -95,7 +95,7 @@ def user_errors() -> Iterator[None]:
     except OSError as error:  # an output folder that cannot be made or written, and the like
         where = error.filename or "file system"
         err.print(f"Error: {where}: {error.strerror or error}", markup=False)
-        raise typer.Exit(EXIT_INPUT_FILE) from None
+        raise typer.Exit(1) from None
     except Exception as error:
         if os.environ.get("FLOPSHEET_DEBUG"):
             raise
@@ -466,7 +466,7 @@ def refresh(
             column_map=column_map, hardware_path=hardware_table, threshold=threshold,
         )  # fmt: skip
         if as_json:
-            _print_json({"status": result.status, "run_id": result.run_id, **result.record})
+            _print_json({**result.record, "status": result.status, "run_id": result.run_id})
             return
         if result.status == "skipped":
             out.print(

@@ -17,7 +17,6 @@ left by a killed process is taken over by the next run with no guesswork.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -25,7 +24,6 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +35,7 @@ from pipeline import __version__
 from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
 from pipeline.errors import FlopsheetError, InputFileError
 from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.lock import EXIT_LOCKED, LockedError, output_lock  # noqa: F401 (re-exported)
 from pipeline.publish import (
     DATABASE_NAME,
     PARQUET_NAME,
@@ -48,19 +47,13 @@ from pipeline.publish import (
 from pipeline.run import run_estimate
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 
-EXIT_LOCKED = 3
 RUNS_DIR = "runs"
 RUN_LOG = "runs.jsonl"
 CURRENT = "current"
-LOCK = ".lock"
 RUN_RECORD = "run.json"
 PUBLISHED_FILES = (DATABASE_NAME, PARQUET_NAME, REJECTS_NAME)
 DEFAULT_KEEP = 10
 HISTORY_COLUMNS = ("run_id", "system", "estimate_flop", "estimate_source", "flags")
-
-
-class LockedError(FlopsheetError):
-    exit_code = EXIT_LOCKED
 
 
 @dataclass
@@ -88,32 +81,6 @@ def _pause(point: str) -> None:
         time.sleep(float(seconds or 60))
 
 
-@contextmanager
-def output_lock(output_dir: Path, wait_seconds: float = 0.0):
-    """Hold DIR/.lock for the run; LockedError when another run holds it past the wait."""
-    path = output_dir / LOCK
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + wait_seconds
-    try:
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = path.read_text().strip() or "another process"
-                    raise LockedError(
-                        f"{output_dir}: a refresh is already running ({holder}); "
-                        "try later, or pass --wait SECONDS"
-                    ) from None
-                time.sleep(0.2)
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"pid {os.getpid()} since {_now():%Y-%m-%dT%H:%M:%SZ}\n".encode())
-        yield
-    finally:
-        os.close(descriptor)  # closing drops the flock
-
-
 def run_key(
     inputs: Sequence[Path],
     hardware_path: Path,
@@ -132,7 +99,10 @@ def run_key(
     for path in inputs:
         if not Path(path).is_file():
             raise InputFileError(path, "file not found")
-        parts.append(f"{Path(path).name}:{file_sha256(Path(path))}")
+        try:
+            parts.append(f"{Path(path).name}:{file_sha256(Path(path))}")
+        except OSError as error:
+            raise InputFileError(path, f"cannot read: {error.strerror or error}") from None
     digest.update("\n".join(parts).encode())
     return digest.hexdigest()
 
@@ -141,7 +111,15 @@ def read_run_log(output_dir: Path) -> list[dict]:
     path = output_dir / RUN_LOG
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short (a full disk): the rest still counts
+            print(f"warning: {path} line {number} is damaged and was skipped", file=sys.stderr)
+    return records
 
 
 def _append_run_log(output_dir: Path, record: dict) -> None:
@@ -151,9 +129,21 @@ def _append_run_log(output_dir: Path, record: dict) -> None:
         os.fsync(handle.fileno())
 
 
-def _last_published(output_dir: Path) -> dict | None:
-    published = [r for r in read_run_log(output_dir) if r["status"] == "published"]
-    return published[-1] if published else None
+def _published_record(output_dir: Path) -> dict | None:
+    """The record of the run `current` points to: the published run, whatever the log says."""
+    current = _current_run_dir(output_dir)
+    if current is None or not (current / RUN_RECORD).exists():
+        return None
+    return json.loads((current / RUN_RECORD).read_text())
+
+
+def _repair_log(output_dir: Path) -> None:
+    """A run killed after it was published but before it was logged gets its log line now."""
+    record = _published_record(output_dir)
+    if record is not None and record["run_id"] not in {
+        r.get("run_id") for r in read_run_log(output_dir)
+    }:
+        _append_run_log(output_dir, record)
 
 
 def _current_run_dir(output_dir: Path) -> Path | None:
@@ -162,12 +152,15 @@ def _current_run_dir(output_dir: Path) -> Path | None:
 
 
 def clean_debris(output_dir: Path) -> list[str]:
-    """Remove what killed runs left: unpublished run directories and temporary files."""
+    """Remove what killed runs left: run directories never published, temporary files."""
     removed = []
     current = _current_run_dir(output_dir)
+    published = {
+        r.get("run_id") for r in read_run_log(output_dir) if r.get("status") == "published"
+    }
     runs = output_dir / RUNS_DIR
     for run_dir in sorted(runs.iterdir()) if runs.exists() else []:
-        if run_dir == current or (run_dir / RUN_RECORD).exists():
+        if run_dir == current or run_dir.name in published:
             continue
         shutil.rmtree(run_dir, ignore_errors=True)
         removed.append(str(run_dir))
@@ -186,11 +179,9 @@ def _prune(output_dir: Path, keep: int) -> None:
 
 
 def _copy_in(source: Path, target: Path) -> str:
-    """Hard-link (else copy) `source` to `target`; the copy's SHA-256."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+    """Copy `source` to `target`; the copy's SHA-256. A copy, not a hard link: a link would
+    change with the next in-place edit of the spreadsheet and the run would lose its bytes."""
+    shutil.copyfile(source, target)
     return file_sha256(target)
 
 
@@ -263,6 +254,11 @@ def _link(target: str, link: Path) -> None:
 def _publish_run(output_dir: Path, run_dir: Path) -> None:
     _pause("publishing")
     _link(f"{RUNS_DIR}/{run_dir.name}", output_dir / CURRENT)
+    _link_published_files(output_dir)
+
+
+def _link_published_files(output_dir: Path) -> None:
+    """DIR/compute.duckdb and the others are links into `current`; make them so again."""
     for name in PUBLISHED_FILES:
         link = output_dir / name
         wanted = f"{CURRENT}/{name}"
@@ -297,6 +293,7 @@ def refresh(
     output_dir.mkdir(parents=True, exist_ok=True)
     with output_lock(output_dir, wait_seconds):
         _pause("locked")
+        _repair_log(output_dir)
         clean_debris(output_dir)
         (output_dir / RUNS_DIR).mkdir(exist_ok=True)
         record: dict = {
@@ -305,11 +302,12 @@ def refresh(
         }
         try:
             key = run_key(inputs, hardware_path, settings, column_map)
-        except FlopsheetError as error:
+        except Exception as error:
             _fail(output_dir, {**record, "run_id": _new_run_id(output_dir, "0" * 8)}, error)
             raise
-        last = _last_published(output_dir)
-        if last is not None and last["key"] == key and not force and _current_run_dir(output_dir):
+        last = _published_record(output_dir)
+        if last is not None and last["key"] == key and not force:
+            _link_published_files(output_dir)  # put back links a clean-up or `estimate` removed
             return RefreshResult("skipped", last["run_id"], last)
         run_id = _new_run_id(output_dir, key)
         run_dir = output_dir / RUNS_DIR / run_id
@@ -320,7 +318,9 @@ def refresh(
                 inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold
             )
         except BaseException as error:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            # Once `current` points at the run, it is the published dataset: keep it.
+            if _current_run_dir(output_dir) != run_dir.resolve():
+                shutil.rmtree(run_dir, ignore_errors=True)
             if isinstance(error, Exception):
                 _fail(output_dir, record, error)
             raise
@@ -343,7 +343,14 @@ def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, setting
     record["inputs"] = snapshot
     copies = [run_dir / item["copy"] for item in snapshot]
     hardware_copy = run_dir / "inputs" / "hardware.csv"
-    result = run_estimate(copies, None, column_map, hardware_copy, settings)
+    try:
+        result = run_estimate(copies, None, column_map, hardware_copy, settings)
+    except InputFileError as error:  # name the file the user gave, not the run's copy
+        original = next(
+            (i["file"] for c, i in zip(copies, snapshot, strict=True) if str(c) == str(error.path)),
+            error.path,
+        )
+        raise InputFileError(original, error.problem) from None
     # Rows name the file the user gave, not its copy, so runs over the same bytes are identical.
     originals = {str(copy): item["file"] for copy, item in zip(copies, snapshot, strict=True)}
     estimates = result.estimates.with_columns(pl.col("source_file").replace(originals))
@@ -378,9 +385,8 @@ def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, setting
     _pause("written")
     _check_database(staged, estimates.height, rejects.height)
     os.replace(staged, run_dir / DATABASE_NAME)
-    _publish_run(output_dir, run_dir)
-    # After the switch: a run directory without its record was never published (debris).
     (run_dir / RUN_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    _publish_run(output_dir, run_dir)
     _append_run_log(output_dir, record)
     return diff
 

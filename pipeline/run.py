@@ -11,6 +11,7 @@ import polars as pl
 from pipeline.estimate import estimate
 from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
 from pipeline.ingest import read_inputs
+from pipeline.lock import output_lock
 from pipeline.publish import Published, provenance, publish
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.validate import validate
@@ -76,7 +77,9 @@ def run_estimate(
     if output_dir is not None:
         on_stage("publish")
         metadata = provenance(inputs, hardware_path, settings)
-        result.published = publish(output_dir, estimates, rejects, hardware, metadata)
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        with output_lock(Path(output_dir)):  # never while a refresh writes the same folder
+            result.published = publish(output_dir, estimates, rejects, hardware, metadata)
     return result
 
 

@@ -24,7 +24,9 @@ def published(tmp_path_factory):
 
 def test_estimate_writes_every_output(published):
     out, result = published
-    assert {p.name for p in out.iterdir()} == {"compute.duckdb", "estimates.parquet", "rejects.csv"}
+    visible = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert visible == {"compute.duckdb", "estimates.parquet", "rejects.csv"}
+    assert (out / ".lock").exists()  # estimate and refresh never write one folder at once
     for words in ["rows read", "estimated", "by geometric_mean", "rejected", "flagged"]:
         assert words in result.stdout
 

@@ -196,3 +196,61 @@ def test_sigkill_at_any_point_keeps_the_published_dataset(sheet, tmp_path, point
 def test_deploy_examples_run_make_refresh(name):
     text = (REPO / "deploy" / name).read_text()
     assert "make refresh" in text or "OnCalendar=" in text
+
+
+def test_snapshots_keep_their_bytes_when_the_sheet_is_edited_in_place(sheet, tmp_path):
+    out = tmp_path / "out"
+    run = refresh([sheet], out)
+    with open(sheet, "a") as handle:  # an in-place append, as `>>` does
+        handle.write("Appended,Lab,,2025,language,1e9,,,,2e10,tokens,1,,,,,,,,\n")
+    copy = out / "runs" / run.run_id / "inputs" / "00-systems.csv"
+    assert "Appended" not in copy.read_text()
+
+
+def test_skip_puts_back_published_links_removed_by_a_clean_up(sheet, tmp_path):
+    out = tmp_path / "out"
+    refresh([sheet], out)
+    before = published_state(out)
+    for name in ("compute.duckdb", "estimates.parquet", "rejects.csv"):
+        (out / name).unlink()
+    result = runner.invoke(app, ["refresh", str(sheet), "-o", str(out), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["status"] == "skipped"
+    assert published_state(out) == before
+
+
+def test_a_failure_after_publishing_keeps_the_new_dataset(sheet, tmp_path, monkeypatch):
+    import pipeline.refresh as module
+
+    out = tmp_path / "out"
+    refresh([sheet], out)
+    edit(sheet, "5.76e23", "1.2e24")
+
+    def full_disk(output_dir, record):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(module, "_append_run_log", full_disk)
+    with pytest.raises(OSError):
+        refresh([sheet], out)
+    monkeypatch.undo()
+    _, rows = published_state(out)
+    assert ("Chinchilla", 1.2e24) in rows
+    again = refresh([sheet], out)  # the unlogged run is logged now, and recognised
+    assert again.status == "skipped"
+    assert [r["status"] for r in read_run_log(out)][-1] == "published"
+
+
+def test_a_damaged_log_line_does_not_stop_refreshes(sheet, tmp_path):
+    out = tmp_path / "out"
+    refresh([sheet], out)
+    with open(out / "runs.jsonl", "a") as handle:
+        handle.write('{"run_id": "cut sho')
+    assert refresh([sheet], out, force=True).status == "published"
+
+
+def test_input_errors_name_the_users_file(tmp_path):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("not a workbook")
+    result = runner.invoke(app, ["refresh", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {bad}: cannot read as excel")
+    assert read_run_log(tmp_path / "out")[-1]["message"].startswith(str(bad))
