@@ -9,6 +9,7 @@ resident memory is read from the kernel's accounting of that child.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -92,7 +93,9 @@ def main(sizes: tuple[int, ...] = SIZES, workdir: Path = Path("bench")) -> None:
         csv_path = workdir / f"synthetic_{rows}.csv"
         if not csv_path.exists():
             synthetic(rows).write_csv(csv_path)
-        seconds, peak = measure(csv_path, workdir / f"out_{rows}")
+        output_dir = workdir / f"out_{rows}"
+        shutil.rmtree(output_dir, ignore_errors=True)  # each run publishes into a fresh folder
+        seconds, peak = measure(csv_path, output_dir)
         print(f"{rows:>10} {seconds:>8.2f} {rows / seconds:>10,.0f} {peak:>9,.0f}", flush=True)
 
 

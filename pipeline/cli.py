@@ -35,9 +35,10 @@ from pipeline.hardware import (
     lookup,
 )
 from pipeline.history import diff_runs
-from pipeline.refresh import DEFAULT_KEEP
+from pipeline.publish import Published
+from pipeline.refresh import DEFAULT_KEEP, PUBLISHED_FILES
 from pipeline.refresh import refresh as refresh_dataset
-from pipeline.run import STAGES, run_estimate, run_validate
+from pipeline.run import STAGES, run_validate
 
 app = typer.Typer(
     help="flopsheet: estimate the training compute of ML systems from a spreadsheet of papers.",
@@ -157,8 +158,9 @@ def estimate(
 ) -> None:
     """Estimate training compute for every system in the spreadsheets.
 
-    Writes DIR/compute.duckdb (tables estimates, rejects, hardware, metadata),
-    DIR/estimates.parquet and DIR/rejects.csv. Bad rows are quarantined in rejects with
+    Writes DIR/compute.duckdb (tables estimates, rejects, hardware, metadata, runs,
+    estimate_history), DIR/estimates.parquet and DIR/rejects.csv, published like `refresh`
+    (a run folder in DIR/runs, switched in by one rename). Bad rows are quarantined in rejects with
     their reason; the others are estimated. Exit 0 when it ran (1 with --strict and rejected
     rows), 2 when a file cannot be used.
 
@@ -170,15 +172,19 @@ def estimate(
     """
     with user_errors():
         column_map = load_column_map(columns) if columns else None
+        # Published exactly as `refresh` publishes (a run folder, one rename), always run.
         with _stage_progress(inputs) as on_stage:
-            result = run_estimate(inputs, output_dir, column_map, hardware_table, on_stage=on_stage)
+            result = refresh_dataset(
+                inputs, output_dir, force=True, column_map=column_map,
+                hardware_path=hardware_table, on_stage=on_stage,
+            )  # fmt: skip
         summary = result.summary
+        published = Published(*(output_dir / name for name in PUBLISHED_FILES))
         if as_json:
-            _print_json(
-                {**summary, "outputs": {k: str(v) for k, v in vars(result.published).items()}}
-            )
+            outputs = {k: str(v) for k, v in vars(published).items()}
+            _print_json({**summary, "run_id": result.run_id, "outputs": outputs})
         else:
-            _print_summary(summary, result.published)
+            _print_summary(summary, published)
     if strict and summary["rows_rejected"]:
         raise typer.Exit(EXIT_ROWS_REJECTED)
 

@@ -21,8 +21,13 @@ def estimate(
     frame = start_annotations(systems.lazy())
     frame = ops_method(frame, settings)
     frame = hardware_method(frame, hardware, settings)
-    frame = reconcile(frame, settings).collect()
-    frame = finish_annotations(add_base_models(frame).lazy())
+    frame = reconcile(frame, settings)
+    if systems["base_model"].is_not_null().any():
+        # Chains of fine-tunes resolve by repeated lookups over the collected rows.
+        frame = add_base_models(frame.collect()).lazy()
+    else:
+        frame = frame.with_columns(pl.col("method_estimate_flop").alias("stage_flop"))
+    frame = finish_annotations(frame)
     columns = output_columns(frame.collect_schema().names())
     result = frame.select(columns).sort("system", "source_file", "source_row").collect()
     return EstimatesSchema.validate(result)

@@ -23,7 +23,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +62,7 @@ class RefreshResult:
     run_id: str | None
     record: dict = field(default_factory=dict)
     diff: pl.DataFrame | None = None
+    summary: dict = field(default_factory=dict)  # the estimate's counts (published runs)
 
 
 def _now() -> datetime:
@@ -204,17 +205,40 @@ def _snapshot_inputs(inputs: Sequence[Path], hardware_path: Path, run_dir: Path)
     return snapshot
 
 
-def _previous_tables(output_dir: Path) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
-    """(estimates, estimate_history) of the published run, if any."""
+def _previous_database(output_dir: Path) -> Path | None:
     current = _current_run_dir(output_dir)
-    if current is None or not (current / DATABASE_NAME).exists():
-        return None, None
-    with duckdb.connect(str(current / DATABASE_NAME), read_only=True) as connection:
-        estimates = connection.sql(
+    database = None if current is None else current / DATABASE_NAME
+    return database if database is not None and database.exists() else None
+
+
+def _previous_estimates(database: Path | None) -> pl.DataFrame | None:
+    if database is None:
+        return None
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return connection.sql(
             "SELECT system, estimate_flop, estimate_source, flags FROM estimates"
         ).pl()
-        history = connection.sql("SELECT * FROM estimate_history").pl()
-    return estimates, history
+
+
+def _write_history(staged: Path, previous: Path | None, run_id: str) -> None:
+    """estimate_history = the previous run's history + this run's estimates, copied inside
+    DuckDB (no round trip through Python for a million rows a run)."""
+    columns = ", ".join(HISTORY_COLUMNS[1:])
+    with duckdb.connect(str(staged)) as connection:
+        connection.execute(
+            f"CREATE TABLE estimate_history AS SELECT ?::VARCHAR AS run_id, {columns} "
+            "FROM estimates LIMIT 0",
+            [run_id],
+        )
+        if previous is not None:
+            connection.execute(f"ATTACH '{previous}' AS previous (READ_ONLY)")
+            connection.execute(
+                "INSERT INTO estimate_history SELECT * FROM previous.estimate_history"
+            )
+            connection.execute("DETACH previous")
+        connection.execute(
+            f"INSERT INTO estimate_history SELECT ?::VARCHAR, {columns} FROM estimates", [run_id]
+        )
 
 
 def _runs_table(records: list[dict]) -> pl.DataFrame:
@@ -288,6 +312,7 @@ def refresh(
     hardware_path: Path = DEFAULT_HARDWARE_PATH,
     settings: Settings = DEFAULT_SETTINGS,
     threshold: float = DEFAULT_THRESHOLD,
+    on_stage: Callable[[str], None] = lambda stage: None,
 ) -> RefreshResult:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -314,9 +339,10 @@ def refresh(
         run_dir.mkdir()
         record.update(run_id=run_id, key=key)
         try:
-            diff = _run(
-                inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold
-            )
+            diff, summary = _run(
+                inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold,
+                on_stage,
+            )  # fmt: skip
         except BaseException as error:
             # Once `current` points at the run, it is the published dataset: keep it.
             if _current_run_dir(output_dir) != run_dir.resolve():
@@ -325,7 +351,7 @@ def refresh(
                 _fail(output_dir, record, error)
             raise
         _prune(output_dir, keep)
-        return RefreshResult("published", run_id, record, diff)
+        return RefreshResult("published", run_id, record, diff, summary)
 
 
 def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
@@ -337,14 +363,17 @@ def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
     )
 
 
-def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold):
-    """Estimate, write and publish one run inside `run_dir`; fills in `record`; the diff."""
+def _run(
+    inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold, on_stage
+):
+    """Estimate, write and publish one run inside `run_dir`; fills in `record`.
+    Returns the diff against the previous run and the estimate's summary."""
     snapshot = _snapshot_inputs(inputs, hardware_path, run_dir)
     record["inputs"] = snapshot
     copies = [run_dir / item["copy"] for item in snapshot]
     hardware_copy = run_dir / "inputs" / "hardware.csv"
     try:
-        result = run_estimate(copies, None, column_map, hardware_copy, settings)
+        result = run_estimate(copies, None, column_map, hardware_copy, settings, on_stage)
     except InputFileError as error:  # name the file the user gave, not the run's copy
         original = next(
             (i["file"] for c, i in zip(copies, snapshot, strict=True) if str(c) == str(error.path)),
@@ -357,7 +386,8 @@ def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, setting
     rejects = result.rejects.with_columns(pl.col("source_file").replace(originals))
     _pause("estimated")
 
-    previous, history = _previous_tables(output_dir)
+    previous_database = _previous_database(output_dir)
+    previous = _previous_estimates(previous_database)
     empty = estimates.clear().select("system", "estimate_flop", "estimate_source", "flags")
     diff = diff_estimates(previous if previous is not None else empty, estimates, threshold)
     summary = result.summary
@@ -366,8 +396,6 @@ def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, setting
         rows_rejected=summary["rows_rejected"], rows_flagged=summary["rows_flagged"],
         **diff_counts(diff), status="published",
     )  # fmt: skip
-    this_history = estimates.select(pl.lit(record["run_id"]).alias("run_id"), *HISTORY_COLUMNS[1:])
-    history = this_history if history is None else pl.concat([history, this_history])
     record["ended_at"] = _timestamp()
     runs = _runs_table([*read_run_log(output_dir), record])
 
@@ -379,16 +407,16 @@ def _run(inputs, output_dir, run_dir, record, column_map, hardware_path, setting
         {
             "estimates": estimates, "rejects": rejects, "hardware": load_hardware(hardware_copy),
             "metadata": provenance(inputs, hardware_path, settings), "runs": runs,
-            "estimate_history": history,
         },
     )  # fmt: skip
+    _write_history(staged, previous_database, record["run_id"])
     _pause("written")
     _check_database(staged, estimates.height, rejects.height)
     os.replace(staged, run_dir / DATABASE_NAME)
     (run_dir / RUN_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     _publish_run(output_dir, run_dir)
     _append_run_log(output_dir, record)
-    return diff
+    return diff, summary
 
 
 def _check_database(path: Path, estimates: int, rejects: int) -> None:

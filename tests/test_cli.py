@@ -25,7 +25,10 @@ def published(tmp_path_factory):
 def test_estimate_writes_every_output(published):
     out, result = published
     visible = {p.name for p in out.iterdir() if not p.name.startswith(".")}
-    assert visible == {"compute.duckdb", "estimates.parquet", "rejects.csv"}
+    published = {"compute.duckdb", "estimates.parquet", "rejects.csv"}
+    assert visible == published | {"current", "runs", "runs.jsonl"}
+    # published like refresh: links into the run folder that `current` names
+    assert all((out / name).resolve().parent == (out / "current").resolve() for name in published)
     assert (out / ".lock").exists()  # estimate and refresh never write one folder at once
     for words in ["rows read", "estimated", "by geometric_mean", "rejected", "flagged"]:
         assert words in result.stdout
@@ -37,7 +40,14 @@ def test_database_has_the_tables(published):
         tables = {
             r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
         }
-        assert tables == {"estimates", "rejects", "hardware", "metadata"}
+        assert tables == {
+            "estimates",
+            "rejects",
+            "hardware",
+            "metadata",
+            "runs",
+            "estimate_history",
+        }
         n = con.execute("select count(*) from estimates").fetchone()[0]
         flags_type = con.execute(
             "select data_type from information_schema.columns "
