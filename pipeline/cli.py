@@ -614,6 +614,45 @@ def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@app.command()
+def evaluate(
+    export: Annotated[
+        Path,
+        typer.Argument(help="An Epoch AI export (CSV) with its `Training compute (FLOP)` column."),
+    ],
+    report: Annotated[
+        Path, typer.Option("--report", help="Folder for evaluation.md and evaluation.parquet.")
+    ] = DEFAULT_OUTPUT_DIR / "evaluation",
+    as_json: JsonOption = False,
+) -> None:
+    """Measure agreement with Epoch's own figures: estimate the export with its compute
+    withheld, then compare. Metric: |log10(ours / Epoch's)|.
+
+    Examples:
+
+        flopsheet evaluate ../shared/data/epoch/notable_ai_models_2025-12.csv
+
+        flopsheet evaluate export.csv --report out/eval --json
+    """  # fmt: skip
+    from pipeline.evaluate import evaluate as run_evaluation
+    from pipeline.evaluate import write_report
+
+    with user_errors():
+        evaluation = run_evaluation(export)
+        path = write_report(evaluation, report)
+        if as_json:
+            _print_json({**evaluation.summary, "report": str(path)})
+            return
+        table = Table(title=f"Agreement with Epoch: {export.name}", show_header=False)
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for key, value in evaluation.summary.items():
+            if key != "export":
+                table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+        out.print(table)
+        out.print(f"report: {path}")
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"flopsheet {__version__}")

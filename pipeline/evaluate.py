@@ -1,0 +1,135 @@
+"""Agreement with Epoch's own figures: estimate an export with its compute withheld, then
+compare each estimate with the figure Epoch's analysts derived.
+
+The metric is |log10(ours / Epoch's)|: 0 is exact, 0.301 is 2x, 1 is 10x.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.epoch import COMPUTE_COLUMNS
+from pipeline.errors import InputFileError
+from pipeline.ingest import read_table
+from pipeline.parsing import parse_number
+from pipeline.run import run_estimate
+
+EPOCH_FIGURE = "Training compute (FLOP)"
+METHOD_LABEL = "Training compute estimation method"
+FACTORS = {"within_2x": 2.0, "within_3x": 3.0, "within_10x": 10.0}
+METHOD_INPUTS = ("parameters", "dataset_size", "hardware", "training_time_hours", "chip_hours",
+                 "forward_flop_per_example", "connections")  # fmt: skip
+
+
+@dataclass
+class Evaluation:
+    rows: pl.DataFrame  # one row per system, ours against Epoch's
+    summary: dict
+    breakdowns: dict[str, pl.DataFrame]
+    worst: pl.DataFrame
+
+
+def _metrics(frame: pl.DataFrame) -> pl.DataFrame:
+    error = pl.col("log10_error")
+    return frame.select(
+        pl.len().alias("rows"),
+        error.median().alias("median_log10_error"),
+        error.quantile(0.9).alias("p90_log10_error"),
+        *((error <= pl.lit(f).log10()).mean().alias(name) for name, f in FACTORS.items()),
+    )
+
+
+def evaluate(export: Path) -> Evaluation:
+    # Epoch's figures, read on their own; the estimate below never sees them.
+    export_rows = read_table(export, input_format="epoch")
+    if "reported_compute_flop" not in export_rows.columns:
+        raise InputFileError(export, f"no {EPOCH_FIGURE!r} column to compare with")
+    figures = export_rows.select(
+        "source_row", parse_number(pl.col("reported_compute_flop")).alias("epoch_flop")
+    )
+    del export_rows
+    result = run_estimate([export], None, input_format="epoch", withhold=COMPUTE_COLUMNS)
+    estimates = result.estimates
+    label = (
+        [pl.col(METHOD_LABEL).alias("epoch_method")]
+        if METHOD_LABEL in estimates.columns
+        else [pl.lit(None, pl.String).alias("epoch_method")]
+    )
+    has_inputs = pl.any_horizontal(pl.col(c).is_not_null() for c in METHOD_INPUTS)
+    rows = estimates.select(
+        "source_row", "system", "domain", "estimate_flop", "estimate_source", "flags", "notes",
+        *label, has_inputs.alias("has_method_inputs"),
+    ).join(figures, on="source_row", how="left").with_columns(
+        (pl.col("estimate_flop") / pl.col("epoch_flop")).log10().abs().alias("log10_error")
+    )  # fmt: skip
+    with_figure = rows.filter(pl.col("epoch_flop").is_not_null())
+    compared = with_figure.filter(pl.col("estimate_flop").is_not_null())
+    metrics = _metrics(compared).row(0, named=True)
+    all_within_2x = (compared["log10_error"] <= pl.Series([2.0]).log10()[0]).sum() / max(
+        with_figure.height, 1
+    )
+    summary = {
+        "export": str(export),
+        "rows": rows.height,
+        "rows_rejected": result.summary["rows_rejected"],
+        "rows_with_epoch_figure": with_figure.height,
+        "estimated_of_those": compared.height,
+        "coverage": compared.height / max(with_figure.height, 1),
+        "coverage_of_rows_with_method_inputs": (
+            compared.filter(pl.col("has_method_inputs")).height
+            / max(with_figure.filter(pl.col("has_method_inputs")).height, 1)
+        ),
+        **{f"estimated_{k}": v for k, v in metrics.items() if k != "rows"},
+        "all_rows_within_2x": all_within_2x,
+        "gap_rows_estimated": rows.filter(
+            pl.col("epoch_flop").is_null() & pl.col("estimate_flop").is_not_null()
+        ).height,
+    }
+    breakdowns = {
+        key: compared.group_by(pl.col(key).fill_null("(none)"))
+        .agg(pl.len().alias("rows"), pl.col("log10_error").median().alias("median_log10_error"),
+             *((pl.col("log10_error") <= pl.lit(f).log10()).mean().alias(n) for n, f in FACTORS.items()))
+        .sort("rows", key, descending=[True, False])
+        for key in ("estimate_source", "domain", "epoch_method")
+    }  # fmt: skip
+    worst = compared.sort("log10_error", "system", descending=[True, False]).head(20)
+    return Evaluation(rows, summary, breakdowns, worst)
+
+
+def write_report(evaluation: Evaluation, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    evaluation.rows.write_parquet(directory / "evaluation.parquet")
+    s = evaluation.summary
+    lines = [
+        f"# Agreement with Epoch's figures: {Path(s['export']).name}", "",
+        "Metric: |log10(ours / Epoch's)|, over rows with an Epoch figure that flopsheet estimated "
+        "with that figure withheld.", "",
+        "| measure | value |", "|---|---|",
+        *(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in s.items()),
+        "",
+    ]  # fmt: skip
+    for key, table in evaluation.breakdowns.items():
+        lines += [f"## By {key}", "", _markdown(table), ""]
+    worst = evaluation.worst.select(
+        "system", "estimate_flop", "epoch_flop", "log10_error", "estimate_source",
+        pl.col("flags").list.join(" "), "notes",
+    )  # fmt: skip
+    lines += ["## The 20 worst rows", "", _markdown(worst), ""]
+    path = directory / "evaluation.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _markdown(table: pl.DataFrame) -> str:
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:.3g}"
+        return "" if value is None else str(value).replace("|", "/").replace("\n", " ")
+
+    header = "| " + " | ".join(table.columns) + " |"
+    rule = "|" + "---|" * table.width
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.iter_rows()]
+    return "\n".join([header, rule, *body])

@@ -1,0 +1,91 @@
+"""Epoch's exports as input, and `evaluate` against Epoch's own figures."""
+
+import json
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.errors import InputFileError
+from pipeline.evaluate import evaluate
+from pipeline.ingest import read_table
+from tests.conftest import EPOCH_DIR
+
+runner = CliRunner()
+EXPORTS = [
+    "notable_ai_models_2025-03.csv",
+    "notable_ai_models_2025-12.csv",
+    "frontier_ai_models_2025-12.csv",
+]
+
+
+@pytest.mark.parametrize("name", EXPORTS)
+def test_exports_read_and_estimate_without_a_traceback(tmp_path, name):
+    result = runner.invoke(app, ["estimate", str(EPOCH_DIR / name), "-o", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["rows_rejected"] <= 5  # only cells such as "2260275840,2290000001"
+    assert summary["rows_read"] > 100
+
+
+def test_units_and_active_parameters_come_from_the_notes_with_their_phrase():
+    frame = read_table(EPOCH_DIR / "notable_ai_models_2025-12.csv").filter(
+        pl.col("system").is_in(
+            ["DeepSeek-V3", "Kimi K2 Thinking", "ERNIE-4.5-VL-424B-A47B (文心大模型4.5)"]
+        )
+    )
+    active = dict(zip(frame["system"], frame["active_parameters"], strict=True))
+    assert float(active["DeepSeek-V3"]) == 37e9
+    assert float(active["Kimi K2 Thinking"]) == 32e9  # "Activated Parameters 32B", not "1T"
+    assert float(active["ERNIE-4.5-VL-424B-A47B (文心大模型4.5)"]) == 47e9
+    assert frame["active_parameters_phrase"].is_not_null().all()
+
+
+def test_a_required_column_missing_names_what_was_looked_for(tmp_path):
+    sheet = tmp_path / "e.csv"
+    sheet.write_text("Name,Training compute (FLOP)\nx,1e20\n")
+    with pytest.raises(InputFileError, match="looked for 'Model'"):
+        read_table(sheet, input_format="epoch")
+
+
+def test_fine_tunes_add_their_base_models_compute(tmp_path):
+    sheet = tmp_path / "stages.csv"
+    sheet.write_text(
+        "system,domain,parameters,dataset_size,dataset_unit,epochs,base_model,base_model_compute_flop\n"
+        "Base,language,1e9,1e10,tokens,1,,\n"
+        "Tune,language,1e9,1e9,tokens,1,Base,\n"
+        "Tune of tune,language,1e9,1e8,tokens,1,Tune,\n"
+        "Orphan,language,1e9,1e8,tokens,1,Unknown base,\n"
+        "Given,language,1e9,1e8,tokens,1,Elsewhere,5e20\n"
+    )
+    result = runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    rows = {
+        r["system"]: r for r in pl.read_parquet(tmp_path / "o" / "estimates.parquet").to_dicts()
+    }
+    assert rows["Tune"]["stage_flop"] == pytest.approx(6e18)
+    assert rows["Tune"]["estimate_flop"] == pytest.approx(6e19 + 6e18)
+    assert rows["Tune of tune"]["estimate_flop"] == pytest.approx(6e19 + 6e18 + 6e17)
+    assert "base_compute_unknown" in rows["Orphan"]["flags"]
+    assert rows["Orphan"]["estimate_flop"] == pytest.approx(6e17)
+    assert rows["Given"]["estimate_flop"] == pytest.approx(5e20 + 6e17)
+
+
+@pytest.mark.parametrize("name", EXPORTS[:2])
+def test_evaluate_reports_agreement(tmp_path, name):
+    result = runner.invoke(
+        app, ["evaluate", str(EPOCH_DIR / name), "--report", str(tmp_path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (tmp_path / "evaluation.md").read_text().count("## ") >= 4
+    assert pl.read_parquet(tmp_path / "evaluation.parquet").height == summary["rows"]
+    # Floors against regressions at today's level; issue 3's targets (0.80 and 0.55) are higher.
+    assert summary["estimated_within_2x"] >= 0.62
+    assert summary["all_rows_within_2x"] >= 0.33
+
+
+def test_evaluate_never_sees_epochs_figure():
+    evaluation = evaluate(EPOCH_DIR / "notable_ai_models_2025-12.csv")
+    assert (evaluation.rows["estimate_source"] != "reported").all()
