@@ -83,6 +83,22 @@ HardwareTableOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
+class InputFormat(StrEnum):
+    auto = "auto"
+    canonical = "canonical"
+    epoch = "epoch"
+
+
+FormatOption = Annotated[
+    InputFormat,
+    typer.Option(
+        "--format",
+        help="Spreadsheet layout: flopsheet's canonical columns, an Epoch AI database export, "
+        "or auto (an Epoch export is recognised by its headers).",
+    ),
+]
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """One line and an exit code for every error; a traceback only with FLOPSHEET_DEBUG=1."""
@@ -154,6 +170,7 @@ def estimate(
         bool, typer.Option("--strict", help="Exit 1 when any row was rejected.")
     ] = False,
     hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
+    input_format: FormatOption = InputFormat.auto,
     as_json: JsonOption = False,
 ) -> None:
     """Estimate training compute for every system in the spreadsheets.
@@ -176,7 +193,7 @@ def estimate(
         with _stage_progress(inputs) as on_stage:
             result = refresh_dataset(
                 inputs, output_dir, force=True, column_map=column_map,
-                hardware_path=hardware_table, on_stage=on_stage,
+                hardware_path=hardware_table, on_stage=on_stage, input_format=input_format.value,
             )  # fmt: skip
         summary = result.summary
         published = Published(*(output_dir / name for name in PUBLISHED_FILES))
@@ -212,6 +229,7 @@ def _print_summary(summary: dict, published: object) -> None:
 def validate(
     inputs: InputsArgument,
     columns: ColumnsOption = None,
+    input_format: FormatOption = InputFormat.auto,
     as_json: JsonOption = False,
 ) -> None:
     """Read and validate spreadsheets without estimating or writing anything.
@@ -225,7 +243,7 @@ def validate(
     """
     with user_errors():
         column_map = load_column_map(columns) if columns else None
-        rows_read, rejects = run_validate(inputs, column_map)
+        rows_read, rejects = run_validate(inputs, column_map, input_format.value)
         rejected = rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
         if as_json:
             _print_json(
@@ -451,6 +469,7 @@ def refresh(
         ),
     ] = DEFAULT_THRESHOLD,
     hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
+    input_format: FormatOption = InputFormat.auto,
     as_json: JsonOption = False,
 ) -> None:
     """Refresh the dataset unattended: skip when nothing changed, publish atomically, keep history.
@@ -470,6 +489,7 @@ def refresh(
         result = refresh_dataset(
             inputs or [DEFAULT_SYSTEMS], output_dir, force=force, keep=keep, wait_seconds=wait,
             column_map=column_map, hardware_path=hardware_table, threshold=threshold,
+            input_format=input_format.value,
         )  # fmt: skip
         if as_json:
             _print_json({**result.record, "status": result.status, "run_id": result.run_id})

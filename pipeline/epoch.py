@@ -74,11 +74,15 @@ UNIT_WORDS = {
     "timesteps": "steps", "steps": "steps", "games": "games", "proteins": "proteins",
     "structures": "structures", "molecules": "molecules",
 }  # fmt: skip
-_UNIT_PATTERN = (
-    r"\b("
+_UNIT_WORD = (
+    r"("
     + "|".join(sorted(map(lambda w: w.replace("-", r"\-"), UNIT_WORDS), key=len, reverse=True))
     + r")\b"
 )
+# A unit counts only when a quantity stands right before it ("400B tokens", "33 billion words",
+# "1.28M labeled images"): a bare word ("to fill in words", "visual tokens") names no dataset size.
+_QUANTITY = r"\d[\d,.]*\s*(?:[kmbt]\b|thousand\b|million\b|billion\b|trillion\b|e\d+\b)?\s*"
+_UNIT_PATTERN = _QUANTITY + r"(?:[a-z-]+\s+)?" + _UNIT_WORD
 
 
 def is_epoch_export(headers: list[str]) -> bool:
@@ -146,7 +150,7 @@ def derive_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
         notes = _clean_text(DATASET_NOTES)
         word = notes.str.extract(_UNIT_PATTERN, 1)
         unit = word.replace_strict(UNIT_WORDS, default=None, return_dtype=pl.String)
-        phrase = notes.str.extract(r"((?:\S+\s+){0,3}" + _UNIT_PATTERN + r")", 1)
+        phrase = notes.str.extract(r"((?:\S+\s+){0,2}" + _UNIT_PATTERN + r")", 1)
         blank = (
             pl.col("dataset_unit").is_null() if "dataset_unit" in frame.columns else pl.lit(True)
         )

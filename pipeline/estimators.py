@@ -37,7 +37,18 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
 
     has_forward = pl.col("forward_flop_per_example").is_not_null() & dataset.is_not_null()
     has_connections = pl.col("connections").is_not_null() & dataset.is_not_null()
-    has_tokens = per_token_params.is_not_null() & dataset.is_not_null() & token_data
+    # One pass over far fewer tokens than the model has parameters trains no language model
+    # (even the large 2020-22 models saw 0.5-2 tokens per parameter): such a row is a fine-tune
+    # whose base is not named, or a small corpus seen for many unreported epochs. Either way
+    # 6ND with 1 epoch assumed would be far too low, so it is not used.
+    too_few_tokens = (
+        token_data
+        & epochs.is_null()
+        & (tokens_per_epoch < settings.min_tokens_per_parameter * per_token_params)
+    ).fill_null(False)
+    has_tokens = (
+        per_token_params.is_not_null() & dataset.is_not_null() & token_data & ~too_few_tokens
+    )
     rule = (
         pl.when(has_forward)
         .then(pl.lit("forward_flop"))
@@ -137,6 +148,18 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
                             pl.lit('active parameters read from the notes: "'),
                             pl.col("active_parameters_phrase"),
                             pl.lit('"'),
+                        ]
+                    ),
+                ),
+                "epochs_needed": (
+                    too_few_tokens & ~ops_applies,
+                    pl.concat_str(
+                        [
+                            pl.lit("1 epoch of "),
+                            sci(tokens_per_epoch),
+                            pl.lit(" tokens is too few to train "),
+                            sci(per_token_params),
+                            pl.lit(" parameters: epochs (or the base model) needed for 6ND"),
                         ]
                     ),
                 ),

@@ -22,14 +22,22 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     apart = _fold_apart(ops, hw)
     agree = both & (apart <= settings.agreement_factor)
     geometric_mean = (ops * hw).sqrt()
+    implied = ops / (pl.col("chip_seconds") * pl.col("peak_flop_per_second_used"))
+    # An implied utilization no real run achieves means the two methods describe different
+    # things; the count of operations is then the usual culprit (epochs or units assumed, total
+    # instead of active parameters), while chips x time x peak is what the paper measured.
+    implausible = both & (
+        (implied < settings.implied_utilization_low) | (implied > settings.implied_utilization_high)
+    )
+    combine = both & ~implausible
 
     frame = frame.with_columns(
-        (ops / (pl.col("chip_seconds") * pl.col("peak_flop_per_second_used"))).alias(
-            "implied_utilization"
-        ),
+        implied.alias("implied_utilization"),
         (ops / hw).alias("ops_hardware_ratio"),
-        pl.when(agree)
+        pl.when(combine)
         .then(geometric_mean)
+        .when(implausible)
+        .then(hw)
         .otherwise(pl.coalesce(ops, hw))
         .alias("method_estimate_flop"),
     )
@@ -37,8 +45,10 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     source = (
         pl.when(reported.is_not_null())
         .then(pl.lit("reported"))
-        .when(agree)
+        .when(combine)
         .then(pl.lit("geometric_mean"))
+        .when(implausible)
+        .then(pl.lit("hardware"))
         .when(ops.is_not_null())
         .then(pl.lit("ops"))
         .when(hw.is_not_null())
@@ -74,16 +84,17 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
                      short(_fold_apart(reported, method)), pl.lit("x from the reported figure")]
                 )
             ),
-            pl.when(agree).then(
+            pl.when(combine).then(
                 pl.concat_str(
-                    [pl.lit("methods agree within "), short(apart),
+                    [pl.lit("methods "), pl.when(agree).then(pl.lit("agree within ")).otherwise(
+                        pl.lit("disagree by ")), short(apart),
                      pl.lit("x: geometric mean "), sci(geometric_mean), pl.lit(" FLOP")]
                 )
             ),
-            pl.when(methods_disagree).then(
+            pl.when(implausible).then(
                 pl.concat_str(
                     [pl.lit("methods disagree by "), short(apart),
-                     pl.lit("x: counting operations preferred")]
+                     pl.lit("x and the implied utilization is implausible: hardware time preferred")]
                 )
             ),
             pl.when(implied.is_not_null()).then(

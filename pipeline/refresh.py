@@ -87,14 +87,16 @@ def run_key(
     hardware_path: Path,
     settings: Settings,
     column_map: dict[str, str] | None = None,
+    input_format: str = "auto",
 ) -> str:
     """Hash of everything a run depends on: input bytes, hardware table, settings, the column
-    map, and the flopsheet version."""
+    map, the input format, and the flopsheet version."""
     digest = hashlib.sha256()
     parts = [
         __version__,
         json.dumps(settings.as_dict(), sort_keys=True),
         json.dumps(column_map or {}, sort_keys=True),
+        input_format,
         file_sha256(hardware_path),
     ]
     for path in inputs:
@@ -313,6 +315,7 @@ def refresh(
     settings: Settings = DEFAULT_SETTINGS,
     threshold: float = DEFAULT_THRESHOLD,
     on_stage: Callable[[str], None] = lambda stage: None,
+    input_format: str = "auto",
 ) -> RefreshResult:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -326,7 +329,7 @@ def refresh(
             "inputs": [{"file": str(p), "sha256": None} for p in inputs],
         }
         try:
-            key = run_key(inputs, hardware_path, settings, column_map)
+            key = run_key(inputs, hardware_path, settings, column_map, input_format)
         except Exception as error:
             _fail(output_dir, {**record, "run_id": _new_run_id(output_dir, "0" * 8)}, error)
             raise
@@ -341,7 +344,7 @@ def refresh(
         try:
             diff, summary = _run(
                 inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold,
-                on_stage,
+                on_stage, input_format,
             )  # fmt: skip
         except BaseException as error:
             # Once `current` points at the run, it is the published dataset: keep it.
@@ -364,8 +367,9 @@ def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
 
 
 def _run(
-    inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold, on_stage
-):
+    inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold, on_stage,
+    input_format,
+):  # fmt: skip
     """Estimate, write and publish one run inside `run_dir`; fills in `record`.
     Returns the diff against the previous run and the estimate's summary."""
     snapshot = _snapshot_inputs(inputs, hardware_path, run_dir)
@@ -373,7 +377,9 @@ def _run(
     copies = [run_dir / item["copy"] for item in snapshot]
     hardware_copy = run_dir / "inputs" / "hardware.csv"
     try:
-        result = run_estimate(copies, None, column_map, hardware_copy, settings, on_stage)
+        result = run_estimate(
+            copies, None, column_map, hardware_copy, settings, on_stage, input_format
+        )
     except InputFileError as error:  # name the file the user gave, not the run's copy
         original = next(
             (i["file"] for c, i in zip(copies, snapshot, strict=True) if str(c) == str(error.path)),

@@ -14,10 +14,14 @@ class Settings:
     # Utilization assumed when a paper reports none (Epoch 2022's recommendation).
     default_utilization_language: float = 0.30
     default_utilization_other: float = 0.40
+    # With epochs unreported, a language dataset of fewer tokens per parameter than this is not
+    # a whole training run (a fine-tune, or many unreported epochs): 6ND is not applied.
+    min_tokens_per_parameter: float = 0.1
     # Two methods (or a method and the reported figure) "agree" within this factor.
     agreement_factor: float = 3.0
-    # Implied utilization outside these bounds points to mismatched inputs.
-    implied_utilization_low: float = 0.05
+    # Implied utilization outside these bounds points to mismatched inputs: the hardware-time
+    # estimate is then preferred to the count of operations. Reported MFU spans about 0.2-0.6.
+    implied_utilization_low: float = 0.1
     implied_utilization_high: float = 1.0
 
     def as_dict(self) -> dict[str, float]:

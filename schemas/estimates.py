@@ -45,6 +45,7 @@ FLAGS = (
     "tokens_assumed",
     "words_converted_to_tokens",
     "parameters_not_connections",
+    "epochs_needed",
     "multiple_hardware",
     "unknown_hardware",
     "precision_assumed",

@@ -243,3 +243,21 @@ def test_python_dash_m_runs_the_same_app():
         [sys.executable, "-m", "pipeline", "--version"], capture_output=True, text=True, cwd=REPO
     )
     assert result.returncode == 0 and result.stdout.startswith("flopsheet ")
+
+
+def test_format_epoch_on_a_canonical_sheet_is_a_file_error():
+    result = runner.invoke(app, ["validate", "--format", "epoch", SYSTEMS])
+    assert result.exit_code == 2
+    assert "not an Epoch export" in result.stderr
+    assert "looked for 'Model'" in result.stderr
+
+
+def test_format_is_checked_by_the_option(tmp_path):
+    result = runner.invoke(app, ["estimate", "--format", "xls", SYSTEMS, "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "xls" in result.stderr
+
+
+def test_format_canonical_reads_the_canonical_sheet(tmp_path):
+    result = runner.invoke(app, ["estimate", "--format", "canonical", SYSTEMS, "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output

@@ -42,6 +42,28 @@ def test_units_and_active_parameters_come_from_the_notes_with_their_phrase():
     assert frame["active_parameters_phrase"].is_not_null().all()
 
 
+@pytest.mark.parametrize(
+    ("note", "unit"),
+    [
+        ("Trained for 400B tokens in total", "tokens"),
+        ("about 33 billion words", "words"),
+        ("ImageNet: 1.28M labeled images", "images"),
+        ("the model learns to fill in words", None),  # no quantity: no dataset size named
+        ("downsampling of visual tokens", None),
+    ],
+)
+def test_a_unit_is_read_from_the_notes_only_next_to_a_quantity(tmp_path, note, unit):
+    sheet = tmp_path / "e.csv"
+    pl.DataFrame(
+        {"Model": ["m"], "Domain": ["Language"], "Parameters": ["1e9"],
+         "Training dataset size (gradients)": ["1e10"], "Dataset size notes": [note],
+         "Training compute (FLOP)": [""]}
+    ).write_csv(sheet)  # fmt: skip
+    frame = read_table(sheet)
+    assert frame["dataset_unit"][0] == unit
+    assert (frame["dataset_unit_phrase"][0] is None) == (unit is None)
+
+
 def test_a_required_column_missing_names_what_was_looked_for(tmp_path):
     sheet = tmp_path / "e.csv"
     sheet.write_text("Name,Training compute (FLOP)\nx,1e20\n")
@@ -82,8 +104,8 @@ def test_evaluate_reports_agreement(tmp_path, name):
     assert (tmp_path / "evaluation.md").read_text().count("## ") >= 4
     assert pl.read_parquet(tmp_path / "evaluation.parquet").height == summary["rows"]
     # Floors against regressions at today's level; issue 3's targets (0.80 and 0.55) are higher.
-    assert summary["estimated_within_2x"] >= 0.62
-    assert summary["all_rows_within_2x"] >= 0.33
+    assert summary["estimated_within_2x"] >= 0.72
+    assert summary["all_rows_within_2x"] >= 0.36
 
 
 def test_evaluate_never_sees_epochs_figure():

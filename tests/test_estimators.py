@@ -242,3 +242,23 @@ def test_whole_estimate_keeps_unknown_columns(tiny_hardware):
     systems = systems_frame([{"system": "s", "my_note": "keep me", "parameters": "1e9"}])
     out = estimate(systems, tiny_hardware)
     assert out["my_note"].to_list() == ["keep me"]
+
+
+def test_one_epoch_over_far_too_few_tokens_is_no_6nd_estimate():
+    # 7.7e4 tokens for 1.3e10 parameters: a fine-tune or many unreported epochs, not a run
+    row = ops_row(parameters="1.3e10", dataset_size="7.7e4", dataset_unit="tokens")
+    assert row["ops_flop"] is None
+    assert "epochs_needed" in row["flags"]
+    assert "too few to train" in row["notes"]
+
+
+def test_few_tokens_per_parameter_still_counts_when_epochs_are_reported():
+    row = ops_row(parameters="1.3e10", dataset_size="7.7e4", dataset_unit="tokens", epochs="3")
+    assert row["ops_flop"] == pytest.approx(6 * 1.3e10 * 7.7e4 * 3)
+    assert "epochs_needed" not in row["flags"]
+
+
+def test_half_a_token_per_parameter_is_a_real_run():
+    # Megatron-Turing NLG: 530B parameters, 270B tokens, one pass
+    row = ops_row(parameters="5.3e11", dataset_size="2.7e11", dataset_unit="tokens")
+    assert row["ops_flop"] == pytest.approx(6 * 5.3e11 * 2.7e11)

@@ -49,16 +49,35 @@ def test_methods_within_3x_give_geometric_mean(tiny_hardware):
     assert row["implied_utilization"] == pytest.approx(0.25)
 
 
-def test_methods_further_apart_prefer_ops_and_flag(tiny_hardware):
-    row = one(tiny_hardware, **OPS, **hardware_cells(6e20))
-    assert row["estimate_source"] == "ops"
-    assert row["estimate_flop"] == pytest.approx(6e19)
+def test_methods_apart_with_plausible_utilization_still_combine_and_flag(tiny_hardware):
+    # 4x apart, implied utilization 0.125: both plausible, so the geometric mean stands
+    row = one(tiny_hardware, **OPS, **hardware_cells(2.4e20))
+    assert row["implied_utilization"] == pytest.approx(0.125)
+    assert row["estimate_source"] == "geometric_mean"
+    assert row["estimate_flop"] == pytest.approx((6e19 * 2.4e20) ** 0.5, rel=1e-9)
     assert "methods_disagree" in row["flags"]
+
+
+def test_implausible_implied_utilization_prefers_hardware(tiny_hardware):
+    # implied utilization 0.05: the count of operations describes another run than the hardware
+    row = one(tiny_hardware, **OPS, **hardware_cells(6e20))
+    assert row["estimate_source"] == "hardware"
+    assert row["estimate_flop"] == pytest.approx(6e20)
+    assert {"methods_disagree", "implied_utilization_low"} <= set(row["flags"])
+    assert "hardware time preferred" in row["notes"]
+
+
+def test_impossible_implied_utilization_prefers_hardware(tiny_hardware):
+    row = one(tiny_hardware, **OPS, **hardware_cells(1.5e19))
+    assert row["estimate_source"] == "hardware"
+    assert "implied_utilization_impossible" in row["flags"]
 
 
 def test_agreement_factor_is_a_setting(tiny_hardware):
     row = one(tiny_hardware, Settings(agreement_factor=1.5), **OPS, **hardware_cells(1.2e20))
-    assert row["estimate_source"] == "ops"
+    assert "methods_disagree" in row["flags"]
+    row = one(tiny_hardware, Settings(agreement_factor=3), **OPS, **hardware_cells(1.2e20))
+    assert "methods_disagree" not in row["flags"]
 
 
 def test_only_hardware(tiny_hardware):
@@ -82,7 +101,7 @@ def test_implied_utilization_above_one_flagged(tiny_hardware):
     assert "implied_utilization_impossible" in row["flags"]
 
 
-def test_implied_utilization_below_five_percent_flagged(tiny_hardware):
+def test_implied_utilization_below_ten_percent_flagged(tiny_hardware):
     row = one(tiny_hardware, **OPS, **hardware_cells(1.5e21))
     assert row["implied_utilization"] == pytest.approx(0.02)
     assert "implied_utilization_low" in row["flags"]
