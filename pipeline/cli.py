@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import __version__, calculators
+from pipeline.calibrate import DEFAULT_MIN_OBSERVATIONS
 from pipeline.columns import load_column_map
 from pipeline.diff import DEFAULT_THRESHOLD
 from pipeline.errors import EXIT_INPUT_FILE, EXIT_ROWS_REJECTED, FlopsheetError
@@ -35,6 +36,7 @@ from pipeline.hardware import (
     lookup,
 )
 from pipeline.history import diff_runs
+from pipeline.priors import DEFAULT_PRIORS_PATH
 from pipeline.publish import Published
 from pipeline.refresh import DEFAULT_KEEP, PUBLISHED_FILES
 from pipeline.refresh import refresh as refresh_dataset
@@ -81,6 +83,16 @@ HardwareTableOption = Annotated[
     typer.Option("--hardware-table", help="Hardware table CSV to use instead of the shipped one."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+PriorsOption = Annotated[
+    str,
+    typer.Option(
+        "--priors",
+        help="Utilization priors (TOML from `flopsheet calibrate`), or 'seed' for the fixed "
+        "0.30 language / 0.40 other.",
+    ),
+]
 
 
 class InputFormat(StrEnum):
@@ -171,6 +183,7 @@ def estimate(
     ] = False,
     hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
     input_format: FormatOption = InputFormat.auto,
+    priors: PriorsOption = str(DEFAULT_PRIORS_PATH),
     as_json: JsonOption = False,
 ) -> None:
     """Estimate training compute for every system in the spreadsheets.
@@ -194,6 +207,7 @@ def estimate(
             result = refresh_dataset(
                 inputs, output_dir, force=True, column_map=column_map,
                 hardware_path=hardware_table, on_stage=on_stage, input_format=input_format.value,
+                priors_path=priors,
             )  # fmt: skip
         summary = result.summary
         published = Published(*(output_dir / name for name in PUBLISHED_FILES))
@@ -470,6 +484,7 @@ def refresh(
     ] = DEFAULT_THRESHOLD,
     hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
     input_format: FormatOption = InputFormat.auto,
+    priors: PriorsOption = str(DEFAULT_PRIORS_PATH),
     as_json: JsonOption = False,
 ) -> None:
     """Refresh the dataset unattended: skip when nothing changed, publish atomically, keep history.
@@ -489,7 +504,7 @@ def refresh(
         result = refresh_dataset(
             inputs or [DEFAULT_SYSTEMS], output_dir, force=force, keep=keep, wait_seconds=wait,
             column_map=column_map, hardware_path=hardware_table, threshold=threshold,
-            input_format=input_format.value,
+            input_format=input_format.value, priors_path=priors,
         )  # fmt: skip
         if as_json:
             _print_json({**result.record, "status": result.status, "run_id": result.run_id})
@@ -643,10 +658,13 @@ def evaluate(
     report: Annotated[
         Path, typer.Option("--report", help="Folder for evaluation.md and evaluation.parquet.")
     ] = DEFAULT_OUTPUT_DIR / "evaluation",
+    priors: PriorsOption = str(DEFAULT_PRIORS_PATH),
     as_json: JsonOption = False,
 ) -> None:
     """Measure agreement with Epoch's own figures: estimate the export with its compute
-    withheld, then compare. Metric: |log10(ours / Epoch's)|.
+    withheld, then compare. Metric: |log10(ours / Epoch's)|. Also measured: how often the
+    90% interval holds Epoch's figure, and the same figures with the seed's fixed utilization
+    priors (seed_*), to show what calibrated priors change.
 
     Examples:
 
@@ -658,7 +676,7 @@ def evaluate(
     from pipeline.evaluate import write_report
 
     with user_errors():
-        evaluation = run_evaluation(export)
+        evaluation = run_evaluation(export, priors)
         path = write_report(evaluation, report)
         if as_json:
             _print_json({**evaluation.summary, "report": str(path)})
@@ -671,6 +689,58 @@ def evaluate(
                 table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
         out.print(table)
         out.print(f"report: {path}")
+
+
+@app.command()
+def calibrate(
+    inputs: InputsArgument,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write the priors here (default: print them).")
+    ] = None,
+    min_observations: Annotated[
+        int, typer.Option("--min-observations", min=1, help="Fewest observations for a group.")
+    ] = DEFAULT_MIN_OBSERVATIONS,
+    hardware_table: HardwareTableOption = DEFAULT_HARDWARE_PATH,
+    input_format: FormatOption = InputFormat.auto,
+    as_json: JsonOption = False,
+) -> None:
+    """Learn utilization priors by domain and chip generation from spreadsheets.
+
+    Observations are utilizations reported by papers and, where both methods apply, the
+    implied utilization (ops / chip-seconds x peak) when it is plausible. Groups with fewer
+    than --min-observations are left out; lookups fall back to broader groups. The result is
+    a TOML file for `flopsheet estimate --priors`.
+
+    Examples:
+
+        flopsheet calibrate papers.csv --out priors.toml
+
+        flopsheet estimate papers.csv --priors priors.toml
+    """
+    from pipeline.calibrate import calibrate as run_calibration
+
+    with user_errors():
+        calibration = run_calibration(
+            inputs, hardware_table, min_observations=min_observations,
+            input_format=input_format.value,
+        )  # fmt: skip
+        text = calibration.toml()
+        if out_path is not None:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            out_path.write_text(text, encoding="utf-8")
+        if as_json:
+            _print_json(
+                {"priors": calibration.priors.to_dicts(),
+                 "observations": calibration.observations.height,
+                 "out": None if out_path is None else str(out_path)}
+            )  # fmt: skip
+        elif out_path is None:
+            out.print(text, markup=False, highlight=False, end="")
+        else:
+            out.print(
+                f"{calibration.priors.height} priors from "
+                f"{calibration.observations.height} observations: {out_path}"
+            )
 
 
 def _version(value: bool) -> None:

@@ -9,24 +9,37 @@ from pipeline.estimators import hardware_method, ops_method
 from pipeline.reconcile import reconcile
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.stages import add_base_models
+from pipeline.uncertainty import confidence
 from schemas.estimates import EstimatesSchema, output_columns
 
 
 def estimate(
-    systems: pl.DataFrame, hardware: pl.DataFrame, settings: Settings = DEFAULT_SETTINGS
+    systems: pl.DataFrame,
+    hardware: pl.DataFrame,
+    settings: Settings = DEFAULT_SETTINGS,
+    priors: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Both methods, reconciled, one row per system, sorted by `system`."""
+    """Both methods, reconciled, with 90% intervals, one row per system, sorted by `system`.
+    `priors` are the utilization priors (None: the seed's fixed values)."""
     # One lazy plan: polars evaluates shared sub-expressions (the formatted numbers of notes
     # and summaries) once, and streams the stages together.
     frame = start_annotations(systems.lazy())
     frame = ops_method(frame, settings)
-    frame = hardware_method(frame, hardware, settings)
+    frame = hardware_method(frame, hardware, settings, priors)
     frame = reconcile(frame, settings)
     if systems["base_model"].is_not_null().any():
         # Chains of fine-tunes resolve by repeated lookups over the collected rows.
         frame = add_base_models(frame.collect()).lazy()
     else:
         frame = frame.with_columns(pl.col("method_estimate_flop").alias("stage_flop"))
+    frame = frame.with_columns(
+        confidence(
+            pl.col("estimate_flop"),
+            pl.col("estimate_low_flop"),
+            pl.col("estimate_high_flop"),
+            settings,
+        ).alias("confidence")
+    )
     frame = finish_annotations(frame)
     columns = output_columns(frame.collect_schema().names())
     result = frame.select(columns).sort("system", "source_file", "source_row").collect()

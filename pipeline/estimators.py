@@ -13,7 +13,9 @@ import polars as pl
 from pipeline.annotate import annotate
 from pipeline.formatting import fixed, sci, short
 from pipeline.hardware import resolve_hardware, table_peak
+from pipeline.priors import generation, seed_priors, with_prior
 from pipeline.settings import Settings
+from pipeline.uncertainty import factor_sigma, quadrature
 
 TOKEN_UNITS = ("tokens", "words")
 
@@ -75,6 +77,20 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     )
     # A product past the float range is no estimate (each input alone is finite and positive).
     frame = frame.with_columns(pl.when(ops_flop.is_finite()).then(ops_flop).alias("ops_flop"))
+    is_6nd = rule == "6ND"
+    spread = quadrature([
+        (is_6nd, factor_sigma(settings.spread_6nd)),
+        (rule.is_in(["forward_flop", "connections"]), factor_sigma(settings.spread_backward_ratio)),
+        (epochs.is_null(), factor_sigma(settings.spread_epochs_assumed)),
+        (is_6nd & tokens_assumed, factor_sigma(settings.spread_tokens_assumed)),
+        (is_6nd & (unit == "words"), factor_sigma(settings.spread_words_to_tokens)),
+        (pl.col("dataset_unit_phrase").is_not_null(), factor_sigma(settings.spread_unit_from_notes)),
+        (is_6nd & pl.col("active_parameters_phrase").is_not_null(),
+         factor_sigma(settings.spread_active_from_notes)),
+    ])  # fmt: skip
+    frame = frame.with_columns(
+        pl.when(pl.col("ops_flop").is_not_null()).then(spread).alias("_ops_sigma")
+    )
 
     factor = _number(training_factor)
     epochs_text = pl.concat_str(
@@ -109,7 +125,6 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         ]))
     )  # fmt: skip
     ops_applies = rule.is_not_null()
-    is_6nd = rule == "6ND"
     parameters_unused = (
         ~ops_applies & per_token_params.is_not_null() & dataset.is_not_null() & ~token_data
     )
@@ -174,10 +189,20 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
 
 
 def hardware_method(
-    frame: pl.LazyFrame, hardware: pl.DataFrame, settings: Settings
+    frame: pl.LazyFrame,
+    hardware: pl.DataFrame,
+    settings: Settings,
+    priors: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
-    """Adds `hardware_flop` with the chip matched, peak, precision and utilization used."""
+    """Adds `hardware_flop` with the chip matched, peak, precision and utilization used; an
+    unreported utilization is the prior's for the row's domain and chip generation."""
+    if priors is None:
+        priors = seed_priors(
+            settings.default_utilization_language, settings.default_utilization_other
+        )
     frame = resolve_hardware(frame, hardware)
+    frame = frame.with_columns(generation(pl.col("_hardware_year")).alias("_hardware_generation"))
+    frame = with_prior(frame, priors)
     chip_seconds = (
         pl.when(pl.col("chip_hours").is_not_null())
         .then(pl.col("chip_hours") * 3600)
@@ -185,12 +210,7 @@ def hardware_method(
     )
     peak_from_table, format_label, fell_back = table_peak(pl.col("precision"))
     paper_peak = pl.col("peak_flop_per_second")
-    language = (pl.col("domain") == "language").fill_null(False)
-    default_utilization = (
-        pl.when(language)
-        .then(pl.lit(settings.default_utilization_language))
-        .otherwise(pl.lit(settings.default_utilization_other))
-    )
+    reported_utilization = pl.col("utilization").is_not_null()
     frame = frame.with_columns(
         chip_seconds.alias("chip_seconds"),
         pl.coalesce(paper_peak, peak_from_table).alias("peak_flop_per_second_used"),
@@ -199,18 +219,25 @@ def hardware_method(
         .otherwise(format_label)
         .alias("precision_used"),
         fell_back.alias("_precision_fell_back"),
-        pl.coalesce(pl.col("utilization"), default_utilization).alias("utilization_used"),
-        pl.when(pl.col("utilization").is_not_null())
+        pl.coalesce(pl.col("utilization"), pl.col("_prior_utilization")).alias("utilization_used"),
+        pl.when(reported_utilization)
         .then(pl.lit("reported"))
-        .when(language)
-        .then(pl.lit("default_language"))
-        .otherwise(pl.lit("default_other"))
+        .otherwise(pl.lit("prior"))
         .alias("utilization_source"),
     )
     seconds, peak = pl.col("chip_seconds"), pl.col("peak_flop_per_second_used")
     hardware_flop = seconds * peak * pl.col("utilization_used")
     frame = frame.with_columns(
         pl.when(hardware_flop.is_finite()).then(hardware_flop).alias("hardware_flop")
+    )
+    precision_assumed = paper_peak.is_null() & pl.col("precision").is_null()
+    spread = quadrature([
+        (pl.lit(True), factor_sigma(settings.spread_hardware_time)),
+        (~reported_utilization, pl.col("_prior_sigma")),
+        (precision_assumed, factor_sigma(settings.spread_precision_assumed)),
+    ])  # fmt: skip
+    frame = frame.with_columns(
+        pl.when(pl.col("hardware_flop").is_not_null()).then(spread).alias("_hardware_sigma")
     )
 
     applies = pl.col("hardware_flop").is_not_null()
@@ -230,7 +257,8 @@ def hardware_method(
             chips_text, pl.lit(" x "), sci(peak), pl.lit(" FLOP/s ("), chip_name, pl.lit(", "),
             pl.col("precision_used"), pl.lit(") x "), fixed(pl.col("utilization_used")),
             pl.lit(" utilization"),
-            pl.when(pl.col("utilization_source") == "reported").then(pl.lit("")).otherwise(pl.lit(" (assumed)")),
+            pl.when(pl.col("utilization_source") == "reported").then(pl.lit("")).otherwise(
+                pl.concat_str([pl.lit(" ("), pl.col("_prior_label"), pl.lit(")")])),
             pl.lit(" = "), sci(pl.col("hardware_flop")), pl.lit(" FLOP"),
         ])
     )  # fmt: skip
@@ -261,4 +289,7 @@ def hardware_method(
             },
             note,
         )
-    ).drop("_precision_fell_back", "_hardware_multiple", pl.selectors.starts_with("_peak_"))  # fmt: skip
+    ).drop(
+        "_precision_fell_back", "_hardware_multiple", "_hardware_year", "_hardware_generation",
+        "_prior_utilization", "_prior_sigma", "_prior_label", pl.selectors.starts_with("_peak_"),
+    )  # fmt: skip

@@ -6,6 +6,7 @@ The metric is |log10(ours / Epoch's)|: 0 is exact, 0.301 is 2x, 1 is 10x.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from pipeline.epoch import COMPUTE_COLUMNS
 from pipeline.errors import InputFileError
 from pipeline.ingest import read_table
 from pipeline.parsing import parse_number
+from pipeline.priors import DEFAULT_PRIORS_PATH, SEED
 from pipeline.run import run_estimate
 
 EPOCH_FIGURE = "Training compute (FLOP)"
@@ -39,42 +41,39 @@ def _metrics(frame: pl.DataFrame) -> pl.DataFrame:
         error.median().alias("median_log10_error"),
         error.quantile(0.9).alias("p90_log10_error"),
         *((error <= pl.lit(f).log10()).mean().alias(name) for name, f in FACTORS.items()),
+        pl.col("inside_interval").mean().alias("interval_coverage"),
     )
 
 
-def evaluate(export: Path) -> Evaluation:
-    # Epoch's figures, read on their own; the estimate below never sees them.
-    export_rows = read_table(export, input_format="epoch")
-    if "reported_compute_flop" not in export_rows.columns:
-        raise InputFileError(export, f"no {EPOCH_FIGURE!r} column to compare with")
-    figures = export_rows.select(
-        "source_row", parse_number(pl.col("reported_compute_flop")).alias("epoch_flop")
-    )
-    del export_rows
-    result = run_estimate([export], None, input_format="epoch", withhold=COMPUTE_COLUMNS)
-    estimates = result.estimates
+def _compare(estimates: pl.DataFrame, figures: pl.DataFrame) -> pl.DataFrame:
     label = (
         [pl.col(METHOD_LABEL).alias("epoch_method")]
         if METHOD_LABEL in estimates.columns
         else [pl.lit(None, pl.String).alias("epoch_method")]
     )
     has_inputs = pl.any_horizontal(pl.col(c).is_not_null() for c in METHOD_INPUTS)
-    rows = estimates.select(
-        "source_row", "system", "domain", "estimate_flop", "estimate_source", "flags", "notes",
+    figure = pl.col("epoch_flop")
+    # An interval with no upper bound (a stage whose base is unknown) holds any figure above it.
+    inside = (pl.col("estimate_low_flop") <= figure) & (
+        pl.col("estimate_high_flop").is_null() | (figure <= pl.col("estimate_high_flop"))
+    )
+    return estimates.select(
+        "source_row", "system", "domain", "estimate_flop", "estimate_low_flop",
+        "estimate_high_flop", "confidence", "estimate_source", "flags", "notes",
         *label, has_inputs.alias("has_method_inputs"),
     ).join(figures, on="source_row", how="left").with_columns(
-        (pl.col("estimate_flop") / pl.col("epoch_flop")).log10().abs().alias("log10_error")
+        (pl.col("estimate_flop") / figure).log10().abs().alias("log10_error"),
+        pl.when(pl.col("estimate_flop").is_not_null() & figure.is_not_null())
+        .then(inside).alias("inside_interval"),
     )  # fmt: skip
+
+
+def _summary(rows: pl.DataFrame) -> dict:
     with_figure = rows.filter(pl.col("epoch_flop").is_not_null())
     compared = with_figure.filter(pl.col("estimate_flop").is_not_null())
     metrics = _metrics(compared).row(0, named=True)
-    all_within_2x = (compared["log10_error"] <= pl.Series([2.0]).log10()[0]).sum() / max(
-        with_figure.height, 1
-    )
-    summary = {
-        "export": str(export),
-        "rows": rows.height,
-        "rows_rejected": result.summary["rows_rejected"],
+    within_2x = (compared["log10_error"] <= math.log10(2)).sum()
+    return {
         "rows_with_epoch_figure": with_figure.height,
         "estimated_of_those": compared.height,
         "coverage": compared.height / max(with_figure.height, 1),
@@ -83,20 +82,63 @@ def evaluate(export: Path) -> Evaluation:
             / max(with_figure.filter(pl.col("has_method_inputs")).height, 1)
         ),
         **{f"estimated_{k}": v for k, v in metrics.items() if k != "rows"},
-        "all_rows_within_2x": all_within_2x,
+        "all_rows_within_2x": within_2x / max(with_figure.height, 1),
         "gap_rows_estimated": rows.filter(
             pl.col("epoch_flop").is_null() & pl.col("estimate_flop").is_not_null()
         ).height,
     }
+
+
+def evaluate(
+    export: Path, priors_path: Path | str = DEFAULT_PRIORS_PATH, compare_seed: bool = True
+) -> Evaluation:
+    """Agreement of the estimates (with `priors_path`) with Epoch's figures; with
+    `compare_seed`, the same measured with the seed's fixed utilizations, side by side."""
+    # Epoch's figures, read on their own; the estimate below never sees them.
+    export_rows = read_table(export, input_format="epoch")
+    if "reported_compute_flop" not in export_rows.columns:
+        raise InputFileError(export, f"no {EPOCH_FIGURE!r} column to compare with")
+    figures = export_rows.select(
+        "source_row", parse_number(pl.col("reported_compute_flop")).alias("epoch_flop")
+    )
+    del export_rows
+
+    def estimated(priors: Path | str):
+        return run_estimate(
+            [export], None, input_format="epoch", withhold=COMPUTE_COLUMNS, priors_path=priors
+        )
+
+    result = estimated(priors_path)
+    rows = _compare(result.estimates, figures)
+    summary = {
+        "export": str(export),
+        "priors": str(priors_path),
+        "rows": rows.height,
+        "rows_rejected": result.summary["rows_rejected"],
+        **_summary(rows),
+    }
+    if compare_seed and str(priors_path) != SEED:
+        seed = _summary(_compare(estimated(SEED).estimates, figures))
+        summary.update({f"seed_{k}": seed[k] for k in SEED_COMPARED})
+    compared = rows.filter(
+        pl.col("epoch_flop").is_not_null() & pl.col("estimate_flop").is_not_null()
+    )
     breakdowns = {
         key: compared.group_by(pl.col(key).fill_null("(none)"))
         .agg(pl.len().alias("rows"), pl.col("log10_error").median().alias("median_log10_error"),
-             *((pl.col("log10_error") <= pl.lit(f).log10()).mean().alias(n) for n, f in FACTORS.items()))
+             *((pl.col("log10_error") <= pl.lit(f).log10()).mean().alias(n) for n, f in FACTORS.items()),
+             pl.col("inside_interval").mean().alias("interval_coverage"))
         .sort("rows", key, descending=[True, False])
-        for key in ("estimate_source", "domain", "epoch_method")
+        for key in ("estimate_source", "confidence", "domain", "epoch_method")
     }  # fmt: skip
     worst = compared.sort("log10_error", "system", descending=[True, False]).head(20)
     return Evaluation(rows, summary, breakdowns, worst)
+
+
+SEED_COMPARED = (
+    "estimated_of_those", "estimated_median_log10_error", "estimated_within_2x",
+    "estimated_within_3x", "all_rows_within_2x", "estimated_interval_coverage",
+)  # fmt: skip
 
 
 def write_report(evaluation: Evaluation, directory: Path) -> Path:
@@ -114,7 +156,8 @@ def write_report(evaluation: Evaluation, directory: Path) -> Path:
     for key, table in evaluation.breakdowns.items():
         lines += [f"## By {key}", "", _markdown(table), ""]
     worst = evaluation.worst.select(
-        "system", "estimate_flop", "epoch_flop", "log10_error", "estimate_source",
+        "system", "estimate_flop", "epoch_flop", "log10_error", "estimate_low_flop",
+        "estimate_high_flop", "confidence", "estimate_source",
         pl.col("flags").list.join(" "), "notes",
     )  # fmt: skip
     lines += ["## The 20 worst rows", "", _markdown(worst), ""]

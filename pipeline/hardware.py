@@ -133,6 +133,7 @@ def match_names(names: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
     peaks = hardware.select(
         pl.col("name").alias("hardware_matched"),
         *(pl.col(column).alias(f"_peak_{fmt}") for fmt, column in PEAK_COLUMNS.items()),
+        pl.col("release_date").dt.year().alias("_hardware_year"),
     )
     return keyed.join(peaks.lazy(), on="hardware_matched", how="left")
 

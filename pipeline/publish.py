@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from pipeline import __version__
+from pipeline.priors import SEED
 from pipeline.settings import Settings
 
 DATABASE_NAME = "compute.duckdb"
@@ -39,12 +40,20 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def provenance(inputs: Sequence[Path], hardware_path: Path, settings: Settings) -> pl.DataFrame:
+def provenance(
+    inputs: Sequence[Path], hardware_path: Path, settings: Settings, priors_path: Path | str
+) -> pl.DataFrame:
     """Key-value facts that tie the outputs to the exact inputs and settings."""
     rows = [("flopsheet_version", __version__), ("settings", json.dumps(settings.as_dict()))]
     rows += [(f"input:{p}", file_sha256(Path(p))) for p in inputs]
     rows.append((f"hardware_table:{hardware_path}", file_sha256(Path(hardware_path))))
+    rows.append((f"priors:{priors_path}", priors_fingerprint(priors_path)))
     return pl.DataFrame(rows, schema={"key": pl.String, "value": pl.String}, orient="row")
+
+
+def priors_fingerprint(priors_path: Path | str) -> str:
+    """The priors file's SHA-256, or "seed" for the built-in fixed values."""
+    return SEED if str(priors_path) == SEED else file_sha256(Path(priors_path))
 
 
 def _temporary(path: Path) -> Path:

@@ -6,7 +6,9 @@ import polars as pl
 
 from pipeline.annotate import add_flags, add_notes
 from pipeline.formatting import duration, sci, short
+from pipeline.priors import Z90
 from pipeline.settings import Settings
+from pipeline.uncertainty import MIN_SIGMA, interval, rounding_sigma
 
 
 def _fold_apart(a: pl.Expr, b: pl.Expr) -> pl.Expr:
@@ -16,47 +18,82 @@ def _fold_apart(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 
 
 def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """The method estimate: a precision-weighted mean of the two methods in log space, each
+    weighted by 1/sigma^2 (equal spreads give the geometric mean); one method alone where only
+    one applies. A reported figure comes first. Adds the methods' and the estimate's spreads
+    and 90% intervals."""
     ops, hw = pl.col("ops_flop"), pl.col("hardware_flop")
     reported = pl.col("reported_compute_flop")
     both = ops.is_not_null() & hw.is_not_null()
     apart = _fold_apart(ops, hw)
     agree = both & (apart <= settings.agreement_factor)
-    geometric_mean = (ops * hw).sqrt()
-    implied = ops / (pl.col("chip_seconds") * pl.col("peak_flop_per_second_used"))
-    # An implied utilization no real run achieves means the two methods describe different
-    # things; the count of operations is then the usual culprit (epochs or units assumed, total
-    # instead of active parameters), while chips x time x peak is what the paper measured.
-    implausible = both & (
-        (implied < settings.implied_utilization_low) | (implied > settings.implied_utilization_high)
-    )
-    combine = both & ~implausible
-
+    at_peak = pl.col("chip_seconds") * pl.col("peak_flop_per_second_used")
+    implied = ops / at_peak
+    # A count of operations that implies a utilization no real run achieves describes another
+    # run than the hardware (epochs or units assumed, total instead of active parameters): it
+    # is pulled to the nearest plausible utilization before it is weighed, so that the mean
+    # stays between the two methods and never rests on an impossible figure.
+    used = pl.col("utilization_used")
+    lowest = pl.min_horizontal(pl.lit(settings.implied_utilization_low), used) * at_peak
+    highest = pl.max_horizontal(pl.lit(settings.implied_utilization_high), used) * at_peak
+    ops_weighed = pl.when(both).then(ops.clip(lowest, highest)).otherwise(ops)
     frame = frame.with_columns(
         implied.alias("implied_utilization"),
         (ops / hw).alias("ops_hardware_ratio"),
-        pl.when(combine)
-        .then(geometric_mean)
-        .when(implausible)
-        .then(hw)
+        ops_weighed.alias("_ops_weighed"),
+        pl.max_horizontal("_ops_sigma", pl.lit(MIN_SIGMA)).alias("_ops_weight_sigma"),
+        pl.max_horizontal("_hardware_sigma", pl.lit(MIN_SIGMA)).alias("_hardware_weight_sigma"),
+    )
+    so, sh = pl.col("_ops_weight_sigma"), pl.col("_hardware_weight_sigma")
+    weight_ops, weight_hw = 1 / so**2, 1 / sh**2
+    log_mean = (weight_ops * pl.col("_ops_weighed").log() + weight_hw * hw.log()) / (
+        weight_ops + weight_hw
+    )
+    combined_sigma = (so**2 + sh**2).sqrt()
+    # Methods further apart than their spreads allow widen the combined interval by the ratio
+    # (Birge's ratio), so that it still spans what they disagree about.
+    birge = pl.max_horizontal(
+        pl.lit(1.0), (pl.col("_ops_weighed") / hw).log().abs() / combined_sigma
+    )
+    inconsistent = both & ((ops / hw).log().abs() > Z90 * combined_sigma)
+    clamped = both & (pl.col("_ops_weighed") != ops)
+    frame = frame.with_columns(
+        pl.when(both)
+        .then(log_mean.exp())
         .otherwise(pl.coalesce(ops, hw))
         .alias("method_estimate_flop"),
+        pl.when(both)
+        .then(birge / (weight_ops + weight_hw).sqrt())
+        .otherwise(pl.coalesce("_ops_sigma", "_hardware_sigma"))
+        .alias("_method_sigma"),
     )
     method = pl.col("method_estimate_flop")
     source = (
         pl.when(reported.is_not_null())
         .then(pl.lit("reported"))
-        .when(combine)
-        .then(pl.lit("geometric_mean"))
-        .when(implausible)
-        .then(pl.lit("hardware"))
+        .when(both)
+        .then(pl.lit("weighted_mean"))
         .when(ops.is_not_null())
         .then(pl.lit("ops"))
         .when(hw.is_not_null())
         .then(pl.lit("hardware"))
     )
-    frame = frame.with_columns(
-        pl.coalesce(reported, method).alias("estimate_flop"), source.alias("estimate_source")
+    estimate_sigma = (
+        pl.when(reported.is_not_null()).then(rounding_sigma(reported)).otherwise("_method_sigma")
     )
+    frame = frame.with_columns(
+        pl.coalesce(reported, method).alias("estimate_flop"),
+        source.alias("estimate_source"),
+        estimate_sigma.alias("_estimate_sigma"),
+    )
+    ops_low, ops_high = interval(ops, pl.col("_ops_sigma"))
+    hw_low, hw_high = interval(hw, pl.col("_hardware_sigma"))
+    estimate_low, estimate_high = interval(pl.col("estimate_flop"), pl.col("_estimate_sigma"))
+    frame = frame.with_columns(
+        ops_low.alias("ops_low_flop"), ops_high.alias("ops_high_flop"),
+        hw_low.alias("hardware_low_flop"), hw_high.alias("hardware_high_flop"),
+        estimate_low.alias("estimate_low_flop"), estimate_high.alias("estimate_high_flop"),
+    )  # fmt: skip
     implied = pl.col("implied_utilization")
     reported_disagrees = (
         reported.is_not_null()
@@ -64,11 +101,16 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         & (_fold_apart(reported, method) > settings.agreement_factor)
     )
     methods_disagree = both & ~agree
+    weights = pl.concat_str([
+        pl.lit("weights "), short(weight_ops / (weight_ops + weight_hw)), pl.lit(" ops, "),
+        short(weight_hw / (weight_ops + weight_hw)), pl.lit(" hardware"),
+    ])  # fmt: skip
     frame = frame.with_columns(
         add_flags(
             {
                 "reported_disagrees": reported_disagrees,
                 "methods_disagree": methods_disagree,
+                "methods_inconsistent": inconsistent,
                 "implied_utilization_impossible": implied > settings.implied_utilization_high,
                 "implied_utilization_low": implied < settings.implied_utilization_low,
                 "insufficient_inputs": pl.col("estimate_flop").is_null(),
@@ -84,19 +126,21 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
                      short(_fold_apart(reported, method)), pl.lit("x from the reported figure")]
                 )
             ),
-            pl.when(combine).then(
+            pl.when(clamped).then(
+                pl.concat_str(
+                    [pl.lit("counting operations weighed at "), sci(pl.col("_ops_weighed")),
+                     pl.lit(" FLOP, the nearest plausible utilization of this hardware")]
+                )
+            ),
+            pl.when(both).then(
                 pl.concat_str(
                     [pl.lit("methods "), pl.when(agree).then(pl.lit("agree within ")).otherwise(
                         pl.lit("disagree by ")), short(apart),
-                     pl.lit("x: geometric mean "), sci(geometric_mean), pl.lit(" FLOP")]
+                     pl.lit("x: weighted mean "), sci(method), pl.lit(" FLOP ("), weights,
+                     pl.lit(")")]
                 )
             ),
-            pl.when(implausible).then(
-                pl.concat_str(
-                    [pl.lit("methods disagree by "), short(apart),
-                     pl.lit("x and the implied utilization is implausible: hardware time preferred")]
-                )
-            ),
+            pl.when(inconsistent).then(inconsistency_note()),
             pl.when(implied.is_not_null()).then(
                 pl.concat_str([pl.lit("implied utilization "), short(implied)])
             ),
@@ -105,7 +149,40 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
             ),
         ),
     )  # fmt: skip
+    frame = frame.drop("_ops_weighed", "_ops_weight_sigma", "_hardware_weight_sigma")
     return frame.with_columns(summary_sentence().alias("summary"))
+
+
+def inconsistency_note() -> pl.Expr:
+    """Why two methods may disagree beyond their intervals, from what the row shows."""
+    ops_high = pl.col("ops_flop") > pl.col("hardware_flop")
+    six_nd = pl.col("ops_rule") == "6ND"
+    chip = pl.coalesce("hardware_matched", pl.lit(""))
+    causes = {
+        "hardware describing a fine-tune set against a count of the whole training": ops_high,
+        "total instead of active parameters (mixture of experts)": (
+            ops_high & six_nd & pl.col("active_parameters").is_null()
+        ),
+        "epochs not reported": ~ops_high & pl.col("epochs").is_null(),
+        "dataset units": (
+            pl.col("dataset_unit").is_null()
+            | (pl.col("dataset_unit") == "words")
+            | pl.col("dataset_unit_phrase").is_not_null()
+        ),
+        "precision (peak of another number format)": pl.col("precision").is_null()
+        & pl.col("peak_flop_per_second").is_null(),
+        "cores counted as chips": ~ops_high & chip.str.contains(r"TPU v[23]\b"),
+    }
+    fragments = [pl.when(condition.fill_null(False)).then(pl.lit(text))
+                 for text, condition in causes.items()]  # fmt: skip
+    listed = pl.concat_str(fragments, separator=", ", ignore_nulls=True)
+    return pl.concat_str([
+        pl.lit("methods inconsistent beyond their 90% intervals (ops "), sci(pl.col("ops_low_flop")),
+        pl.lit("-"), sci(pl.col("ops_high_flop")), pl.lit(", hardware "),
+        sci(pl.col("hardware_low_flop")), pl.lit("-"), sci(pl.col("hardware_high_flop")),
+        pl.lit("); likely causes: "),
+        pl.when(listed != "").then(listed).otherwise(pl.lit("none visible in the row")),
+    ])  # fmt: skip
 
 
 def ops_sentence(total: pl.Expr) -> pl.Expr:
@@ -179,7 +256,7 @@ def summary_sentence() -> pl.Expr:
         .then(ops)
         .when(source == "hardware")
         .then(hardware)
-        .when(source == "geometric_mean")
+        .when(source == "weighted_mean")
         .then(pl.concat_str([
             ops, pl.lit(" "), hardware,
             pl.lit(" The two estimates combine to "), sci(estimate), pl.lit(" FLOP."),

@@ -36,11 +36,13 @@ from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
 from pipeline.errors import FlopsheetError, InputFileError
 from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
 from pipeline.lock import EXIT_LOCKED, LockedError, output_lock  # noqa: F401 (re-exported)
+from pipeline.priors import DEFAULT_PRIORS_PATH, SEED
 from pipeline.publish import (
     DATABASE_NAME,
     PARQUET_NAME,
     REJECTS_NAME,
     file_sha256,
+    priors_fingerprint,
     provenance,
     write_database,
 )
@@ -53,6 +55,7 @@ CURRENT = "current"
 RUN_RECORD = "run.json"
 PUBLISHED_FILES = (DATABASE_NAME, PARQUET_NAME, REJECTS_NAME)
 DEFAULT_KEEP = 10
+PRIORS_COPY = "priors.toml"
 HISTORY_COLUMNS = ("run_id", "system", "estimate_flop", "estimate_source", "flags")
 
 
@@ -88,9 +91,10 @@ def run_key(
     settings: Settings,
     column_map: dict[str, str] | None = None,
     input_format: str = "auto",
+    priors_path: Path | str = DEFAULT_PRIORS_PATH,
 ) -> str:
-    """Hash of everything a run depends on: input bytes, hardware table, settings, the column
-    map, the input format, and the flopsheet version."""
+    """Hash of everything a run depends on: input bytes, hardware table, utilization priors,
+    settings, the column map, the input format, and the flopsheet version."""
     digest = hashlib.sha256()
     parts = [
         __version__,
@@ -98,6 +102,7 @@ def run_key(
         json.dumps(column_map or {}, sort_keys=True),
         input_format,
         file_sha256(hardware_path),
+        priors_fingerprint_checked(priors_path),
     ]
     for path in inputs:
         if not Path(path).is_file():
@@ -188,8 +193,10 @@ def _copy_in(source: Path, target: Path) -> str:
     return file_sha256(target)
 
 
-def _snapshot_inputs(inputs: Sequence[Path], hardware_path: Path, run_dir: Path) -> list[dict]:
-    """Copy each input, and the hardware table, into the run with their checksums."""
+def _snapshot_inputs(
+    inputs: Sequence[Path], hardware_path: Path, priors_path: Path | str, run_dir: Path
+) -> list[dict]:
+    """Copy each input, the hardware table and the priors into the run with their checksums."""
     folder = run_dir / "inputs"
     folder.mkdir()
     snapshot = []
@@ -199,10 +206,15 @@ def _snapshot_inputs(inputs: Sequence[Path], hardware_path: Path, run_dir: Path)
         snapshot.append(
             {"file": str(path), "copy": str(target.relative_to(run_dir)), "sha256": sha256}
         )
-    hardware_sha256 = _copy_in(Path(hardware_path), folder / "hardware.csv")
+    sums = {"hardware.csv": _copy_in(Path(hardware_path), folder / "hardware.csv")}
+    if str(priors_path) != SEED:
+        try:
+            sums[PRIORS_COPY] = _copy_in(Path(priors_path), folder / PRIORS_COPY)
+        except FileNotFoundError:
+            raise InputFileError(priors_path, "priors file not found") from None
     (folder / "SHA256SUMS").write_text(
         "".join(f"{item['sha256']}  {Path(item['copy']).name}\n" for item in snapshot)
-        + f"{hardware_sha256}  hardware.csv\n"
+        + "".join(f"{sha256}  {name}\n" for name, sha256 in sums.items())
     )
     return snapshot
 
@@ -303,6 +315,13 @@ def _new_run_id(output_dir: Path, key: str) -> str:
     return run_id
 
 
+def priors_fingerprint_checked(priors_path: Path | str) -> str:
+    try:
+        return priors_fingerprint(priors_path)
+    except FileNotFoundError:
+        raise InputFileError(priors_path, "priors file not found") from None
+
+
 def refresh(
     inputs: Sequence[Path],
     output_dir: Path,
@@ -316,6 +335,7 @@ def refresh(
     threshold: float = DEFAULT_THRESHOLD,
     on_stage: Callable[[str], None] = lambda stage: None,
     input_format: str = "auto",
+    priors_path: Path | str = DEFAULT_PRIORS_PATH,
 ) -> RefreshResult:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -329,7 +349,7 @@ def refresh(
             "inputs": [{"file": str(p), "sha256": None} for p in inputs],
         }
         try:
-            key = run_key(inputs, hardware_path, settings, column_map, input_format)
+            key = run_key(inputs, hardware_path, settings, column_map, input_format, priors_path)
         except Exception as error:
             _fail(output_dir, {**record, "run_id": _new_run_id(output_dir, "0" * 8)}, error)
             raise
@@ -344,7 +364,7 @@ def refresh(
         try:
             diff, summary = _run(
                 inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold,
-                on_stage, input_format,
+                on_stage, input_format, priors_path,
             )  # fmt: skip
         except BaseException as error:
             # Once `current` points at the run, it is the published dataset: keep it.
@@ -368,18 +388,20 @@ def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
 
 def _run(
     inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold, on_stage,
-    input_format,
+    input_format, priors_path,
 ):  # fmt: skip
     """Estimate, write and publish one run inside `run_dir`; fills in `record`.
     Returns the diff against the previous run and the estimate's summary."""
-    snapshot = _snapshot_inputs(inputs, hardware_path, run_dir)
+    snapshot = _snapshot_inputs(inputs, hardware_path, priors_path, run_dir)
     record["inputs"] = snapshot
     copies = [run_dir / item["copy"] for item in snapshot]
     hardware_copy = run_dir / "inputs" / "hardware.csv"
+    priors_copy = SEED if str(priors_path) == SEED else run_dir / "inputs" / PRIORS_COPY
     try:
         result = run_estimate(
-            copies, None, column_map, hardware_copy, settings, on_stage, input_format
-        )
+            copies, None, column_map, hardware_copy, settings, on_stage, input_format,
+            priors_path=priors_copy,
+        )  # fmt: skip
     except InputFileError as error:  # name the file the user gave, not the run's copy
         original = next(
             (i["file"] for c, i in zip(copies, snapshot, strict=True) if str(c) == str(error.path)),
@@ -412,7 +434,7 @@ def _run(
         staged,
         {
             "estimates": estimates, "rejects": rejects, "hardware": load_hardware(hardware_copy),
-            "metadata": provenance(inputs, hardware_path, settings), "runs": runs,
+            "metadata": provenance(inputs, hardware_path, settings, priors_path), "runs": runs,
         },
     )  # fmt: skip
     _write_history(staged, previous_database, record["run_id"])

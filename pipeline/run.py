@@ -12,6 +12,7 @@ from pipeline.estimate import estimate
 from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
 from pipeline.ingest import read_inputs
 from pipeline.lock import output_lock
+from pipeline.priors import DEFAULT_PRIORS_PATH, load_priors
 from pipeline.publish import Published, provenance, publish
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.validate import validate
@@ -59,24 +60,27 @@ def run_estimate(
     on_stage: Callable[[str], None] = lambda stage: None,
     input_format: str = "auto",
     withhold: tuple[str, ...] = (),
+    priors_path: Path | str = DEFAULT_PRIORS_PATH,
 ) -> RunResult:
-    """Estimate `inputs`; publish into `output_dir` unless it is None (validation only)."""
+    """Estimate `inputs`; publish into `output_dir` unless it is None (validation only).
+    `priors_path` is a utilization priors file, or "seed" for the fixed 0.30 / 0.40."""
     on_stage("read")
     raw = read_inputs(inputs, column_map, input_format, withhold)
     hardware = load_hardware(hardware_path)
+    priors = load_priors(priors_path)
     on_stage("validate")
     rows_read = raw.height
     systems, rejects = validate(raw)
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
-    estimates = estimate(systems, hardware, settings)
+    estimates = estimate(systems, hardware, settings, priors)
     del systems
     result = RunResult(estimates, rejects, rows_read)
     result.summary = summarize(estimates, rejects, rows_read)
     assert result.summary["rows_read"] == estimates.height + result.summary["rows_rejected"]
     if output_dir is not None:
         on_stage("publish")
-        metadata = provenance(inputs, hardware_path, settings)
+        metadata = provenance(inputs, hardware_path, settings, priors_path)
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         with output_lock(Path(output_dir)):  # never while a refresh writes the same folder
             result.published = publish(output_dir, estimates, rejects, hardware, metadata)

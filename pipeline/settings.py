@@ -24,6 +24,25 @@ class Settings:
     implied_utilization_low: float = 0.1
     implied_utilization_high: float = 1.0
 
+    # Uncertainty: each assumption widens a method's log-normal interval by a factor that
+    # bounds its 90% range (x/f to x*f). Reported inputs are exact; the utilization prior's
+    # spread comes from the priors file.
+    spread_6nd: float = 1.5  # 6ND against a full count (context, embeddings, conventions)
+    spread_backward_ratio: float = 1.5  # backward/forward between 1 and 3 rather than 2
+    spread_architecture: float = 1.15  # a counted architecture: backward ratio, conventions
+    # Chips x time x peak x utilization describes the run only roughly: reported wall-clock
+    # time and chip counts include evaluation, restarts and idle chips, or leave out stages.
+    spread_hardware_time: float = 2.0
+    spread_epochs_assumed: float = 5.0
+    spread_tokens_assumed: float = 2.0  # a blank language dataset unit read as tokens
+    spread_words_to_tokens: float = 1.5
+    spread_unit_from_notes: float = 2.0
+    spread_active_from_notes: float = 1.5
+    spread_precision_assumed: float = 1.5
+    # Confidence labels by the 90% interval's reach from the estimate, either way.
+    confident_factor: float = 3.0
+    likely_factor: float = 10.0
+
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
 

@@ -7,17 +7,22 @@ import polars as pl
 
 from schemas.systems import CANONICAL_COLUMNS
 
-ESTIMATE_SOURCES = ("reported", "geometric_mean", "ops", "hardware", "base_model")
+ESTIMATE_SOURCES = ("reported", "weighted_mean", "ops", "hardware", "base_model")
 OPS_RULES = ("forward_flop", "connections", "6ND")
-UTILIZATION_SOURCES = ("reported", "default_language", "default_other")
+UTILIZATION_SOURCES = ("reported", "prior")
+CONFIDENCE_LABELS = ("Confident", "Likely", "Speculative")
 
 # Columns the estimator adds, in the order they are published after the input columns.
 ESTIMATE_COLUMNS = (
     "ops_flop",
+    "ops_low_flop",
+    "ops_high_flop",
     "ops_rule",
     "epochs_used",
     "training_tokens",
     "hardware_flop",
+    "hardware_low_flop",
+    "hardware_high_flop",
     "hardware_matched",
     "chip_seconds",
     "peak_flop_per_second_used",
@@ -29,6 +34,9 @@ ESTIMATE_COLUMNS = (
     "method_estimate_flop",
     "stage_flop",
     "estimate_flop",
+    "estimate_low_flop",
+    "estimate_high_flop",
+    "confidence",
     "estimate_source",
     "flags",
     "notes",
@@ -54,6 +62,7 @@ FLAGS = (
     "hardware_time_without_chip",
     "reported_disagrees",
     "methods_disagree",
+    "methods_inconsistent",
     "implied_utilization_impossible",
     "implied_utilization_low",
     "insufficient_inputs",
@@ -80,6 +89,9 @@ class EstimatesSchema(pa.DataFrameModel):
     implied_utilization: float = pa.Field(nullable=True, gt=0)
     ops_hardware_ratio: float = pa.Field(nullable=True, gt=0)
     estimate_flop: float = pa.Field(**_FLOP)
+    estimate_low_flop: float = pa.Field(**_FLOP)
+    estimate_high_flop: float = pa.Field(**_FLOP)
+    confidence: str = pa.Field(nullable=True, isin=CONFIDENCE_LABELS)
     estimate_source: str = pa.Field(nullable=True, isin=ESTIMATE_SOURCES)
     flags: pl.List(pl.String) = pa.Field(nullable=False)
     notes: str = pa.Field(nullable=False)
@@ -92,6 +104,19 @@ class EstimatesSchema(pa.DataFrameModel):
         return data.lazyframe.select(
             pl.col("estimate_flop").is_null() == pl.col("estimate_source").is_null()
         )
+
+    @pa.dataframe_check(name="interval_holds_the_estimate")
+    def interval_holds_the_estimate(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        estimate = pl.col("estimate_flop")
+        slack = 1 + 1e-9  # the bounds are computed in floating point
+        return data.lazyframe.select(
+            estimate.is_null()
+            | (
+                (pl.col("estimate_low_flop") <= estimate * slack)
+                & (pl.col("estimate_high_flop").is_null()
+                   | (pl.col("estimate_high_flop") * slack >= estimate))
+            ).fill_null(False)
+        )  # fmt: skip
 
     @pa.dataframe_check(name="flags_are_known")
     def flags_are_known(cls, data: pa.PolarsData) -> pl.LazyFrame:

@@ -30,7 +30,7 @@ def test_estimate_writes_every_output(published):
     # published like refresh: links into the run folder that `current` names
     assert all((out / name).resolve().parent == (out / "current").resolve() for name in published)
     assert (out / ".lock").exists()  # estimate and refresh never write one folder at once
-    for words in ["rows read", "estimated", "by geometric_mean", "rejected", "flagged"]:
+    for words in ["rows read", "estimated", "by weighted_mean", "rejected", "flagged"]:
         assert words in result.stdout
 
 

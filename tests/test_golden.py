@@ -17,8 +17,8 @@ SYSTEMS = REPO / "data" / "raw" / "systems.csv"
 GOLDEN = Path(__file__).parent / "golden" / "estimates.csv"
 GOLDEN_COLUMNS = [
     "system", "ops_rule", "ops_flop", "hardware_matched", "precision_used", "utilization_used",
-    "hardware_flop", "implied_utilization", "estimate_flop", "estimate_source", "flags", "notes",
-    "summary",
+    "hardware_flop", "implied_utilization", "estimate_flop", "estimate_low_flop",
+    "estimate_high_flop", "confidence", "estimate_source", "flags", "notes", "summary",
 ]  # fmt: skip
 
 
@@ -46,7 +46,7 @@ def test_default_dataset_matches_golden_file(tmp_path):
 def test_default_dataset_has_every_kind_of_row(tmp_path):
     estimates = run_estimate([SYSTEMS], None).estimates
     sources = set(estimates["estimate_source"].drop_nulls())
-    assert sources == {"reported", "geometric_mean", "ops", "hardware"}
+    assert sources == {"reported", "weighted_mean", "ops", "hardware"}
     assert estimates.height >= 50
     assert set(estimates["ops_rule"].drop_nulls()) == {"forward_flop", "connections", "6ND"}
 

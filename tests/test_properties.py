@@ -34,15 +34,14 @@ def test_6nd_is_six_n_d(tiny_hardware, params, tokens, epochs):
 @CHECKS
 @given(params=positive, tokens=positive, grow=factor)
 def test_more_tokens_or_parameters_never_lower_ops(tiny_hardware, params, tokens, grow):
-    base = run(tiny_hardware, parameters=params, dataset_size=tokens, dataset_unit="tokens")[
+    cells = {"dataset_unit": "tokens", "epochs": "1"}
+    base = run(tiny_hardware, parameters=params, dataset_size=tokens, **cells)["ops_flop"]
+    more_tokens = run(tiny_hardware, parameters=params, dataset_size=tokens * grow, **cells)[
         "ops_flop"
     ]
-    more_tokens = run(
-        tiny_hardware, parameters=params, dataset_size=tokens * grow, dataset_unit="tokens"
-    )["ops_flop"]
-    more_params = run(
-        tiny_hardware, parameters=params * grow, dataset_size=tokens, dataset_unit="tokens"
-    )["ops_flop"]
+    more_params = run(tiny_hardware, parameters=params * grow, dataset_size=tokens, **cells)[
+        "ops_flop"
+    ]
     assert more_tokens >= base and more_params >= base
 
 
@@ -75,14 +74,57 @@ def test_reconciled_estimate_lies_between_the_methods(
     tiny_hardware, params, tokens, chips, hours, utilization
 ):
     row = run(
-        tiny_hardware, parameters=params, dataset_size=tokens, dataset_unit="tokens", hardware="A100",
-        hardware_quantity=str(chips), training_time_hours=hours, utilization=utilization,
+        tiny_hardware, parameters=params, dataset_size=tokens, dataset_unit="tokens", epochs="1",
+        hardware="A100", hardware_quantity=str(chips), training_time_hours=hours,
+        utilization=utilization,
     )  # fmt: skip
     low, high = sorted([row["ops_flop"], row["hardware_flop"]])
     assert low * (1 - 1e-9) <= row["estimate_flop"] <= high * (1 + 1e-9)
     apart = high / low
-    assert row["estimate_source"] == ("geometric_mean" if apart <= 3 else "ops")
+    assert row["estimate_source"] == "weighted_mean"
     assert ("methods_disagree" in row["flags"]) == (apart > 3)
+    assert row["estimate_low_flop"] <= row["estimate_flop"] <= row["estimate_high_flop"]
+
+
+BOTH = {"dataset_unit": "tokens", "epochs": "1", "hardware": "A100", "domain": "language"}
+
+
+def both_methods(table, params, tokens, chips, hours):
+    return run(
+        table, parameters=params, dataset_size=tokens, hardware_quantity=str(chips),
+        training_time_hours=hours, **BOTH,
+    )["estimate_flop"]  # fmt: skip
+
+
+@CHECKS
+@given(
+    params=positive, tokens=positive, chips=st.integers(1, 10_000), hours=small,
+    grow=factor, which=st.sampled_from(["params", "tokens", "chips", "hours"]),
+)  # fmt: skip
+def test_more_of_any_input_never_lowers_the_reconciled_estimate(
+    tiny_hardware, params, tokens, chips, hours, grow, which
+):
+    inputs = {"params": params, "tokens": tokens, "chips": chips, "hours": hours}
+    base = both_methods(tiny_hardware, **inputs)
+    grown = dict(inputs)
+    grown[which] = math.ceil(chips * grow) if which == "chips" else inputs[which] * grow
+    assert both_methods(tiny_hardware, **grown) >= base * (1 - 1e-9)
+
+
+@CHECKS
+@given(params=positive, tokens=positive, epochs=st.one_of(st.none(), small))
+def test_the_interval_holds_the_estimate_and_the_label_follows_its_width(
+    tiny_hardware, params, tokens, epochs
+):
+    cells = {"dataset_unit": "tokens"} | ({} if epochs is None else {"epochs": epochs})
+    row = run(tiny_hardware, parameters=params, dataset_size=tokens, **cells)
+    if row["estimate_flop"] is None:
+        assert "epochs_needed" in row["flags"]
+        return
+    reach = row["estimate_high_flop"] / row["estimate_flop"]
+    assert math.isclose(reach, row["estimate_flop"] / row["estimate_low_flop"], rel_tol=1e-9)
+    expected = "Confident" if reach <= 3 else "Likely" if reach <= 10 else "Speculative"
+    assert row["confidence"] == expected
 
 
 @CHECKS

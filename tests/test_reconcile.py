@@ -1,8 +1,11 @@
 """The reconciliation cases: reported first, then agreement, then the preferred method."""
 
+import math
+
 import pytest
 
 from pipeline.estimate import estimate
+from pipeline.priors import Z90
 from pipeline.settings import Settings
 from tests.conftest import systems_frame
 
@@ -35,42 +38,106 @@ def test_reported_compute_wins(tiny_hardware):
     assert "reported_disagrees" not in row["flags"]
 
 
+def test_a_reported_figure_carries_its_own_rounding(tiny_hardware):
+    # "5e19" stands for 4.5e19 to 5.5e19: 90% of that half step either way
+    row = one(tiny_hardware, reported_compute_flop="5e19", **OPS)
+    assert row["estimate_high_flop"] == pytest.approx(5e19 * 1.09)
+    assert row["estimate_low_flop"] == pytest.approx(5e19 / 1.09)
+    precise = one(tiny_hardware, reported_compute_flop="5.123e19", **OPS)
+    assert precise["estimate_high_flop"] == pytest.approx(5.123e19 * (1 + 0.9 * 0.0005 / 5.123))
+    assert precise["confidence"] == "Confident"
+
+
 def test_reported_that_disagrees_is_flagged(tiny_hardware):
     row = one(tiny_hardware, reported_compute_flop="1e21", **OPS)
     assert row["estimate_flop"] == 1e21
     assert "reported_disagrees" in row["flags"]
 
 
-def test_methods_within_3x_give_geometric_mean(tiny_hardware):
+# With these inputs each method's spread is its own approximation alone: 6ND for counting
+# operations (everything reported), chips x time for the hardware (utilization reported).
+OPS_SIGMA = math.log(Settings().spread_6nd) / Z90
+HARDWARE_SIGMA = math.log(Settings().spread_hardware_time) / Z90
+
+
+def weighted(ops: float, hardware: float) -> float:
+    w_ops, w_hw = 1 / OPS_SIGMA**2, 1 / HARDWARE_SIGMA**2
+    return math.exp((w_ops * math.log(ops) + w_hw * math.log(hardware)) / (w_ops + w_hw))
+
+
+def test_methods_combine_by_precision_weighted_mean_in_log_space(tiny_hardware):
     row = one(tiny_hardware, **OPS, **hardware_cells(1.2e20))
-    assert row["estimate_source"] == "geometric_mean"
-    assert row["estimate_flop"] == pytest.approx((6e19 * 1.2e20) ** 0.5, rel=1e-9)
+    assert row["estimate_source"] == "weighted_mean"
+    assert row["estimate_flop"] == pytest.approx(weighted(6e19, 1.2e20), rel=1e-9)
+    assert 6e19 < row["estimate_flop"] < 1.2e20
     assert row["ops_hardware_ratio"] == pytest.approx(0.5)
     assert row["implied_utilization"] == pytest.approx(0.25)
+    assert "methods_inconsistent" not in row["flags"]
 
 
-def test_methods_apart_with_plausible_utilization_still_combine_and_flag(tiny_hardware):
-    # 4x apart, implied utilization 0.125: both plausible, so the geometric mean stands
+def test_equal_spreads_give_the_geometric_mean(tiny_hardware):
+    settings = Settings(spread_6nd=2.0, spread_hardware_time=2.0)
+    row = one(tiny_hardware, settings, **OPS, **hardware_cells(1.2e20))
+    assert row["estimate_flop"] == pytest.approx((6e19 * 1.2e20) ** 0.5, rel=1e-9)
+
+
+def test_each_method_and_the_estimate_carry_a_90_percent_interval(tiny_hardware):
+    row = one(tiny_hardware, **OPS, **hardware_cells(1.2e20))
+    assert row["ops_low_flop"] == pytest.approx(6e19 / 1.5)
+    assert row["ops_high_flop"] == pytest.approx(6e19 * 1.5)
+    assert row["hardware_low_flop"] == pytest.approx(1.2e20 / 2)
+    assert row["hardware_high_flop"] == pytest.approx(1.2e20 * 2)
+    combined = 1 / math.sqrt(1 / OPS_SIGMA**2 + 1 / HARDWARE_SIGMA**2)
+    # 2x apart is more than one combined sigma: the spread is scaled by that ratio (Birge)
+    birge = math.log(2) / math.sqrt(OPS_SIGMA**2 + HARDWARE_SIGMA**2)
+    assert birge > 1
+    reach = math.exp(Z90 * combined * birge)
+    assert row["estimate_high_flop"] / row["estimate_flop"] == pytest.approx(reach)
+    assert row["estimate_flop"] / row["estimate_low_flop"] == pytest.approx(reach)
+    assert row["confidence"] == "Confident"
+
+
+def test_assumptions_widen_the_interval(tiny_hardware):
+    reported = one(tiny_hardware, **OPS)
+    assumed = one(tiny_hardware, parameters="1e9", dataset_size="1e10", domain="language")
+    assert {"epochs_assumed", "tokens_assumed"} <= set(assumed["flags"])
+    assert assumed["estimate_flop"] == reported["estimate_flop"]
+    reach = assumed["estimate_high_flop"] / assumed["estimate_flop"]
+    expected = math.sqrt(OPS_SIGMA**2 + (math.log(5.0) / Z90) ** 2 + (math.log(2.0) / Z90) ** 2)
+    assert reach == pytest.approx(math.exp(Z90 * expected))
+    assert reach > reported["estimate_high_flop"] / reported["estimate_flop"]
+    assert assumed["confidence"] == "Likely"  # epochs unknown: 6x either way
+
+
+def test_methods_apart_beyond_their_intervals_are_inconsistent_with_causes(tiny_hardware):
+    # 4x apart with tight spreads; implied utilization 0.125 is plausible
     row = one(tiny_hardware, **OPS, **hardware_cells(2.4e20))
     assert row["implied_utilization"] == pytest.approx(0.125)
-    assert row["estimate_source"] == "geometric_mean"
-    assert row["estimate_flop"] == pytest.approx((6e19 * 2.4e20) ** 0.5, rel=1e-9)
-    assert "methods_disagree" in row["flags"]
+    assert {"methods_disagree", "methods_inconsistent"} <= set(row["flags"])
+    assert row["estimate_source"] == "weighted_mean"
+    assert 6e19 < row["estimate_flop"] < 2.4e20
+    assert "likely causes:" in row["notes"]
+    # the interval is widened by how far apart they are, so that it spans the disagreement
+    assert row["estimate_low_flop"] < 6e19 * 1.5 and row["estimate_high_flop"] > 2.4e20 / 2
 
 
-def test_implausible_implied_utilization_prefers_hardware(tiny_hardware):
-    # implied utilization 0.05: the count of operations describes another run than the hardware
-    row = one(tiny_hardware, **OPS, **hardware_cells(6e20))
-    assert row["estimate_source"] == "hardware"
-    assert row["estimate_flop"] == pytest.approx(6e20)
-    assert {"methods_disagree", "implied_utilization_low"} <= set(row["flags"])
-    assert "hardware time preferred" in row["notes"]
-
-
-def test_impossible_implied_utilization_prefers_hardware(tiny_hardware):
+def test_inconsistency_names_mixture_of_experts_when_ops_is_too_high(tiny_hardware):
     row = one(tiny_hardware, **OPS, **hardware_cells(1.5e19))
-    assert row["estimate_source"] == "hardware"
+    assert "total instead of active parameters" in row["notes"]
+
+
+def test_implausible_utilization_pulls_ops_to_the_plausible_bound(tiny_hardware):
+    # implied utilization 0.05: ops is weighed as if at 0.1 of peak (1.2e20 here)
+    row = one(tiny_hardware, **OPS, **hardware_cells(6e20))
+    assert "implied_utilization_low" in row["flags"]
+    assert row["estimate_flop"] == pytest.approx(weighted(1.2e20, 6e20), rel=1e-9)
+    assert "nearest plausible utilization" in row["notes"]
+
+
+def test_impossible_utilization_pulls_ops_down_to_peak(tiny_hardware):
+    row = one(tiny_hardware, **OPS, **hardware_cells(1.5e19))  # peak x time = 3e19
     assert "implied_utilization_impossible" in row["flags"]
+    assert row["estimate_flop"] == pytest.approx(weighted(3e19, 1.5e19), rel=1e-9)
 
 
 def test_agreement_factor_is_a_setting(tiny_hardware):
@@ -110,9 +177,9 @@ def test_implied_utilization_below_ten_percent_flagged(tiny_hardware):
 def test_notes_and_summary_tell_the_derivation(tiny_hardware):
     row = one(tiny_hardware, **OPS, **hardware_cells(1.2e20))
     assert "6 x 1.0e9 params x 1.0e10 tokens x 1 epoch = 6.0e19 FLOP" in row["notes"]
-    assert "geometric mean" in row["notes"]
+    assert "weighted mean" in row["notes"]
     assert row["summary"].startswith("Our model has 1.0e9 parameters, was trained on 1.0e10 tokens")
-    assert "The two estimates combine to 8.5e19 FLOP." in row["summary"]
+    assert "The two estimates combine to 7.2e19 FLOP." in row["summary"]
 
 
 def test_output_sorted_by_system(tiny_hardware):

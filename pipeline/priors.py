@@ -1,0 +1,309 @@
+"""Utilization priors: what to assume when a paper reports no utilization, and how sure to be.
+
+A prior is a log-normal distribution of utilization (the share of peak FLOP/s achieved) for a
+domain on a hardware generation: its median is the value assumed, its spread (`sigma`, the
+standard deviation of ln utilization) is the uncertainty the hardware method carries.
+
+The seed priors are Epoch (2022)'s fixed defaults: 0.30 for language models, 0.40 for others,
+with reported practice spanning about 0.2 to 0.6 taken as their 90% range. `calibrate` learns
+priors from rows where a utilization was reported, or where both methods apply (the implied
+utilization, ops / (chip-seconds x peak)), grouped by domain and by the generation of the chip.
+A group with too few observations is not written, and a lookup falls back from
+(domain, generation) to (domain, any), (any, generation) and (any, any).
+
+Priors files are TOML (`[[prior]]` tables); `flopsheet calibrate` writes them and
+`flopsheet estimate --priors` reads them.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.errors import InputFileError
+
+Z90 = 1.6448536269514722  # the standard normal's 95th percentile: a 90% interval is +-Z90 sigma
+ANY = "*"
+SEED = "seed"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PRIORS_PATH = REPO_ROOT / "data" / "raw" / "priors.toml"
+
+# Chip generations by release year: before tensor cores and TPUs, the V100 / TPU v2-v3 years,
+# the A100 / TPU v4 years, and the H100 years onward.
+GENERATIONS = ((2016, "before 2016"), (2020, "2016-2019"), (2023, "2020-2022"), (None, "2023+"))
+PRIOR_COLUMNS = {
+    "domain": pl.String, "generation": pl.String, "utilization": pl.Float64,
+    "sigma": pl.Float64, "low": pl.Float64, "high": pl.Float64, "observations": pl.Int64,
+}  # fmt: skip
+MIN_SIGMA = 0.1
+ASSUMED_COUNT_FLAGS = (
+    "epochs_assumed", "tokens_assumed", "words_converted_to_tokens", "dataset_unit_from_notes",
+    "active_parameters_from_notes",
+)  # fmt: skip  # a handful of similar reports does not make a utilization certain
+
+
+def sigma_of_range(low: float, high: float) -> float:
+    """The log-normal sigma whose 90% interval is [low, high]."""
+    return math.log(high / low) / (2 * Z90)
+
+
+def seed_priors(language: float = 0.30, other: float = 0.40) -> pl.DataFrame:
+    sigma = sigma_of_range(0.2, 0.6)
+    rows = [
+        ("language", ANY, language, sigma, None, None, 0),
+        (ANY, ANY, other, sigma, None, None, 0),
+    ]
+    frame = pl.DataFrame(rows, schema=PRIOR_COLUMNS, orient="row")
+    return _with_range(frame)
+
+
+def _with_range(frame: pl.DataFrame) -> pl.DataFrame:
+    """Fill missing 90% ranges from the median and sigma."""
+    spread = (Z90 * pl.col("sigma")).exp()
+    return frame.with_columns(
+        pl.coalesce("low", pl.col("utilization") / spread).alias("low"),
+        pl.coalesce("high", (pl.col("utilization") * spread).clip(upper_bound=1.0)).alias("high"),
+    )
+
+
+def generation(year: pl.Expr) -> pl.Expr:
+    expression = pl.when(year.is_null()).then(pl.lit(None, pl.String))
+    for before, label in GENERATIONS:
+        expression = expression.when(pl.lit(True) if before is None else year < before).then(
+            pl.lit(label)
+        )
+    return expression.otherwise(pl.lit(None, pl.String))
+
+
+def load_priors(path: Path | str | None) -> pl.DataFrame:
+    """Priors from a TOML file; None or "seed" gives the seed priors. A broken file is a
+    file-level error naming what is wrong."""
+    if path is None or str(path) == SEED:
+        return seed_priors()
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(path, "priors file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputFileError(path, f"not a TOML priors file: {error}") from None
+    entries = document.get("prior")
+    if not isinstance(entries, list) or not entries:
+        raise InputFileError(path, "no [[prior]] tables")
+    rows = []
+    for number, entry in enumerate(entries, start=1):
+        rows.append(_prior_row(path, number, entry))
+    frame = _with_range(pl.DataFrame(rows, schema=PRIOR_COLUMNS, orient="row"))
+    duplicated = frame.filter(pl.struct("domain", "generation").is_duplicated())
+    if duplicated.height:
+        first = duplicated.row(0, named=True)
+        raise InputFileError(
+            path, f"prior for domain {first['domain']!r}, generation "
+            f"{first['generation']!r} given twice",
+        )  # fmt: skip
+    if frame.filter((pl.col("domain") == ANY) & (pl.col("generation") == ANY)).height == 0:
+        raise InputFileError(path, f"no fallback prior (domain = {ANY!r}, generation = {ANY!r})")
+    return frame
+
+
+def _prior_row(path: Path, number: int, entry: object) -> tuple:
+    where = f"prior {number}"
+    if not isinstance(entry, dict):
+        raise InputFileError(path, f"{where}: expected a table")
+
+    def number_field(name: str, low: float, high: float, required: bool = True) -> float | None:
+        value = entry.get(name)
+        if value is None and not required:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (low < value <= high)
+        ):
+            raise InputFileError(
+                path, f"{where}: {name} = {value!r}, expected a number in ({low}, {high}]"
+            )
+        return float(value)
+
+    texts = []
+    for name in ("domain", "generation"):
+        value = entry.get(name, ANY)
+        if not isinstance(value, str) or not value:
+            raise InputFileError(path, f"{where}: {name} = {value!r}, expected text or {ANY!r}")
+        texts.append(value.lower() if name == "domain" else value)
+    observations = entry.get("observations", 0)
+    if not isinstance(observations, int) or observations < 0:
+        raise InputFileError(
+            path, f"{where}: observations = {observations!r}, expected a whole number >= 0"
+        )
+    return (
+        *texts,
+        number_field("utilization", 0.0, 1.0),
+        number_field("sigma", 0.0, 5.0),
+        number_field("low", 0.0, 1.0, required=False),
+        number_field("high", 0.0, 1.0, required=False),
+        observations,
+    )
+
+
+def with_prior(frame: pl.LazyFrame, priors: pl.DataFrame) -> pl.LazyFrame:
+    """Add `_prior_utilization`, `_prior_sigma` and `_prior_label` to each row, from its
+    `domain` and `_hardware_generation`, most specific prior first."""
+    keyed = frame.with_columns(
+        pl.coalesce(pl.col("domain"), pl.lit(ANY)).alias("_prior_domain"),
+        pl.coalesce(pl.col("_hardware_generation"), pl.lit(ANY)).alias("_prior_generation"),
+    )
+    levels = [("_prior_domain", "_prior_generation"), ("_prior_domain", None),
+              (None, "_prior_generation"), (None, None)]  # fmt: skip
+    lookups = []
+    for level, (domain_key, generation_key) in enumerate(levels):
+        table = priors.filter(
+            (pl.col("domain") != ANY) if domain_key else (pl.col("domain") == ANY),
+            (pl.col("generation") != ANY) if generation_key else (pl.col("generation") == ANY),
+        )
+        label = _label(domain_key is not None, generation_key is not None)
+        table = table.select(
+            *([pl.col("domain").alias("_prior_domain")] if domain_key else []),
+            *([pl.col("generation").alias("_prior_generation")] if generation_key else []),
+            pl.col("utilization").alias(f"_u{level}"),
+            pl.col("sigma").alias(f"_s{level}"),
+            label.alias(f"_l{level}"),
+        )
+        keys = [k for k in (domain_key, generation_key) if k]
+        if keys:
+            keyed = keyed.join(table.lazy(), on=keys, how="left", maintain_order="left")
+        else:
+            keyed = keyed.join(table.lazy(), how="cross", maintain_order="left")
+        lookups.append(level)
+    return keyed.with_columns(
+        pl.coalesce(*(f"_u{i}" for i in lookups)).alias("_prior_utilization"),
+        pl.coalesce(*(f"_s{i}" for i in lookups)).alias("_prior_sigma"),
+        pl.coalesce(*(f"_l{i}" for i in lookups)).alias("_prior_label"),
+    ).drop(
+        "_prior_domain", "_prior_generation",
+        *(f"_{c}{i}" for i in lookups for c in "usl"),
+    )  # fmt: skip
+
+
+def _label(has_domain: bool, has_generation: bool) -> pl.Expr:
+    domain = pl.col("domain") if has_domain else pl.lit("any domain")
+    chips = (
+        pl.concat_str([pl.col("generation"), pl.lit(" chips")])
+        if has_generation
+        else pl.lit("any chip")
+    )
+    observed = pl.when(pl.col("observations") > 0).then(
+        pl.concat_str([pl.lit(", "), pl.col("observations").cast(pl.String), pl.lit(" observations")])
+    ).otherwise(pl.lit(""))  # fmt: skip
+    return pl.concat_str([
+        pl.lit("prior for "), domain, pl.lit(" on "), chips, pl.lit(", 90% "),
+        pl.col("low").round(2).cast(pl.String), pl.lit("-"), pl.col("high").round(2).cast(pl.String),
+        observed,
+    ])  # fmt: skip
+
+
+# Calibration ---------------------------------------------------------------------------------
+
+
+def utilization_observations(
+    estimates: pl.DataFrame, hardware: pl.DataFrame, low: float, high: float
+) -> pl.DataFrame:
+    """One utilization per row that tells one: reported, or implied by both methods when the
+    implied value is plausible (outside [low, high] the methods describe different runs)."""
+    years = hardware.select(
+        pl.col("name").alias("hardware_matched"),
+        pl.col("release_date").dt.year().alias("_year"),
+    )
+    implied = pl.col("implied_utilization")
+    # An implied utilization is only as good as the count of operations behind it: one that
+    # rests on an assumed epoch count or dataset unit would teach the assumption, not the
+    # hardware. A fine-tune's hardware is not set against anything but its stage either.
+    counted_from_reports = (
+        ~pl.col("flags").list.eval(pl.element().is_in(ASSUMED_COUNT_FLAGS)).list.any()
+    )
+    plausible = (
+        implied.is_between(low, high) & pl.col("base_model").is_null() & counted_from_reports
+    )
+    return (
+        estimates.join(years, on="hardware_matched", how="left")
+        .select(
+            pl.col("system"),
+            pl.col("domain"),
+            generation(pl.col("_year")).alias("generation"),
+            pl.when(pl.col("utilization").is_not_null())
+            .then(pl.col("utilization"))
+            .when(plausible)
+            .then(implied)
+            .alias("observed_utilization"),
+            pl.when(pl.col("utilization").is_not_null())
+            .then(pl.lit("reported"))
+            .when(plausible)
+            .then(pl.lit("implied"))
+            .alias("kind"),
+        )
+        .drop_nulls("observed_utilization")
+        .filter(pl.col("observed_utilization") <= 1.0)
+    )
+
+
+def calibrate_priors(observations: pl.DataFrame, min_observations: int = 10) -> pl.DataFrame:
+    """Priors at four levels of detail from utilization observations; a group is kept only
+    with `min_observations` or more. The (any, any) prior is always written."""
+    u = pl.col("observed_utilization")
+    stats = [
+        u.median().alias("utilization"),
+        pl.max_horizontal(u.log().std().fill_null(MIN_SIGMA), pl.lit(MIN_SIGMA)).alias("sigma"),
+        u.quantile(0.05, "linear").alias("low"),
+        u.quantile(0.95, "linear").alias("high"),
+        pl.len().cast(pl.Int64).alias("observations"),
+    ]
+    data = observations.with_columns(pl.col("domain").fill_null(ANY))
+    groups = [
+        data.filter(pl.col("domain") != ANY, pl.col("generation").is_not_null())
+        .group_by("domain", "generation")
+        .agg(stats),
+        data.filter(pl.col("domain") != ANY)
+        .group_by("domain")
+        .agg(stats)
+        .with_columns(pl.lit(ANY).alias("generation")),
+        data.filter(pl.col("generation").is_not_null())
+        .group_by("generation")
+        .agg(stats)
+        .with_columns(pl.lit(ANY).alias("domain")),
+    ]
+    kept = [g.filter(pl.col("observations") >= min_observations) for g in groups]
+    overall = data.select(stats).with_columns(
+        pl.lit(ANY).alias("domain"), pl.lit(ANY).alias("generation")
+    )
+    if overall["observations"][0] == 0:
+        overall = seed_priors().filter(pl.col("domain") == ANY)
+    priors = pl.concat(
+        [frame.select(list(PRIOR_COLUMNS)).cast(PRIOR_COLUMNS) for frame in [*kept, overall]]
+    )
+    return priors.sort(pl.col("domain") == ANY, "domain", pl.col("generation") == ANY, "generation")
+
+
+def priors_toml(priors: pl.DataFrame, header: Sequence[str]) -> str:
+    """The priors as a TOML document, `header` lines first as comments."""
+    lines = [f"# {line}" if line else "#" for line in header]
+    for row in priors.iter_rows(named=True):
+        lines += [
+            "",
+            "[[prior]]",
+            f"domain = {_toml_string(row['domain'])}",
+            f"generation = {_toml_string(row['generation'])}",
+            f"utilization = {row['utilization']:.4g}",
+            f"sigma = {row['sigma']:.4g}",
+            f"low = {row['low']:.4g}",
+            f"high = {row['high']:.4g}",
+            f"observations = {row['observations']}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
