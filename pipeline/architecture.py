@@ -1,0 +1,387 @@
+"""Counting training compute from an architecture, instead of approximating it with 6ND.
+
+Public API (method 1, rule `architecture`, tried ahead of `6ND`)
+================================================================
+
+Transformers: whole columns in, polars expressions out
+------------------------------------------------------
+`Transformer(...)` takes one expression (or column name, or constant) per architecture
+column and applies the documented defaults. Every default argument is the canonical column
+of the same name, so `Transformer()` reads a frame that has the columns of
+`ARCHITECTURE_COLUMNS`:
+
+    n_layers, d_model, n_heads, n_kv_heads, d_ff, vocab_size, seq_len, gated_mlp,
+    n_experts, experts_per_token, shared_experts, tied_embeddings, causal
+    (+ optional d_head, off by default: pass d_head="d_head" if the sheet has it)
+
+Its methods return `pl.Expr`, evaluated row by row over the whole frame:
+
+- `described()`: Boolean, true where the row describes a transformer well enough to count
+  (n_layers, d_model, seq_len and vocab_size present and positive, and no `problem()`).
+- `problem()`: text or null: why a row that names some of the columns cannot be counted
+  (n_kv_heads above n_heads, experts_per_token missing for a mixture of experts, ...).
+- `assumptions()`: text or null: which documented defaults were used for blank cells.
+- `forward_flop_parts()`: dict of per-token forward FLOP by part, `FLOP_PARTS` order:
+  attention (Q, K, V, output projections), context (QK^T and attention x V),
+  mlp (dense MLP or the active experts), router, logits.
+- `forward_flop_per_token()`: their sum.
+- `parameters()`: dict with `total`, `active`, `embedding` (input embedding plus output
+  matrix, once if tied) and `non_embedding` parameter counts.
+- `note()`: text for the `notes` column, e.g. "architecture: 1.7e11 params (1.7e11
+  active); forward FLOP/token = attention 2.1e9 + context 4.0e8 + mlp 4.2e9 + logits
+  6.0e8 = 7.1e9 (causal: context halved)".
+
+`transformer_forward_flop_per_token(...)` and `transformer_parameters(...)` are the same as
+one-call functions. `training_flop(forward, amount, backward_forward_ratio)` is
+`(1 + ratio) x forward x amount`.
+
+Wiring (suggested): where `Transformer().described()` holds and the dataset is in tokens,
+`ops_rule = "architecture"` and
+    ops_flop = (1 + settings.backward_forward_ratio) x forward_flop_per_token x tokens x epochs
+with tokens counted as for 6ND (words converted, epochs defaulted to 1), notes
+`Transformer().note()` and `assumptions()`. `parameters()["active"]` can fill
+`active_parameters` where the sheet leaves it blank, and be compared with `parameters`
+where it does not.
+
+Other networks: layer lists (see `pipeline.layers`)
+---------------------------------------------------
+A JSON file per system (`data/raw/architectures/*.json`), named by the `architecture_file`
+column (a path, a bare name found in the architecture folders, or an inline JSON object):
+
+- `pipeline.layers.count_layer_file(path) -> LayerCount` and
+  `count_layer_list(document, source) -> LayerCount`: parameters, forward FLOP per example
+  (FMA = 2 FLOP), FLOP and parameters by layer type, input and output shapes, and the
+  sequence length when the input is a sequence. Bad files raise
+  `pipeline.layers.ArchitectureFileError` (an `InputFileError`): one line naming the file,
+  the layer (as a JSON path such as `layers[4].layers[1]`), the field, the value and what
+  was expected.
+- `pipeline.layers.layer_list_frame(cells, search_dirs, errors="raise"|"record")`: one row
+  per distinct cell: `architecture_file`, `architecture_parameters`,
+  `architecture_forward_flop_per_example`, `architecture_sequence_length`,
+  `architecture_breakdown`, `architecture_error` (null unless errors="record"). Join it on
+  `architecture_file`; training FLOP = (1 + ratio) x forward per example x examples x
+  epochs (for a dataset in tokens, examples = tokens / architecture_sequence_length).
+
+Conventions (also in docs/ARCHITECTURE_COUNTING.md)
+---------------------------------------------------
+- One multiply-add is 2 FLOP. Only matrix products are counted: normalisation, activations,
+  softmax, residual additions, biases and embedding look-ups are negligible and not counted.
+- The context term counts QK^T and attention x V: 2 x 2 x n_ctx x d_attn per token and
+  layer over the full context. With `context="causal"` (the default) a causal row counts
+  half of it, the average context a token sees under the mask; this is exactly Kaplan et
+  al.'s (2020) 2 x n_layer x n_ctx x d_attn. `context="full"` counts the full n_ctx for
+  every row, as Hoffmann et al. (2022, Appendix F) and PaLM's 6N + 12 L H Q T do.
+- Defaults for blank cells: n_heads unknown -> attention as wide as d_model; n_kv_heads ->
+  n_heads (multi-head attention); d_head -> d_model / n_heads; gated_mlp -> false;
+  d_ff -> 4 x d_model, or 8/3 x d_model for a gated MLP (Shazeer 2020 keeps the parameter
+  count of the 4 x d_model MLP); n_experts -> 1 (dense); shared_experts -> 0;
+  tied_embeddings -> false; causal -> true. experts_per_token has no default when
+  n_experts > 1: such a row is not described.
+- Every layer is the same: a mixture of experts replaces the MLP of every layer.
+  Positional embeddings, biases and normalisation weights are not counted as parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from pipeline.formatting import sci
+
+ExprLike = pl.Expr | str | int | float | bool | None
+ContextConvention = Literal["causal", "full"]
+
+# The canonical architecture columns and their cell kinds (`pipeline.parsing.PARSERS`;
+# "flag" is `parse_flag` below).
+ARCHITECTURE_COLUMNS: dict[str, str] = {
+    "n_layers": "count",
+    "d_model": "count",
+    "n_heads": "count",
+    "n_kv_heads": "count",
+    "d_ff": "count",
+    "vocab_size": "count",
+    "seq_len": "count",
+    "gated_mlp": "flag",
+    "n_experts": "count",
+    "experts_per_token": "count",
+    "shared_experts": "count",
+    "tied_embeddings": "flag",
+    "causal": "flag",
+    "architecture_file": "text",
+}
+
+FLOP_PARTS = ("attention", "context", "mlp", "router", "logits")
+
+GATED_D_FF_FACTOR = 8 / 3
+DENSE_D_FF_FACTOR = 4.0
+
+TRUE_WORDS = ("true", "yes", "y", "1", "t", "x", "gated", "tied", "causal")
+FALSE_WORDS = ("false", "no", "n", "0", "f", "dense", "untied", "bidirectional")
+
+
+def parse_flag(cell: pl.Expr) -> pl.Expr:
+    """Yes/no cells: true/false, yes/no, y/n, 1/0 (any case); anything else is null."""
+    word = cell.cast(pl.String).str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(word.is_in(TRUE_WORDS))
+        .then(pl.lit(True))
+        .when(word.is_in(FALSE_WORDS))
+        .then(pl.lit(False))
+        .otherwise(pl.lit(None, dtype=pl.Boolean))
+    )
+
+
+def _expr(value: ExprLike, dtype: pl.DataType) -> pl.Expr:
+    if value is None:
+        return pl.lit(None, dtype=dtype)
+    if isinstance(value, pl.Expr):
+        return value.cast(dtype, strict=False)
+    if isinstance(value, str):
+        return pl.col(value).cast(dtype, strict=False)
+    return pl.lit(value).cast(dtype, strict=False)
+
+
+def _positive_or_null(value: pl.Expr) -> pl.Expr:
+    return pl.when(value > 0).then(value)
+
+
+class Transformer:
+    """A decoder (or encoder) stack described by columns, counted with polars expressions.
+
+    Each argument is a column name, an expression, a constant or None (absent). Numbers are
+    read as Float64 so that products of large sizes cannot overflow.
+    """
+
+    def __init__(
+        self,
+        n_layers: ExprLike = "n_layers",
+        d_model: ExprLike = "d_model",
+        n_heads: ExprLike = "n_heads",
+        n_kv_heads: ExprLike = "n_kv_heads",
+        d_ff: ExprLike = "d_ff",
+        vocab_size: ExprLike = "vocab_size",
+        seq_len: ExprLike = "seq_len",
+        gated_mlp: ExprLike = "gated_mlp",
+        n_experts: ExprLike = "n_experts",
+        experts_per_token: ExprLike = "experts_per_token",
+        shared_experts: ExprLike = "shared_experts",
+        tied_embeddings: ExprLike = "tied_embeddings",
+        causal: ExprLike = "causal",
+        d_head: ExprLike = None,
+        *,
+        context: ContextConvention = "causal",
+    ) -> None:
+        if context not in ("causal", "full"):
+            raise ValueError(f"context must be 'causal' or 'full', not {context!r}")
+        self.context = context
+        number, flag = pl.Float64, pl.Boolean
+        # As given (null where blank); non-positive sizes count as blank for the defaults
+        # and are reported by problem().
+        self.raw: dict[str, pl.Expr] = {
+            "n_layers": _expr(n_layers, number),
+            "d_model": _expr(d_model, number),
+            "n_heads": _expr(n_heads, number),
+            "n_kv_heads": _expr(n_kv_heads, number),
+            "d_ff": _expr(d_ff, number),
+            "vocab_size": _expr(vocab_size, number),
+            "seq_len": _expr(seq_len, number),
+            "gated_mlp": _expr(gated_mlp, flag),
+            "n_experts": _expr(n_experts, number),
+            "experts_per_token": _expr(experts_per_token, number),
+            "shared_experts": _expr(shared_experts, number),
+            "tied_embeddings": _expr(tied_embeddings, flag),
+            "causal": _expr(causal, flag),
+            "d_head": _expr(d_head, number),
+        }
+        raw = self.raw
+        self.n_layers = raw["n_layers"]
+        self.d_model = raw["d_model"]
+        self.vocab_size = raw["vocab_size"]
+        self.seq_len = raw["seq_len"]
+        n_heads_given = _positive_or_null(raw["n_heads"])
+        self.gated = raw["gated_mlp"].fill_null(False)
+        self.tied = raw["tied_embeddings"].fill_null(False)
+        self.causal = raw["causal"].fill_null(True)
+        self.head_dim = pl.coalesce(_positive_or_null(raw["d_head"]), self.d_model / n_heads_given)
+        # Query width (d_attn) and key/value width; without n_heads, attention is as wide as
+        # the model and every head has its own keys and values.
+        self.d_attn = pl.coalesce(n_heads_given * self.head_dim, self.d_model)
+        kv_heads = pl.coalesce(_positive_or_null(raw["n_kv_heads"]), n_heads_given)
+        self.d_kv = pl.coalesce(kv_heads * self.head_dim, self.d_attn)
+        factor = pl.when(self.gated).then(GATED_D_FF_FACTOR).otherwise(DENSE_D_FF_FACTOR)
+        self.d_ff = pl.coalesce(_positive_or_null(raw["d_ff"]), factor * self.d_model)
+        self.mlp_matrices = pl.when(self.gated).then(pl.lit(3.0)).otherwise(pl.lit(2.0))
+        self.n_experts = pl.coalesce(_positive_or_null(raw["n_experts"]), pl.lit(1.0))
+        self.is_moe = self.n_experts > 1
+        self.experts_per_token = (
+            pl.when(self.is_moe)
+            .then(raw["experts_per_token"])
+            .otherwise(pl.coalesce(raw["experts_per_token"], pl.lit(1.0)))
+        )
+        self.shared_experts = raw["shared_experts"].fill_null(0.0)
+
+    # -- rows that can be counted -------------------------------------------------------
+
+    def problem(self) -> pl.Expr:
+        """Why the row's architecture cannot be counted, or null. Blank required columns are
+        not a problem (the row simply is not described); contradictions are."""
+        raw = self.raw
+        checks: list[tuple[pl.Expr, str]] = [
+            *(
+                (raw[name] <= 0, f"{name} must be positive")
+                for name in (
+                    "n_layers", "d_model", "n_heads", "n_kv_heads", "d_ff", "vocab_size",
+                    "seq_len", "n_experts", "experts_per_token", "d_head",
+                )
+            ),
+            (raw["shared_experts"] < 0, "shared_experts must not be negative"),
+            (
+                raw["n_kv_heads"].is_not_null() & raw["n_heads"].is_null(),
+                "n_kv_heads needs n_heads",
+            ),
+            (raw["d_head"].is_not_null() & raw["n_heads"].is_null(), "d_head needs n_heads"),
+            (raw["n_kv_heads"] > raw["n_heads"], "n_kv_heads exceeds n_heads"),
+            (
+                self.is_moe & raw["experts_per_token"].is_null(),
+                "n_experts > 1 but experts_per_token is blank",
+            ),
+            (
+                self.experts_per_token > self.n_experts,
+                "experts_per_token exceeds n_experts",
+            ),
+            (
+                ~self.is_moe & (self.shared_experts > 0),
+                "shared_experts without routed experts (n_experts > 1)",
+            ),
+        ]  # fmt: skip
+        messages = [pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in checks]
+        joined = pl.concat_str(messages, separator="; ", ignore_nulls=True)
+        return pl.when(joined != "").then(joined)
+
+    def described(self) -> pl.Expr:
+        """True where the row can be counted: n_layers, d_model, seq_len and vocab_size are
+        present (the logits and the context term cannot be guessed well) and no problem."""
+        required = [self.raw[c] for c in ("n_layers", "d_model", "seq_len", "vocab_size")]
+        present = pl.all_horizontal([c.is_not_null() for c in required])
+        return (present & self.problem().is_null()).fill_null(False)
+
+    def assumptions(self) -> pl.Expr:
+        """The defaults used for blank cells, as text, or null when none was needed."""
+        raw = self.raw
+        moe = self.is_moe
+        kv_default = raw["n_kv_heads"].is_null() & raw["n_heads"].is_not_null()
+        items = [
+            (raw["n_heads"].is_null(), "attention width = d_model (n_heads blank)"),
+            (kv_default, "n_kv_heads = n_heads"),
+            (
+                raw["d_ff"].is_null() & self.gated,
+                "d_ff = 8/3 x d_model (gated)",
+            ),
+            (raw["d_ff"].is_null() & ~self.gated, "d_ff = 4 x d_model"),
+            (raw["gated_mlp"].is_null(), "MLP not gated"),
+            (raw["n_experts"].is_null(), "dense (no experts)"),
+            (moe & raw["shared_experts"].is_null(), "no shared experts"),
+            (raw["tied_embeddings"].is_null(), "embeddings not tied"),
+            (raw["causal"].is_null(), "causal"),
+        ]
+        parts = [pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in items]
+        joined = pl.concat_str(parts, separator=", ", ignore_nulls=True)
+        return pl.when(joined != "").then(pl.concat_str([pl.lit("assumed "), joined]))
+
+    # -- counts -------------------------------------------------------------------------
+
+    def _context_share(self) -> pl.Expr:
+        if self.context == "full":
+            return pl.lit(1.0)
+        return pl.when(self.causal).then(pl.lit(0.5)).otherwise(pl.lit(1.0))
+
+    def forward_flop_parts(self) -> dict[str, pl.Expr]:
+        """Forward FLOP per token by part (FMA = 2 FLOP), over all layers."""
+        layers, d = self.n_layers, self.d_model
+        projections = 2 * d * self.d_attn + 2 * d * self.d_kv  # Q and output; K and V
+        context = 4 * self.seq_len * self.d_attn * self._context_share()
+        active_mlps = self.experts_per_token + self.shared_experts
+        mlp = active_mlps * self.mlp_matrices * d * self.d_ff
+        router = pl.when(self.is_moe).then(d * self.n_experts).otherwise(pl.lit(0.0))
+        return {
+            "attention": 2 * layers * projections,
+            "context": layers * context,
+            "mlp": 2 * layers * mlp,
+            "router": 2 * layers * router,
+            "logits": 2 * d * self.vocab_size,
+        }
+
+    def forward_flop_per_token(self) -> pl.Expr:
+        return pl.sum_horizontal(list(self.forward_flop_parts().values()))
+
+    def parameters(self) -> dict[str, pl.Expr]:
+        """Parameter counts: total, active (per token), embedding, non_embedding."""
+        layers, d = self.n_layers, self.d_model
+        attention = 2 * d * self.d_attn + 2 * d * self.d_kv
+        mlp_one = self.mlp_matrices * d * self.d_ff
+        router = pl.when(self.is_moe).then(d * self.n_experts).otherwise(pl.lit(0.0))
+        mlp_total = (self.n_experts + self.shared_experts) * mlp_one
+        mlp_active = (self.experts_per_token + self.shared_experts) * mlp_one
+        matrices = pl.when(self.tied).then(pl.lit(1.0)).otherwise(pl.lit(2.0))
+        embedding = matrices * self.vocab_size * d
+        non_embedding = layers * (attention + mlp_total + router)
+        return {
+            "total": non_embedding + embedding,
+            "active": layers * (attention + mlp_active + router) + embedding,
+            "embedding": embedding,
+            "non_embedding": non_embedding,
+        }
+
+    def note(self) -> pl.Expr:
+        """'architecture: 1.7e11 params (1.7e11 active); forward FLOP/token = attention ...'."""
+        parts = self.forward_flop_parts()
+        params = self.parameters()
+        terms = [
+            pl.when(value > 0).then(pl.concat_str([pl.lit(f"{name} "), sci(value)]))
+            for name, value in parts.items()
+        ]
+        sum_text = pl.concat_str(terms, separator=" + ", ignore_nulls=True)
+        if self.context == "full":
+            convention = pl.lit("full context")
+        else:
+            convention = (
+                pl.when(self.causal)
+                .then(pl.lit("causal: context halved"))
+                .otherwise(pl.lit("not causal: full context"))
+            )
+        return pl.when(self.described()).then(
+            pl.concat_str([
+                pl.lit("architecture: "), sci(params["total"]), pl.lit(" params ("),
+                sci(params["active"]), pl.lit(" active); forward FLOP/token = "), sum_text,
+                pl.lit(" = "), sci(self.forward_flop_per_token()), pl.lit(" ("), convention,
+                pl.lit(")"),
+            ])
+        )  # fmt: skip
+
+
+def transformer_forward_flop_per_token(
+    *, context: ContextConvention = "causal", **columns: ExprLike
+) -> pl.Expr:
+    """Forward FLOP per token; keyword arguments as `Transformer`."""
+    return Transformer(**columns, context=context).forward_flop_per_token()
+
+
+def transformer_forward_flop_parts(
+    *, context: ContextConvention = "causal", **columns: ExprLike
+) -> dict[str, pl.Expr]:
+    return Transformer(**columns, context=context).forward_flop_parts()
+
+
+def transformer_parameters(**columns: ExprLike) -> dict[str, pl.Expr]:
+    """{'total', 'active', 'embedding', 'non_embedding'}; keyword arguments as `Transformer`."""
+    return Transformer(**columns).parameters()
+
+
+def training_flop(
+    forward: pl.Expr | float, amount: pl.Expr | float, backward_forward_ratio: float = 2.0
+) -> pl.Expr:
+    """(1 + backward/forward) x forward FLOP per token (or example) x tokens (or examples)."""
+    forward_expr = forward if isinstance(forward, pl.Expr) else pl.lit(float(forward))
+    amount_expr = amount if isinstance(amount, pl.Expr) else pl.lit(float(amount))
+    return (1 + backward_forward_ratio) * forward_expr * amount_expr
