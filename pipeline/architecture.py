@@ -88,48 +88,16 @@ from typing import Literal
 import polars as pl
 
 from pipeline.formatting import sci
+from pipeline.parsing import parse_flag  # noqa: F401 (re-exported)
+from schemas.systems import ARCHITECTURE_COLUMNS  # noqa: F401 (re-exported)
 
 ExprLike = pl.Expr | str | int | float | bool | None
 ContextConvention = Literal["causal", "full"]
-
-# The canonical architecture columns and their cell kinds (`pipeline.parsing.PARSERS`;
-# "flag" is `parse_flag` below).
-ARCHITECTURE_COLUMNS: dict[str, str] = {
-    "n_layers": "count",
-    "d_model": "count",
-    "n_heads": "count",
-    "n_kv_heads": "count",
-    "d_ff": "count",
-    "vocab_size": "count",
-    "seq_len": "count",
-    "gated_mlp": "flag",
-    "n_experts": "count",
-    "experts_per_token": "count",
-    "shared_experts": "count",
-    "tied_embeddings": "flag",
-    "causal": "flag",
-    "architecture_file": "text",
-}
 
 FLOP_PARTS = ("attention", "context", "mlp", "router", "logits")
 
 GATED_D_FF_FACTOR = 8 / 3
 DENSE_D_FF_FACTOR = 4.0
-
-TRUE_WORDS = ("true", "yes", "y", "1", "t", "x", "gated", "tied", "causal")
-FALSE_WORDS = ("false", "no", "n", "0", "f", "dense", "untied", "bidirectional")
-
-
-def parse_flag(cell: pl.Expr) -> pl.Expr:
-    """Yes/no cells: true/false, yes/no, y/n, 1/0 (any case); anything else is null."""
-    word = cell.cast(pl.String).str.strip_chars().str.to_lowercase()
-    return (
-        pl.when(word.is_in(TRUE_WORDS))
-        .then(pl.lit(True))
-        .when(word.is_in(FALSE_WORDS))
-        .then(pl.lit(False))
-        .otherwise(pl.lit(None, dtype=pl.Boolean))
-    )
 
 
 def _expr(value: ExprLike, dtype: pl.DataType) -> pl.Expr:

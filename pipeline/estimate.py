@@ -21,11 +21,13 @@ def estimate(
 ) -> pl.DataFrame:
     """Both methods, reconciled, with 90% intervals, one row per system, sorted by `system`.
     `priors` are the utilization priors (None: the seed's fixed values)."""
-    # One lazy plan: polars evaluates shared sub-expressions (the formatted numbers of notes
-    # and summaries) once, and streams the stages together.
+    # Each stage is one lazy plan, collected at its end: within a stage polars evaluates shared
+    # sub-expressions (the formatted numbers of notes) once, and planning a stage at a time
+    # costs far less than planning the whole chain as one query.
     frame = start_annotations(systems.lazy())
-    frame = ops_method(frame, settings)
-    frame = hardware_method(frame, hardware, settings, priors)
+    described = systems.select(pl.col("n_layers").is_not_null().any()).item()
+    frame = ops_method(frame, settings, transformers=described).collect().lazy()
+    frame = hardware_method(frame, hardware, settings, priors).collect().lazy()
     frame = reconcile(frame, settings)
     if systems["base_model"].is_not_null().any():
         # Chains of fine-tunes resolve by repeated lookups over the collected rows.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.annotate import annotate
+from pipeline.architecture import Transformer
 from pipeline.formatting import fixed, sci, short
 from pipeline.hardware import resolve_hardware, table_peak
 from pipeline.priors import generation, seed_priors, with_prior
@@ -24,15 +25,32 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """Adds `ops_rule`, `ops_flop`, `epochs_used`, `training_tokens` and their flags and notes."""
+def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = True) -> pl.LazyFrame:
+    """Adds `ops_rule`, `ops_flop`, `epochs_used`, `training_tokens` and their flags and notes.
+    `transformers=False` says no row describes a transformer, which spares the large
+    expressions of its count."""
     training_factor = 1 + settings.backward_forward_ratio
     dataset, epochs, unit = pl.col("dataset_size"), pl.col("epochs"), pl.col("dataset_unit")
     language = pl.col("domain") == "language"
     unit_is_tokens = unit.is_in(TOKEN_UNITS).fill_null(False)
     tokens_assumed = unit.is_null() & language.fill_null(False)
     token_data = unit_is_tokens | tokens_assumed
-    per_token_params = pl.coalesce("active_parameters", "parameters")
+    # The transformer's counts are large expressions: each is computed once, into a column.
+    transformer = Transformer()
+    frame = frame.with_columns(
+        (transformer.described() if transformers else pl.lit(False)).alias("_tf_described")
+    )
+    described = pl.col("_tf_described")
+    nothing = pl.lit(None, pl.Float64)
+    frame = frame.with_columns(
+        pl.when(described).then(transformer.parameters()["active"]).alias("_tf_active")
+        if transformers
+        else nothing.alias("_tf_active"),
+        pl.when(described).then(transformer.forward_flop_per_token()).alias("_tf_forward")
+        if transformers
+        else nothing.alias("_tf_forward"),
+    )
+    per_token_params = pl.coalesce("active_parameters", "parameters", "_tf_active")
     tokens_per_epoch = (
         pl.when(unit == "words").then(dataset * settings.tokens_per_word).otherwise(dataset)
     )
@@ -43,17 +61,40 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     # (even the large 2020-22 models saw 0.5-2 tokens per parameter): such a row is a fine-tune
     # whose base is not named, or a small corpus seen for many unreported epochs. Either way
     # 6ND with 1 epoch assumed would be far too low, so it is not used.
-    too_few_tokens = (
-        token_data
-        & epochs.is_null()
-        & (tokens_per_epoch < settings.min_tokens_per_parameter * per_token_params)
-    ).fill_null(False)
+    frame = frame.with_columns(
+        (
+            token_data
+            & epochs.is_null()
+            & (tokens_per_epoch < settings.min_tokens_per_parameter * per_token_params)
+        )
+        .fill_null(False)
+        .alias("_too_few_tokens")
+    )
+    too_few_tokens = pl.col("_too_few_tokens")
     has_tokens = (
         per_token_params.is_not_null() & dataset.is_not_null() & token_data & ~too_few_tokens
     )
+    # A counted architecture: a transformer's shape over tokens, or a layer list's forward
+    # pass over examples (a token dataset is cut into sequences of the list's input length).
+    layers_forward = pl.col("_layers_forward_flop")
+    sequence = pl.col("_layers_sequence_length")
+    layer_examples = (
+        pl.when(token_data & sequence.is_not_null())
+        .then(tokens_per_epoch / sequence)
+        .otherwise(dataset)
+    )
+    frame = frame.with_columns(
+        (layers_forward.is_not_null() & dataset.is_not_null() & ~too_few_tokens).alias(
+            "_has_layers"
+        )
+    )
+    has_layers = pl.col("_has_layers")
+    has_transformer = described & dataset.is_not_null() & token_data & ~too_few_tokens
     rule = (
         pl.when(has_forward)
         .then(pl.lit("forward_flop"))
+        .when(has_layers | has_transformer)
+        .then(pl.lit("architecture"))
         .when(has_connections)
         .then(pl.lit("connections"))
         .when(has_tokens)
@@ -61,8 +102,12 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     )
     frame = frame.with_columns(rule.alias("ops_rule"), epochs.fill_null(1.0).alias("epochs_used"))
     rule, epochs_used = pl.col("ops_rule"), pl.col("epochs_used")
+    by_layers = (rule == "architecture") & has_layers
+    by_transformer = (rule == "architecture") & ~has_layers
     frame = frame.with_columns(
-        pl.when(rule == "6ND").then(tokens_per_epoch * epochs_used).alias("training_tokens")
+        pl.when((rule == "6ND") | by_transformer)
+        .then(tokens_per_epoch * epochs_used)
+        .alias("training_tokens")
     )
     forward_per_example = (
         pl.when(rule == "forward_flop")
@@ -70,20 +115,28 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         .when(rule == "connections")
         .then(2 * pl.col("connections"))
     )
+    forward_per_token = pl.col("_tf_forward")
     ops_flop = (
-        pl.when(rule == "6ND")
+        pl.when(by_layers)
+        .then(training_factor * layers_forward * layer_examples * epochs_used)
+        .when(by_transformer)
+        .then(training_factor * forward_per_token * pl.col("training_tokens"))
+        .when(rule == "6ND")
         .then(2 * per_token_params * training_factor * pl.col("training_tokens"))
         .otherwise(forward_per_example * training_factor * dataset * epochs_used)
     )
     # A product past the float range is no estimate (each input alone is finite and positive).
     frame = frame.with_columns(pl.when(ops_flop.is_finite()).then(ops_flop).alias("ops_flop"))
     is_6nd = rule == "6ND"
+    # Dataset sizes read as tokens (6ND, a transformer, a layer list over token sequences).
+    reads_tokens = (is_6nd | by_transformer | (by_layers & sequence.is_not_null())) & token_data
     spread = quadrature([
         (is_6nd, factor_sigma(settings.spread_6nd)),
         (rule.is_in(["forward_flop", "connections"]), factor_sigma(settings.spread_backward_ratio)),
+        (rule == "architecture", factor_sigma(settings.spread_architecture)),
         (epochs.is_null(), factor_sigma(settings.spread_epochs_assumed)),
-        (is_6nd & tokens_assumed, factor_sigma(settings.spread_tokens_assumed)),
-        (is_6nd & (unit == "words"), factor_sigma(settings.spread_words_to_tokens)),
+        (reads_tokens & tokens_assumed, factor_sigma(settings.spread_tokens_assumed)),
+        (reads_tokens & (unit == "words"), factor_sigma(settings.spread_words_to_tokens)),
         (pl.col("dataset_unit_phrase").is_not_null(), factor_sigma(settings.spread_unit_from_notes)),
         (is_6nd & pl.col("active_parameters_phrase").is_not_null(),
          factor_sigma(settings.spread_active_from_notes)),
@@ -106,6 +159,18 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         .otherwise(pl.lit(" params"))
     )
     unit_word = pl.coalesce(unit, pl.lit("examples"))
+    if transformers:
+        assumed = transformer.assumptions()
+        transformer_note = pl.when(by_transformer).then(
+            pl.concat_str(
+                [transformer.note(),
+                 pl.when(assumed.is_not_null()).then(pl.concat_str([pl.lit("; "), assumed]))
+                 .otherwise(pl.lit(""))]
+            )
+        )  # fmt: skip
+    else:
+        transformer_note = pl.lit(None, pl.String)
+    frame = frame.with_columns(transformer_note.alias("_tf_note"))
     result = pl.concat_str([pl.lit(" = "), sci(pl.col("ops_flop")), pl.lit(" FLOP")])
     note = (
         pl.when(rule == "forward_flop")
@@ -117,6 +182,18 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         .then(pl.concat_str([
             pl.lit("2 x "), sci(pl.col("connections")), pl.lit(f" connections x {factor} x "),
             sci(dataset), pl.lit(" "), unit_word, pl.lit(" x "), epochs_text, result,
+        ]))
+        .when(by_layers)
+        .then(pl.concat_str([
+            pl.lit(f"{factor} x "), sci(layers_forward), pl.lit(" FLOP per forward pass (layer list '"),
+            pl.col("architecture_file").str.slice(0, 60), pl.lit("') x "), sci(layer_examples),
+            pl.lit(" examples x "), epochs_text, result, pl.lit("; layers: "), pl.col("_layers_breakdown"),
+        ]))
+        .when(by_transformer)
+        .then(pl.concat_str([
+            pl.lit(f"{factor} x "), sci(forward_per_token), pl.lit(" FLOP per token x "),
+            sci(tokens_per_epoch), pl.lit(" tokens x "), epochs_text, result, pl.lit("; "),
+            pl.col("_tf_note"),
         ]))
         .when(rule == "6ND")
         .then(pl.concat_str([
@@ -137,11 +214,11 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
                     pl.lit("epochs not reported: 1 assumed"),
                 ),
                 "tokens_assumed": (
-                    is_6nd & tokens_assumed,
+                    reads_tokens & tokens_assumed,
                     pl.lit("dataset unit blank: tokens assumed for a language model"),
                 ),
                 "words_converted_to_tokens": (
-                    is_6nd & (unit == "words"),
+                    reads_tokens & (unit == "words"),
                     pl.lit(f"words converted at {words_per_token} tokens per word"),
                 ),
                 "dataset_unit_from_notes": (
@@ -185,6 +262,8 @@ def ops_method(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
             },
             note,
         )
+    ).drop(
+        "_tf_described", "_tf_active", "_tf_forward", "_tf_note", "_too_few_tokens", "_has_layers"
     )
 
 

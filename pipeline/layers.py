@@ -138,7 +138,7 @@ class LayerCount:
         total = f"{_sci(self.forward_flop)} FLOP/{per} forward"
         if len(terms) > 1:
             total = " + ".join(terms) + " = " + total
-        return f"layer list {self.source}: {total}; {_sci(self.parameters)} params"
+        return f"{total}; {_sci(self.parameters)} params"
 
 
 def _sci(value: float) -> str:

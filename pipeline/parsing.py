@@ -127,6 +127,7 @@ EXPECTED = {
     "domain": "one of " + ", ".join(DOMAINS),
     "precision": "one of " + ", ".join(PRECISIONS) + " (or mixed, half, bfloat16, float32, ...)",
     "utilization": 'a fraction in (0, 1] or a percentage such as "40%"',
+    "flag": "yes or no (true/false, 1/0)",
 }
 
 _NUMBER = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)"
@@ -178,7 +179,11 @@ def parse_number(cell: pl.Expr) -> pl.Expr:
 
 def parse_count(cell: pl.Expr) -> pl.Expr:
     """A whole number (chips): "1,024", "1024", "1.0", "1K"; 2.5 is not a count."""
-    value = parse_number(cell)
+    return whole_number(parse_number(cell))
+
+
+def whole_number(value: pl.Expr) -> pl.Expr:
+    """A parsed number that is whole, as an integer; null otherwise."""
     return pl.when(value == value.floor()).then(value).cast(pl.Int64, strict=False)
 
 
@@ -248,6 +253,22 @@ def parse_text(cell: pl.Expr) -> pl.Expr:
     return cell.str.strip_chars()
 
 
+TRUE_WORDS = ("true", "yes", "y", "1", "t", "x", "gated", "tied", "causal")
+FALSE_WORDS = ("false", "no", "n", "0", "f", "dense", "untied", "bidirectional")
+
+
+def parse_flag(cell: pl.Expr) -> pl.Expr:
+    """Yes/no cells: true/false, yes/no, y/n, 1/0 (any case); anything else is null."""
+    word = cell.cast(pl.String).str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(word.is_in(TRUE_WORDS))
+        .then(pl.lit(True))
+        .when(word.is_in(FALSE_WORDS))
+        .then(pl.lit(False))
+        .otherwise(pl.lit(None, dtype=pl.Boolean))
+    )
+
+
 PARSERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "text": parse_text,
     "unit": parse_unit,
@@ -258,4 +279,12 @@ PARSERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "domain": parse_domain,
     "precision": parse_precision,
     "utilization": parse_utilization,
+    "flag": parse_flag,
 }
+
+# The type each kind of cell parses to (a blank column is typed nulls of it).
+KIND_DTYPES: dict[str, pl.DataType] = {
+    "text": pl.String(), "unit": pl.String(), "number": pl.Float64(), "count": pl.Int64(),
+    "duration": pl.Float64(), "date": pl.Date(), "domain": pl.String(),
+    "precision": pl.String(), "utilization": pl.Float64(), "flag": pl.Boolean(),
+}  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.annotate import add_flags, add_notes
-from pipeline.formatting import duration, sci, short
+from pipeline.formatting import duration, fixed, sci, short
 from pipeline.priors import Z90
 from pipeline.settings import Settings
 from pipeline.uncertainty import MIN_SIGMA, interval, rounding_sigma
@@ -102,8 +102,8 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     )
     methods_disagree = both & ~agree
     weights = pl.concat_str([
-        pl.lit("weights "), short(weight_ops / (weight_ops + weight_hw)), pl.lit(" ops, "),
-        short(weight_hw / (weight_ops + weight_hw)), pl.lit(" hardware"),
+        pl.lit("weights "), fixed(weight_ops / (weight_ops + weight_hw)), pl.lit(" ops, "),
+        fixed(weight_hw / (weight_ops + weight_hw)), pl.lit(" hardware"),
     ])  # fmt: skip
     frame = frame.with_columns(
         add_flags(
@@ -176,11 +176,9 @@ def inconsistency_note() -> pl.Expr:
     fragments = [pl.when(condition.fill_null(False)).then(pl.lit(text))
                  for text, condition in causes.items()]  # fmt: skip
     listed = pl.concat_str(fragments, separator=", ", ignore_nulls=True)
+    # The intervals themselves are in ops_low_flop ... hardware_high_flop.
     return pl.concat_str([
-        pl.lit("methods inconsistent beyond their 90% intervals (ops "), sci(pl.col("ops_low_flop")),
-        pl.lit("-"), sci(pl.col("ops_high_flop")), pl.lit(", hardware "),
-        sci(pl.col("hardware_low_flop")), pl.lit("-"), sci(pl.col("hardware_high_flop")),
-        pl.lit("); likely causes: "),
+        pl.lit("methods inconsistent beyond their 90% intervals; likely causes: "),
         pl.when(listed != "").then(listed).otherwise(pl.lit("none visible in the row")),
     ])  # fmt: skip
 
@@ -214,6 +212,11 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
         .then(pl.concat_str([
             pl.lit("Our model has "), sci(pl.col("connections")), pl.lit(" connections"),
             trained_on, pl.lit(" datapoints"), ending,
+        ]))
+        .when(rule == "architecture")
+        .then(pl.concat_str([
+            pl.lit("Our model, counted from its architecture"), trained_on, pl.lit(" "),
+            pl.coalesce(pl.col("dataset_unit"), pl.lit("datapoints")), ending,
         ]))
         .when(rule == "6ND")
         .then(pl.concat_str([

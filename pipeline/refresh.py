@@ -401,6 +401,7 @@ def _run(
         result = run_estimate(
             copies, None, column_map, hardware_copy, settings, on_stage, input_format,
             priors_path=priors_copy,
+            search_dirs=list(dict.fromkeys(Path(p).resolve().parent for p in inputs)),
         )  # fmt: skip
     except InputFileError as error:  # name the file the user gave, not the run's copy
         original = next(

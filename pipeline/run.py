@@ -61,6 +61,7 @@ def run_estimate(
     input_format: str = "auto",
     withhold: tuple[str, ...] = (),
     priors_path: Path | str = DEFAULT_PRIORS_PATH,
+    search_dirs: Sequence[Path] | None = None,
 ) -> RunResult:
     """Estimate `inputs`; publish into `output_dir` unless it is None (validation only).
     `priors_path` is a utilization priors file, or "seed" for the fixed 0.30 / 0.40."""
@@ -70,7 +71,10 @@ def run_estimate(
     priors = load_priors(priors_path)
     on_stage("validate")
     rows_read = raw.height
-    systems, rejects = validate(raw)
+    # Layer lists named relative to a spreadsheet are looked for beside it first.
+    if search_dirs is None:
+        search_dirs = list(dict.fromkeys(Path(p).resolve().parent for p in inputs))
+    systems, rejects = validate(raw, search_dirs)
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
     estimates = estimate(systems, hardware, settings, priors)
@@ -92,5 +96,5 @@ def run_validate(
 ) -> tuple[int, pl.DataFrame]:
     """(rows read, rejects) without estimating or writing anything."""
     raw = read_inputs(inputs, column_map, input_format)
-    _, rejects = validate(raw)
+    _, rejects = validate(raw, list(dict.fromkeys(Path(p).resolve().parent for p in inputs)))
     return raw.height, rejects

@@ -8,10 +8,21 @@ column, value and reason; every other row goes on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.parsing import EXPECTED, PARSERS, is_missing
+from pipeline.layers import layer_list_frame
+from pipeline.parsing import (
+    EXPECTED,
+    KIND_DTYPES,
+    PARSERS,
+    is_missing,
+    parse_number,
+    whole_number,
+)
 from schemas.systems import CANONICAL_COLUMNS, FRAME_CHECKS, SystemsSchema
 
 REJECT_SCHEMA = {
@@ -35,42 +46,51 @@ CHECK_REASONS = {
 
 def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(typed frame, parse failures as [_row, column, reason]). Unknown columns stay text."""
-    missing_columns = [c for c in CANONICAL_COLUMNS if c not in raw.columns]
-    raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing_columns)
-    checked = [c for c, kind in CANONICAL_COLUMNS.items() if kind in EXPECTED]
+    # A canonical column the sheet lacks is blank: typed nulls, nothing to parse.
+    present = {c: kind for c, kind in CANONICAL_COLUMNS.items() if c in raw.columns}
+    absent = {c: kind for c, kind in CANONICAL_COLUMNS.items() if c not in raw.columns}
+    checked = [c for c, kind in present.items() if kind in EXPECTED]
     # Each column's parser runs once; its value and its failure mask both come from it.
+    # A count is a number first, then checked whole in a second step: one copy of the number
+    # parser per column keeps the query small.
+    counts = [c for c, kind in present.items() if kind == "count"]
+    first = {c: parse_number if c in counts else PARSERS[kind] for c, kind in present.items()}
     parsed = (
         raw.lazy()
         .with_columns(
-            *(is_missing(pl.col(c)).alias(f"_missing_{c}") for c in CANONICAL_COLUMNS),
-            *(PARSERS[kind](pl.col(c)).alias(f"_parsed_{c}") for c, kind in CANONICAL_COLUMNS.items()),
+            *(is_missing(pl.col(c)).alias(f"_missing_{c}") for c in present),
+            *(parse(pl.col(c)).alias(f"_parsed_{c}") for c, parse in first.items()),
         )
+        .with_columns(whole_number(pl.col(f"_parsed_{c}")).alias(f"_parsed_{c}") for c in counts)
         .with_columns(
             *(
                 pl.when(pl.col(f"_missing_{c}")).then(None).otherwise(pl.col(f"_parsed_{c}")).alias(c)
-                for c in CANONICAL_COLUMNS
+                for c in present
             ),
             *(
                 (~pl.col(f"_missing_{c}") & pl.col(f"_parsed_{c}").is_null()).alias(f"_failed_{c}")
                 for c in checked
             ),
+            *(pl.lit(None, dtype=KIND_DTYPES[kind]).alias(c) for c, kind in absent.items()),
         )
         .drop(pl.selectors.starts_with("_missing_", "_parsed_"))
         .collect()
     )  # fmt: skip
-    failures = [
-        parsed.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), f"_failed_{c}")
-        .filter(pl.col(f"_failed_{c}"))
-        .select(
-            "_row",
-            pl.lit(c).alias("column"),
-            pl.lit(f"cannot be read: expected {EXPECTED[CANONICAL_COLUMNS[c]]}").alias("reason"),
-        )
-        for c in checked
-    ]
+    reasons = {c: f"cannot be read: expected {EXPECTED[CANONICAL_COLUMNS[c]]}" for c in checked}
     empty = pl.DataFrame(schema={"_row": pl.Int64, "column": pl.String, "reason": pl.String})
+    failures = (
+        parsed.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+            *(pl.col(f"_failed_{c}").alias(c) for c in checked),
+        )
+        .unpivot(index="_row", variable_name="column", value_name="_failed")
+        .filter(pl.col("_failed"))
+        .select("_row", "column", pl.col("column").replace_strict(reasons).alias("reason"))
+        if checked
+        else empty
+    )
     typed = parsed.drop(f"_failed_{c}" for c in checked)
-    return typed, pl.concat([empty, *failures])
+    return typed, pl.concat([empty, failures])
 
 
 def schema_failures(typed: pl.DataFrame) -> pl.DataFrame:
@@ -99,10 +119,41 @@ def schema_failures(typed: pl.DataFrame) -> pl.DataFrame:
     )  # fmt: skip
 
 
-def validate(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(systems that pass, rejects). Input rows = passing rows + distinct rejected rows."""
+# The counts of a row's layer list, carried to the estimators (not published as columns).
+LAYER_COUNTS = {
+    "architecture_parameters": "_layers_parameters",
+    "architecture_forward_flop_per_example": "_layers_forward_flop",
+    "architecture_sequence_length": "_layers_sequence_length",
+    "architecture_breakdown": "_layers_breakdown",
+}
+
+
+def count_layer_lists(
+    typed: pl.DataFrame, search_dirs: Sequence[Path | str] = ()
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Count each distinct `architecture_file` once; (typed with the counts, problems): a
+    file that cannot be read or counted quarantines its rows with the file's own message."""
+    counts = layer_list_frame(typed["architecture_file"], search_dirs, errors="record")
+    joined = typed.with_row_index("_row").join(
+        counts, on="architecture_file", how="left", maintain_order="left"
+    )
+    problems = joined.filter(pl.col("architecture_error").is_not_null()).select(
+        pl.col("_row").cast(pl.Int64),
+        pl.lit("architecture_file").alias("column"),
+        pl.col("architecture_error").alias("reason"),
+    )
+    typed = joined.drop("_row", "architecture_file_right", "architecture_error", strict=False)
+    return typed.rename(LAYER_COUNTS), problems
+
+
+def validate(
+    raw: pl.DataFrame, search_dirs: Sequence[Path | str] = ()
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(systems that pass, rejects). Input rows = passing rows + distinct rejected rows.
+    Layer lists named by `architecture_file` are looked for in `search_dirs` first."""
     typed, parse_failed = parse_cells(raw)
-    problems = pl.concat([parse_failed, schema_failures(typed)])
+    typed, layer_failed = count_layer_lists(typed, search_dirs)
+    problems = pl.concat([parse_failed, schema_failures(typed), layer_failed])
     with_row = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
     rejects = _describe(problems, with_row)
     bad_rows = problems["_row"].unique()
@@ -118,10 +169,13 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     """Give each problem its file, row, system and the cell's text as the user wrote it."""
     if problems.height == 0:
         return pl.DataFrame(schema=REJECT_SCHEMA)
-    columns = problems["column"].unique().to_list()
+    # A frame check may name a column the sheet does not have (its cell was blank).
+    columns = [c for c in problems["column"].unique().to_list() if c in raw.columns]
     cells = raw.select(
         "_row",
-        pl.struct(pl.col(c).cast(pl.String) for c in columns).alias("_cells"),
+        pl.struct(
+            [pl.col(c).cast(pl.String) for c in columns] or [pl.lit(None, pl.String).alias("_")]
+        ).alias("_cells"),
         "source_file",
         "source_row",
         pl.col("system").str.strip_chars().alias("system"),

@@ -8,7 +8,7 @@ import polars as pl
 from schemas.systems import CANONICAL_COLUMNS
 
 ESTIMATE_SOURCES = ("reported", "weighted_mean", "ops", "hardware", "base_model")
-OPS_RULES = ("forward_flop", "connections", "6ND")
+OPS_RULES = ("forward_flop", "architecture", "connections", "6ND")
 UTILIZATION_SOURCES = ("reported", "prior")
 CONFIDENCE_LABELS = ("Confident", "Likely", "Speculative")
 

@@ -39,6 +39,27 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "active_parameters_phrase": "text",
 }
 
+# A transformer described by its shape, or any network by a JSON layer list
+# (`architecture_file`: a path, a name in data/raw/architectures, or inline JSON): counted
+# by pipeline.architecture and pipeline.layers instead of approximated.
+ARCHITECTURE_COLUMNS: dict[str, str] = {
+    "n_layers": "count",
+    "d_model": "count",
+    "n_heads": "count",
+    "n_kv_heads": "count",
+    "d_ff": "count",
+    "vocab_size": "count",
+    "seq_len": "count",
+    "gated_mlp": "flag",
+    "n_experts": "count",
+    "experts_per_token": "count",
+    "shared_experts": "count",
+    "tied_embeddings": "flag",
+    "causal": "flag",
+    "architecture_file": "text",
+}
+CANONICAL_COLUMNS.update(ARCHITECTURE_COLUMNS)
+
 REQUIRED_COLUMNS = ("system",)
 
 DOMAINS = (
@@ -85,11 +106,37 @@ class SystemsSchema(pa.DataFrameModel):
     base_model_compute_flop: float = pa.Field(**_POSITIVE)
     dataset_unit_phrase: str = pa.Field(nullable=True)
     active_parameters_phrase: str = pa.Field(nullable=True)
+    n_layers: pl.Int64 = pa.Field(**_POSITIVE)
+    d_model: pl.Int64 = pa.Field(**_POSITIVE)
+    n_heads: pl.Int64 = pa.Field(**_POSITIVE)
+    n_kv_heads: pl.Int64 = pa.Field(**_POSITIVE)
+    d_ff: pl.Int64 = pa.Field(**_POSITIVE)
+    vocab_size: pl.Int64 = pa.Field(**_POSITIVE)
+    seq_len: pl.Int64 = pa.Field(**_POSITIVE)
+    gated_mlp: pl.Boolean = pa.Field(nullable=True)
+    n_experts: pl.Int64 = pa.Field(nullable=True, ge=1)
+    experts_per_token: pl.Int64 = pa.Field(**_POSITIVE)
+    shared_experts: pl.Int64 = pa.Field(nullable=True, ge=0)
+    tied_embeddings: pl.Boolean = pa.Field(nullable=True)
+    causal: pl.Boolean = pa.Field(nullable=True)
+    architecture_file: str = pa.Field(nullable=True)
 
     @pa.dataframe_check(name="active_parameters_at_most_parameters")
     def active_at_most_total(cls, data: pa.PolarsData) -> pl.LazyFrame:
         active, total = pl.col("active_parameters"), pl.col("parameters")
         return data.lazyframe.select(active.is_null() | total.is_null() | (active <= total))
+
+    @pa.dataframe_check(name="kv_heads_at_most_heads")
+    def kv_heads_at_most_heads(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        kv, heads = pl.col("n_kv_heads"), pl.col("n_heads")
+        return data.lazyframe.select(kv.is_null() | (heads.is_not_null() & (kv <= heads)))
+
+    @pa.dataframe_check(name="experts_per_token_known")
+    def experts_per_token_known(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        experts, per_token = pl.col("n_experts"), pl.col("experts_per_token")
+        many = experts.fill_null(1) > 1
+        fits = per_token.is_null() | (per_token <= experts.fill_null(1))
+        return data.lazyframe.select((~many | per_token.is_not_null()) & fits)
 
     @pa.dataframe_check(name="system_unique")
     def system_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -107,6 +154,14 @@ FRAME_CHECKS: dict[str, tuple[str, str]] = {
     "active_parameters_at_most_parameters": (
         "active_parameters",
         "active parameters at most the total parameters",
+    ),
+    "kv_heads_at_most_heads": (
+        "n_kv_heads",
+        "key-value heads at most the attention heads (n_heads given)",
+    ),
+    "experts_per_token_known": (
+        "experts_per_token",
+        "experts per token between 1 and n_experts, given for a mixture of experts",
     ),
     "system_unique": ("system", "a system name not already used by an earlier row"),
 }

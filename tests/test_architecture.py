@@ -73,7 +73,7 @@ GPT3_175B = {
 # -- Kaplan et al. (2020), Table 1 -------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     n_layer=st.integers(1, 128),
     n_heads=st.integers(1, 64),
@@ -317,7 +317,7 @@ sizes = st.fixed_dictionaries(
 grow = st.integers(2, 10)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(spec=sizes, factor=grow)
 def test_flop_grows_with_layers_width_and_context(spec, factor):
     base = one(spec)["forward"]
@@ -325,7 +325,7 @@ def test_flop_grows_with_layers_width_and_context(spec, factor):
         assert one({**spec, key: spec[key] * factor})["forward"] > base
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(spec=sizes, kv_divisor=st.sampled_from([1, 2, 4, 8, 64]))
 def test_grouped_query_attention_never_adds_parameters_or_flop(spec, kv_divisor):
     mha = one(spec)
@@ -334,7 +334,7 @@ def test_grouped_query_attention_never_adds_parameters_or_flop(spec, kv_divisor)
     assert gqa["forward"] <= mha["forward"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(spec=sizes, experts=st.integers(2, 256), data=st.data())
 def test_experts_active_at_most_total(spec, experts, data):
     active = data.draw(st.integers(1, experts))
@@ -348,7 +348,7 @@ def test_experts_active_at_most_total(spec, experts, data):
     assert row["mlp"] == pytest.approx((active + shared) * dense["mlp"], rel=1e-12)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(specs=st.lists(sizes, min_size=1, max_size=8))
 def test_a_frame_counts_each_row_as_alone(specs):
     together = counted(*specs)
@@ -412,7 +412,7 @@ def test_lstm_language_model():
 def test_every_shipped_layer_list_counts(path):
     count = count_layer_file(path)
     assert count.parameters > 0 and count.forward_flop > 0
-    assert count.name and count.breakdown().startswith(f"layer list {path}: ")
+    assert count.name and count.breakdown().endswith(" params")
 
 
 # -- layer lists: hand-counted cases -----------------------------------------------------
@@ -438,7 +438,7 @@ def test_tiny_convnet_with_same_padding_and_ceil_mode():
     floor = count_layer_list(document)
     assert floor.parameters == 156 + 2416 + 16 * 16 * 10 + 10
     assert floor.breakdown() == (
-        "layer list <layer list>: conv2d 7.2e5 + dense 5.1e3 = 7.2e5 FLOP/example forward; 5.1e3 params"
+        "conv2d 7.2e5 + dense 5.1e3 = 7.2e5 FLOP/example forward; 5.1e3 params"
     )
 
 
@@ -584,7 +584,7 @@ def test_layer_list_frame_from_names_paths_and_inline_json(tmp_path):
     assert result["architecture_parameters"].to_list() == [25_557_032, 138_357_544, 55, 8]
     assert result["architecture_forward_flop_per_example"][0] == 2 * 4_089_184_256
     assert result["architecture_error"].null_count() == 4
-    assert result["architecture_breakdown"][3].startswith("layer list inline architecture: ")
+    assert result["architecture_breakdown"][3] == "1.6e1 FLOP/example forward; 8.0e0 params"
 
 
 def test_layer_list_frame_records_or_raises_errors():

@@ -262,3 +262,73 @@ def test_half_a_token_per_parameter_is_a_real_run():
     # Megatron-Turing NLG: 530B parameters, 270B tokens, one pass
     row = ops_row(parameters="5.3e11", dataset_size="2.7e11", dataset_unit="tokens")
     assert row["ops_flop"] == pytest.approx(6 * 5.3e11 * 2.7e11)
+
+
+# Architecture ------------------------------------------------------------------------------
+
+GPT3_SHAPE = {"n_layers": "96", "d_model": "12288", "n_heads": "96", "vocab_size": "50257",
+              "seq_len": "2048"}  # fmt: skip
+
+
+def test_a_described_transformer_is_counted_ahead_of_6nd():
+    row = ops_row(
+        parameters="175B", dataset_size="300B", dataset_unit="tokens", epochs="1", **GPT3_SHAPE
+    )
+    assert row["ops_rule"] == "architecture"
+    # within a few percent of 6ND for a large dense model: the context term is small
+    assert row["ops_flop"] == pytest.approx(6 * 175e9 * 300e9, rel=0.03)
+    assert "forward FLOP/token = attention" in row["notes"]
+    assert "context" in row["notes"] and "logits" in row["notes"]
+
+
+def test_an_architecture_without_a_parameter_count_still_counts():
+    row = ops_row(dataset_size="300B", dataset_unit="tokens", epochs="1", **GPT3_SHAPE)
+    assert row["ops_rule"] == "architecture"
+    assert row["training_tokens"] == pytest.approx(300e9)
+
+
+def test_a_layer_list_counts_examples_times_epochs():
+    row = ops_row(
+        architecture_file="resnet50", dataset_size="1.28M", dataset_unit="images", epochs="90"
+    )
+    assert row["ops_rule"] == "architecture"
+    assert row["ops_flop"] == pytest.approx(3 * 2 * 4_089_184_256 * 1.28e6 * 90)
+    assert "conv2d" in row["notes"] and "layer list 'resnet50'" in row["notes"]
+
+
+def test_a_reported_forward_cost_still_comes_first():
+    row = ops_row(
+        forward_flop_per_example="7.6e9", architecture_file="resnet50", dataset_size="1.28M",
+        epochs="90",
+    )  # fmt: skip
+    assert row["ops_rule"] == "forward_flop"
+
+
+def test_a_missing_layer_list_quarantines_only_its_row():
+    from pipeline.validate import validate
+    from tests.conftest import raw_frame
+
+    systems, rejects = validate(
+        raw_frame([{"system": "a", "architecture_file": "no_such_net"}, {"system": "b"}])
+    )
+    assert systems["system"].to_list() == ["b"]
+    problem = rejects.row(0, named=True)
+    assert problem["column_name"] == "architecture_file" and problem["value"] == "no_such_net"
+    assert "architecture file not found" in problem["reason"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "column"),
+    [
+        ({"n_heads": "8", "n_kv_heads": "16"}, "n_kv_heads"),
+        ({"n_experts": "8"}, "experts_per_token"),
+        ({"n_experts": "8", "experts_per_token": "9"}, "experts_per_token"),
+        ({"gated_mlp": "perhaps"}, "gated_mlp"),
+    ],
+)
+def test_a_contradictory_architecture_is_rejected_with_its_column(cells, column):
+    from pipeline.validate import validate
+    from tests.conftest import raw_frame
+
+    _, rejects = validate(raw_frame([{"system": "a", **cells}]))
+    assert column in rejects["column_name"].to_list()

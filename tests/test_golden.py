@@ -48,7 +48,13 @@ def test_default_dataset_has_every_kind_of_row(tmp_path):
     sources = set(estimates["estimate_source"].drop_nulls())
     assert sources == {"reported", "weighted_mean", "ops", "hardware"}
     assert estimates.height >= 50
-    assert set(estimates["ops_rule"].drop_nulls()) == {"forward_flop", "connections", "6ND"}
+    assert set(estimates["ops_rule"].drop_nulls()) == {
+        "forward_flop",
+        "architecture",
+        "connections",
+        "6ND",
+    }
+    assert set(estimates["confidence"].drop_nulls()) == {"Confident", "Likely"}
 
 
 def test_outputs_are_byte_identical_between_runs(tmp_path):

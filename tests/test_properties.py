@@ -13,7 +13,7 @@ small = st.floats(min_value=1, max_value=1e4, allow_nan=False, allow_infinity=Fa
 fraction = st.floats(min_value=0.01, max_value=1.0, allow_nan=False)
 factor = st.floats(min_value=1.01, max_value=100, allow_nan=False)
 CHECKS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
