@@ -7,7 +7,7 @@ INPUT ?= data/raw/systems.csv
 OUTPUT_DIR ?= data/processed
 
 .DEFAULT_GOAL := help
-.PHONY: help install estimate refresh test check lint format bench clean
+.PHONY: help install estimate refresh report test check lint format bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,10 @@ estimate: $(STAMP) ## Estimate the default spreadsheet into data/processed/
 refresh: $(STAMP) ## Unattended refresh of OUTPUT_DIR from INPUT: skip if unchanged, else publish atomically
 	$(BIN)/flopsheet refresh $(INPUT) --output-dir $(OUTPUT_DIR) $(REFRESH_FLAGS)
 
+report: $(STAMP) ## HTML report (and PNG/SVG charts) of OUTPUT_DIR's database; estimates INPUT first if it has none
+	@test -e $(OUTPUT_DIR)/compute.duckdb || $(MAKE) --no-print-directory estimate
+	$(BIN)/flopsheet report --db $(OUTPUT_DIR)/compute.duckdb --out $(OUTPUT_DIR)/report
+
 test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest
 
@@ -43,4 +47,4 @@ bench: $(STAMP) ## Time and memory of estimate on 10k, 100k and 1M synthetic row
 	$(BIN)/python -m pipeline.bench
 
 clean: ## Remove outputs and the virtual environment
-	rm -rf $(VENV) data/processed/*.duckdb data/processed/*.parquet data/processed/*.csv bench/
+	rm -rf $(VENV) data/processed/*.duckdb data/processed/*.parquet data/processed/*.csv data/processed/report bench/

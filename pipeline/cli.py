@@ -38,7 +38,7 @@ from pipeline.hardware import (
 from pipeline.history import diff_runs
 from pipeline.priors import DEFAULT_PRIORS_PATH
 from pipeline.publish import Published
-from pipeline.refresh import DEFAULT_KEEP, PUBLISHED_FILES
+from pipeline.refresh import DEFAULT_KEEP, PUBLISHED_FILES, REPORT_DIR, REPORT_HTML
 from pipeline.refresh import refresh as refresh_dataset
 from pipeline.run import STAGES, run_validate
 
@@ -486,6 +486,13 @@ def refresh(
     input_format: FormatOption = InputFormat.auto,
     priors: PriorsOption = str(DEFAULT_PRIORS_PATH),
     as_json: JsonOption = False,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report/--no-report",
+            help="Write the HTML report of the published run to DIR/report/ (see `report`).",
+        ),
+    ] = True,
 ) -> None:
     """Refresh the dataset unattended: skip when nothing changed, publish atomically, keep history.
 
@@ -504,10 +511,17 @@ def refresh(
         result = refresh_dataset(
             inputs or [DEFAULT_SYSTEMS], output_dir, force=force, keep=keep, wait_seconds=wait,
             column_map=column_map, hardware_path=hardware_table, threshold=threshold,
-            input_format=input_format.value, priors_path=priors,
+            input_format=input_format.value, priors_path=priors, report=report,
         )  # fmt: skip
+        for warning in result.warnings:  # the dataset is published all the same: exit 0
+            err.print(f"warning: {warning}", markup=False)
         if as_json:
-            _print_json({**result.record, "status": result.status, "run_id": result.run_id})
+            _print_json(
+                {
+                    **result.record, "status": result.status, "run_id": result.run_id,
+                    "warnings": result.warnings,
+                }
+            )  # fmt: skip
             return
         if result.status == "skipped":
             out.print(
@@ -526,6 +540,8 @@ def refresh(
         first_run = record["added"] == record["rows_read"] - record["rows_rejected"]
         if result.diff is not None and result.diff.height and not first_run:
             out.print(_diff_table(result.diff, limit=10))
+        if report and not result.warnings:
+            out.print(f"report: {output_dir / REPORT_DIR / REPORT_HTML}")
 
 
 def _diff_table(diff: pl.DataFrame, limit: int | None = None) -> Table:
@@ -636,6 +652,40 @@ def query(
             for row in frame.iter_rows():
                 table.add_row(*_cells(row))
             out.print(table)
+
+
+@app.command()
+def report(
+    db: Annotated[Path, typer.Option("--db", help="The DuckDB database.")] = DEFAULT_OUTPUT_DIR
+    / "compute.duckdb",
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for report.html and the charts.")
+    ] = DEFAULT_OUTPUT_DIR / REPORT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Write an HTML report of the database: one self-contained page, and each chart as PNG and SVG.
+
+    The page (OUT/report.html) opens offline: compute against publication date with fitted
+    doubling times, method 1 against method 2, implied utilization against the priors, counts
+    by source, confidence and flag, the rows that need attention (sortable, filterable) and what
+    the last refresh changed. `refresh` writes it to DIR/report/ after each publish. Exit 2 when
+    the database is missing or unreadable, or OUT is a file.
+
+    Examples:
+
+        flopsheet report
+
+        flopsheet report --db /srv/flopsheet/compute.duckdb --out /srv/www/flopsheet
+    """  # fmt: skip
+    from pipeline.report import write_report  # altair and vl-convert load only here
+
+    with user_errors():
+        files = write_report(db, out_dir)
+        if as_json:
+            _print_json({"report": str(files.html), "charts": [str(p) for p in files.charts]})
+            return
+        out.print(f"report: {files.html}", markup=False)
+        out.print(f"charts: {len(files.charts)} files (PNG and SVG) in {files.html.parent}")
 
 
 def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:

@@ -66,6 +66,7 @@ class RefreshResult:
     record: dict = field(default_factory=dict)
     diff: pl.DataFrame | None = None
     summary: dict = field(default_factory=dict)  # the estimate's counts (published runs)
+    warnings: list[str] = field(default_factory=list)  # e.g. a report that was not written
 
 
 def _now() -> datetime:
@@ -336,6 +337,7 @@ def refresh(
     on_stage: Callable[[str], None] = lambda stage: None,
     input_format: str = "auto",
     priors_path: Path | str = DEFAULT_PRIORS_PATH,
+    report: bool = False,
 ) -> RefreshResult:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -356,7 +358,10 @@ def refresh(
         last = _published_record(output_dir)
         if last is not None and last["key"] == key and not force:
             _link_published_files(output_dir)  # put back links a clean-up or `estimate` removed
-            return RefreshResult("skipped", last["run_id"], last)
+            skipped = RefreshResult("skipped", last["run_id"], last)
+            if report and not (output_dir / REPORT_DIR / REPORT_HTML).is_file():
+                skipped.warnings += write_run_report(output_dir)  # the last try failed
+            return skipped
         run_id = _new_run_id(output_dir, key)
         run_dir = output_dir / RUNS_DIR / run_id
         run_dir.mkdir()
@@ -374,7 +379,10 @@ def refresh(
                 _fail(output_dir, record, error)
             raise
         _prune(output_dir, keep)
-        return RefreshResult("published", run_id, record, diff, summary)
+        result = RefreshResult("published", run_id, record, diff, summary)
+        if report:
+            result.warnings += write_run_report(output_dir)
+        return result
 
 
 def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
@@ -458,3 +466,33 @@ def _check_database(path: Path, estimates: int, rejects: int) -> None:
         raise FlopsheetError(
             f"{path}: staged database holds {counts}, expected {(estimates, rejects)}"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# The report (pipeline/report.py), made once a run is published. The dataset is already
+# published when it runs, so a failure here is a warning in the result: never a failed run, and
+# never a reason to take the new dataset back.
+
+REPORT_DIR = "report"
+REPORT_HTML = "report.html"
+
+
+def write_run_report(output_dir: Path) -> list[str]:
+    """Write the published run's report into runs/<run_id>/report/ and make DIR/report a link
+    to current/report. The link is made first: until the report is written, and if it can't be,
+    DIR/report shows no report rather than the previous run's. Returns the warnings."""
+    link = output_dir / REPORT_DIR
+    try:
+        if link.is_dir() and not link.is_symlink():  # left by `flopsheet report --out DIR/report`
+            shutil.rmtree(link)
+        _link(f"{CURRENT}/{REPORT_DIR}", link)
+        from pipeline.report import write_report  # altair and vl-convert load only when needed
+
+        run_dir = _current_run_dir(output_dir)
+        write_report(run_dir / DATABASE_NAME, run_dir / REPORT_DIR)
+    except Exception as error:
+        text = (
+            str(error) if isinstance(error, FlopsheetError) else f"{type(error).__name__}: {error}"
+        )
+        return [f"report not written: {text.strip().splitlines()[0] if text.strip() else text}"]
+    return []
