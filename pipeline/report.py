@@ -74,8 +74,11 @@ OPTIONAL_COLUMNS = (
 )
 INTERVAL_COLUMNS = ("estimate_low_flop", "estimate_high_flop")
 NO_SOURCE = "none"  # the estimate_source shown for rows without an estimate
-SOURCE_ORDER = ("reported", "geometric_mean", "ops", "hardware", "base_model", NO_SOURCE)
-SOURCE_COLOURS = ("#4c78a8", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#9d9d9d")
+# `geometric_mean` is what databases written before the weighted reconciliation call it.
+SOURCE_ORDER = (
+    "reported", "weighted_mean", "geometric_mean", "ops", "hardware", "base_model", NO_SOURCE,
+)  # fmt: skip
+SOURCE_COLOURS = ("#4c78a8", "#54a24b", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#9d9d9d")
 AGREEMENT_FACTOR = 3.0  # the band drawn around y = x; the reconciliation's default factor
 CHART_WIDTH = 760
 
@@ -483,7 +486,10 @@ def load_report_data(database: Path) -> ReportData:
     )
     utilization = estimates.filter(pl.col("implied_utilization").is_not_null())
     priors = (
-        estimates.filter(pl.col("utilization_source").str.starts_with("default"))
+        estimates.filter(
+            pl.col("utilization_source").str.starts_with("default")
+            | (pl.col("utilization_source") == "prior")
+        )
         .group_by("utilization_source", "utilization_used")
         .len("systems")
         .sort("utilization_source", "utilization_used")
@@ -773,6 +779,7 @@ def utilization_chart(data: ReportData) -> alt.TopLevelMixin:
     upper = min(upper, 10.0)  # one absurd value must not flatten the rest
     x_scale = alt.Scale(domain=[0, upper], nice=False, clamp=True)
     prior_colours = {
+        "prior": "#f58518",
         "default_language": "#f58518",
         "default_other": "#54a24b",
         "reported": "#4c78a8",
@@ -806,8 +813,10 @@ def utilization_chart(data: ReportData) -> alt.TopLevelMixin:
     rules = [
         {
             "x": row["utilization_used"],
-            "label": f"{row['utilization_source']} prior {row['utilization_used']:.2f}",
-            "kind": "default prior",
+            "label": f"{row['utilization_source']} {row['utilization_used']:.2f}".replace(
+                "default_", "default prior, "
+            ),
+            "kind": "utilization prior",
         }
         for row in data.priors.iter_rows(named=True)
     ]
@@ -827,7 +836,7 @@ def utilization_chart(data: ReportData) -> alt.TopLevelMixin:
                     "kind:N",
                     title="rules",
                     scale=alt.Scale(
-                        domain=["default prior", "plausible range"], range=[[1, 0], [4, 3]]
+                        domain=["utilization prior", "plausible range"], range=[[1, 0], [4, 3]]
                     ),
                 ),
                 tooltip=[alt.Tooltip("label:N")],
@@ -1240,7 +1249,7 @@ with Student's t at n &minus; 2 degrees of freedom.</p>
 
 <h2 id="utilization">Implied utilization against the prior</h2>
 <p class="note">Implied utilization is what method 1's compute means for the hardware that method 2
-counts. Solid rules are the default priors that method 2 used where a paper reports no utilization
+counts. Solid rules are the utilization priors that method 2 used where a paper reports none
 ({_e(priors) or "none used"}); dashed rules bound the plausible range outside which a row is
 flagged.</p>
 <div class="chart" id="chart-utilization"></div>

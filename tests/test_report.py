@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-CHARTS = ("by_flag", "by_source", "compute_trend", "methods", "utilization")
+CHARTS = ("by_confidence", "by_flag", "by_source", "compute_trend", "methods", "utilization")
 
 # The fractional year of the report, in SQL: the year plus the share of it elapsed.
 YEAR_SQL = (
@@ -196,10 +196,16 @@ def test_counts_match_sql(browsed, database):
     )  # fmt: skip
     assert numbers["counts"]["estimate_source"] == by_source
     assert numbers["counts"]["flag"] == by_flag
-    assert numbers["counts"]["confidence"] is None  # no confidence column yet
+    by_confidence = dict(
+        sql(database, "SELECT coalesce(confidence, 'none'), count(*) FROM estimates GROUP BY 1")
+    )
+    assert numbers["counts"]["confidence"] == by_confidence
     shown = browsed.page.locator("#counts-source tbody tr").all_inner_texts()
     assert {tuple(row.split("\t")) for row in shown} == {(k, str(v)) for k, v in by_source.items()}
-    assert browsed.page.locator("#no-confidence").is_visible()
+    shown = browsed.page.locator("#counts-confidence tbody tr").all_inner_texts()
+    assert {tuple(row.split("\t")) for row in shown} == {
+        (k, str(v)) for k, v in by_confidence.items()
+    }
     systems = sql(database, "SELECT count(*) FROM estimates")[0][0]
     assert numbers["totals"]["systems"] == systems
     assert browsed.page.locator("#summary div").first.inner_text().split("\n")[0] == str(systems)
@@ -367,27 +373,19 @@ def test_an_existing_folder_keeps_its_other_files(database, tmp_path):
     assert result.stderr.strip() == f"Error: {taken}: exists and is not a folder"
 
 
-# --- Columns still to come, and databases without history ----------------------------------
+# --- Intervals and confidence, databases without them or without history -------------------
 
 
-def test_intervals_and_confidence_when_the_columns_exist(database, tmp_path):
-    copy = tmp_path / "later.duckdb"
+def test_intervals_and_confidence_are_drawn_and_counted(database, tmp_path):
+    copy = tmp_path / "no_history.duckdb"
     shutil.copyfile(database, copy)
     with duckdb.connect(str(copy)) as connection:
-        connection.execute(
-            "ALTER TABLE estimates ADD COLUMN estimate_low_flop DOUBLE; "
-            "ALTER TABLE estimates ADD COLUMN estimate_high_flop DOUBLE; "
-            "ALTER TABLE estimates ADD COLUMN confidence VARCHAR; "
-            "UPDATE estimates SET estimate_low_flop = estimate_flop / 2, "
-            "estimate_high_flop = estimate_flop * 3, "
-            "confidence = CASE estimate_source WHEN 'reported' THEN 'high' "
-            "WHEN 'geometric_mean' THEN 'medium' ELSE 'low' END; "
-            "DROP TABLE runs; DROP TABLE estimate_history;"
-        )
+        connection.execute("DROP TABLE runs; DROP TABLE estimate_history;")
     data = load_report_data(copy)
     assert data.has_interval and data.has_confidence
     assert data.run is None and data.changes is None
     by_confidence = dict(sql(copy, "SELECT confidence, count(*) FROM estimates GROUP BY 1"))
+    by_confidence = {("none" if k is None else k): v for k, v in by_confidence.items()}
     assert dict(data.by_confidence.select("value", "count").iter_rows()) == by_confidence
     specs = chart_specs(build_charts(data))
     assert "by_confidence" in specs
@@ -398,8 +396,16 @@ def test_intervals_and_confidence_when_the_columns_exist(database, tmp_path):
     assert 'id="chart-by_confidence"' in page and "keeps no run history" in page
 
 
-def test_without_interval_columns_no_bars_are_drawn(database):
-    specs = chart_specs(build_charts(load_report_data(database)))
+def test_a_database_without_interval_columns_draws_no_bars(database, tmp_path):
+    copy = tmp_path / "older.duckdb"
+    shutil.copyfile(database, copy)
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute(
+            "ALTER TABLE estimates DROP COLUMN estimate_low_flop; "
+            "ALTER TABLE estimates DROP COLUMN estimate_high_flop; "
+            "ALTER TABLE estimates DROP COLUMN confidence;"
+        )
+    specs = chart_specs(build_charts(load_report_data(copy)))
     assert "rule" not in [layer["mark"]["type"] for layer in specs["compute_trend"]["layer"]]
     assert "by_confidence" not in specs
 
