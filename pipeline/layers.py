@@ -489,24 +489,13 @@ class _Walker:
             raise ctx.fail("unknown layer type", field="type", value=raw_type, expected=known)
         count, fields = LAYER_TYPES[layer_type]
         merged = {**self.defaults.get(layer_type, {}), **layer}
-        self._check_fields(ctx, layer, (*fields, *COMMON_FIELDS))
+        _check_fields(ctx, layer, (*fields, *COMMON_FIELDS))
         out, params, macs = count(ctx, merged, shape)
         self.tally.add(layer_type, params, macs)
         return out
 
-    def _check_fields(
-        self, ctx: _Context, layer: Mapping[str, Any], allowed: Iterable[str]
-    ) -> None:
-        allowed = tuple(allowed)
-        for name in layer:
-            if name not in allowed:
-                raise ctx.fail(
-                    "unknown field", field=name, value=layer[name],
-                    expected="one of " + ", ".join(allowed),
-                )  # fmt: skip
-
     def residual(self, ctx: _Context, layer: Mapping[str, Any], shape: Shape, where: str) -> Shape:
-        self._check_fields(ctx, layer, ("layers", "shortcut", *COMMON_FIELDS))
+        _check_fields(ctx, layer, ("layers", "shortcut", *COMMON_FIELDS))
         main = _layer_list(self.source, f"{where}.layers", layer.get("layers"))
         shortcut = _layer_list(self.source, f"{where}.shortcut", layer.get("shortcut", []))
         out = self.run(main, shape, f"{where}.layers")
@@ -519,7 +508,7 @@ class _Walker:
         return out  # the addition is not counted
 
     def repeat(self, ctx: _Context, layer: Mapping[str, Any], shape: Shape, where: str) -> Shape:
-        self._check_fields(ctx, layer, ("times", "layers", *COMMON_FIELDS))
+        _check_fields(ctx, layer, ("times", "layers", *COMMON_FIELDS))
         times = _whole(ctx, layer, "times")
         body = _layer_list(self.source, f"{where}.layers", layer.get("layers"))
         for _ in range(times):
@@ -527,17 +516,23 @@ class _Walker:
         return shape
 
 
+def _check_fields(
+    ctx: _Context, layer: Mapping[str, Any], allowed: Iterable[str], problem: str = "unknown field"
+) -> None:
+    allowed = tuple(allowed)
+    for name in layer:
+        if name not in allowed:
+            raise ctx.fail(
+                problem, field=name, value=layer[name], expected="one of " + ", ".join(allowed)
+            )
+
+
 def count_layer_list(document: object, source: object = "<layer list>") -> LayerCount:
     """Count a parsed layer-list document. `source` names it in errors and breakdowns."""
     top = _Context(source, "document", None)
     if not isinstance(document, dict):
         raise top.fail("not a JSON object", expected='{"input": ..., "layers": [...]}')
-    for name in document:
-        if name not in TOP_LEVEL_FIELDS:
-            raise top.fail(
-                "unknown top-level field", field=name, value=document[name],
-                expected="one of " + ", ".join(TOP_LEVEL_FIELDS),
-            )  # fmt: skip
+    _check_fields(top, document, TOP_LEVEL_FIELDS, "unknown top-level field")
     if "input" not in document:
         raise top.fail("field 'input' is missing", expected="the input shape")
     shape = _input_shape(source, document["input"])
