@@ -12,6 +12,8 @@ from pipeline.stages import add_base_models
 from pipeline.uncertainty import confidence
 from schemas.estimates import EstimatesSchema, output_columns
 
+ONE_PLAN_ROWS = 50_000
+
 
 def estimate(
     systems: pl.DataFrame,
@@ -21,13 +23,17 @@ def estimate(
 ) -> pl.DataFrame:
     """Both methods, reconciled, with 90% intervals, one row per system, sorted by `system`.
     `priors` are the utilization priors (None: the seed's fixed values)."""
-    # Each stage is one lazy plan, collected at its end: within a stage polars evaluates shared
-    # sub-expressions (the formatted numbers of notes) once, and planning a stage at a time
-    # costs far less than planning the whole chain as one query.
+
+    # A large sheet runs as one lazy plan, which polars evaluates in one pass, sharing the
+    # formatted numbers of notes and summaries; a small one is collected stage by stage,
+    # because planning the whole chain as one query costs more than running it.
+    def stage(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame if systems.height >= ONE_PLAN_ROWS else frame.collect().lazy()
+
     frame = start_annotations(systems.lazy())
     described = systems.select(pl.col("n_layers").is_not_null().any()).item()
-    frame = ops_method(frame, settings, transformers=described).collect().lazy()
-    frame = hardware_method(frame, hardware, settings, priors).collect().lazy()
+    frame = stage(ops_method(frame, settings, transformers=described))
+    frame = stage(hardware_method(frame, hardware, settings, priors))
     frame = reconcile(frame, settings)
     if systems["base_model"].is_not_null().any():
         # Chains of fine-tunes resolve by repeated lookups over the collected rows.
@@ -44,5 +50,6 @@ def estimate(
     )
     frame = finish_annotations(frame)
     columns = output_columns(frame.collect_schema().names())
-    result = frame.select(columns).sort("system", "source_file", "source_row").collect()
+    # Names are unique after validation; a stable sort keeps input order for any tie.
+    result = frame.select(columns).sort("system", maintain_order=True).collect()
     return EstimatesSchema.validate(result)

@@ -63,6 +63,7 @@ def _temporary(path: Path) -> Path:
 def write_database(path: Path, tables: dict[str, pl.DataFrame]) -> None:
     path.unlink(missing_ok=True)
     with duckdb.connect(str(path)) as connection:
+        connection.execute("SET enable_progress_bar = false")  # never on the user's terminal
         for name, frame in tables.items():
             connection.register("_frame", frame.to_arrow())
             connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')

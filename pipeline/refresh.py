@@ -240,6 +240,7 @@ def _write_history(staged: Path, previous: Path | None, run_id: str) -> None:
     DuckDB (no round trip through Python for a million rows a run)."""
     columns = ", ".join(HISTORY_COLUMNS[1:])
     with duckdb.connect(str(staged)) as connection:
+        connection.execute("SET enable_progress_bar = false")
         connection.execute(
             f"CREATE TABLE estimate_history AS SELECT ?::VARCHAR AS run_id, {columns} "
             "FROM estimates LIMIT 0",
