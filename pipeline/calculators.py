@@ -14,6 +14,7 @@ import polars as pl
 from pipeline.errors import FlopsheetError
 from pipeline.estimate import estimate
 from pipeline.hardware import alias_frame
+from pipeline.priors import DEFAULT_PRIORS_PATH, load_priors
 from pipeline.validate import validate
 
 CALCULATOR_SOURCE = "<command line>"
@@ -57,7 +58,8 @@ def _calculate(
             for r in rejects.iter_rows(named=True)
         )
         raise CalculatorInputError(problems)
-    row = estimate(systems, hardware).row(0, named=True)
+    # The same utilization priors as `estimate`, so that one row gives one answer.
+    row = estimate(systems, hardware, priors=load_priors(DEFAULT_PRIORS_PATH)).row(0, named=True)
     flop = row[f"{method}_flop"]
     if flop is None:
         raise CalculatorInputError(_missing_inputs_message(row, hardware, method))

@@ -17,7 +17,13 @@ import polars as pl
 
 from pipeline import __version__
 from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
-from pipeline.priors import SEED, calibrate_priors, priors_toml, utilization_observations
+from pipeline.priors import (
+    SEED,
+    calibrate_priors,
+    priors_toml,
+    seed_priors,
+    utilization_observations,
+)
 from pipeline.publish import file_sha256
 from pipeline.run import run_estimate
 from pipeline.settings import DEFAULT_SETTINGS, Settings
@@ -61,7 +67,10 @@ def calibrate(
         .drop("_order")
         .sort("system")
     )
-    priors = calibrate_priors(observations, min_observations)
+    # No observation at all teaches nothing: the seed's priors stand, the language one included.
+    priors = (
+        calibrate_priors(observations, min_observations) if observations.height else seed_priors()
+    )
     counts = observations["kind"].value_counts().sort("kind")
     header = [
         "flopsheet utilization priors, written by `flopsheet calibrate`.",
@@ -70,7 +79,7 @@ def calibrate(
         "Lookup: (domain, generation), then (domain, *), (*, generation), (*, *).",
         f"flopsheet {__version__}; at least {min_observations} observations per group;",
         "observations: "
-        + ", ".join(f"{n} {kind}" for kind, n in counts.iter_rows())
+        + (", ".join(f"{n} {kind}" for kind, n in counts.iter_rows()) or "none")
         + f" ({observations.height} systems).",
         "Inputs (SHA-256):",
         *(f"  {Path(p).name}  {file_sha256(Path(p))}" for p in inputs),

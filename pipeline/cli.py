@@ -344,7 +344,9 @@ def calc_hardware(
     ] = None,
     utilization: Annotated[
         str | None,
-        typer.Option(help="Utilization: 0.4 or '40%' (default 0.30 language, 0.40 other)."),
+        typer.Option(
+            help="Utilization: 0.4 or '40%' (default: the shipped prior for the domain and chip).",
+        ),
     ] = None,
     domain: Annotated[str | None, typer.Option(help="Domain, for the default utilization.")] = None,
     as_json: JsonOption = False,

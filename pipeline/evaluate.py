@@ -53,18 +53,20 @@ def _compare(estimates: pl.DataFrame, figures: pl.DataFrame) -> pl.DataFrame:
     )
     has_inputs = pl.any_horizontal(pl.col(c).is_not_null() for c in METHOD_INPUTS)
     figure = pl.col("epoch_flop")
-    # An interval with no upper bound (a stage whose base is unknown) holds any figure above it.
-    inside = (pl.col("estimate_low_flop") <= figure) & (
-        pl.col("estimate_high_flop").is_null() | (figure <= pl.col("estimate_high_flop"))
-    )
+    # Coverage is measured on bounded intervals; a lower bound (a stage whose base compute is
+    # unknown) is counted apart, by whether Epoch's figure is above it.
+    inside = (pl.col("estimate_low_flop") <= figure) & (figure <= pl.col("estimate_high_flop"))
     return estimates.select(
         "source_row", "system", "domain", "estimate_flop", "estimate_low_flop",
         "estimate_high_flop", "confidence", "estimate_source", "flags", "notes",
         *label, has_inputs.alias("has_method_inputs"),
     ).join(figures, on="source_row", how="left").with_columns(
         (pl.col("estimate_flop") / figure).log10().abs().alias("log10_error"),
-        pl.when(pl.col("estimate_flop").is_not_null() & figure.is_not_null())
+        pl.when(pl.col("estimate_high_flop").is_not_null() & figure.is_not_null())
         .then(inside).alias("inside_interval"),
+        pl.when(pl.col("estimate_flop").is_not_null() & pl.col("estimate_high_flop").is_null()
+                & figure.is_not_null())
+        .then(pl.col("estimate_low_flop") <= figure).alias("lower_bound_holds"),
     )  # fmt: skip
 
 
@@ -83,6 +85,8 @@ def _summary(rows: pl.DataFrame) -> dict:
         ),
         **{f"estimated_{k}": v for k, v in metrics.items() if k != "rows"},
         "all_rows_within_2x": within_2x / max(with_figure.height, 1),
+        "lower_bounds": compared["lower_bound_holds"].is_not_null().sum(),
+        "lower_bounds_holding": compared["lower_bound_holds"].sum(),
         "gap_rows_estimated": rows.filter(
             pl.col("epoch_flop").is_null() & pl.col("estimate_flop").is_not_null()
         ).height,

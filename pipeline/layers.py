@@ -41,6 +41,7 @@ from pipeline.errors import InputFileError
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_ARCHITECTURES_DIR = REPO / "data" / "raw" / "architectures"
 
+MAX_REPEAT = 10_000  # blocks repeated more often than any real network are a typo
 FRAME_SCHEMA = {
     "architecture_file": pl.String,
     "architecture_parameters": pl.Float64,
@@ -510,6 +511,8 @@ class _Walker:
     def repeat(self, ctx: _Context, layer: Mapping[str, Any], shape: Shape, where: str) -> Shape:
         _check_fields(ctx, layer, ("times", "layers", *COMMON_FIELDS))
         times = _whole(ctx, layer, "times")
+        if times > MAX_REPEAT:
+            raise ctx.fail(field="times", value=times, expected=f"at most {MAX_REPEAT:,}")
         body = _layer_list(self.source, f"{where}.layers", layer.get("layers"))
         for _ in range(times):
             shape = self.run(body, shape, f"{where}.layers")
@@ -596,11 +599,12 @@ def _parse_json(source: object, text: str) -> object:
 
 def resolve_architecture(cell: str, search_dirs: Sequence[Path | str] = ()) -> Path:
     """The file a cell names: an absolute path as written; a relative one in each search
-    folder (say, the spreadsheet's), the working directory, then the shipped
+    folder (say, the spreadsheet's), then the shipped
     `data/raw/architectures/`, each also with '.json' added."""
     name = cell.strip()
     written = Path(name)
-    folders = () if written.is_absolute() else (*search_dirs, Path.cwd(), DEFAULT_ARCHITECTURES_DIR)
+    # Never the working directory: the same sheet must count the same wherever it is run.
+    folders = () if written.is_absolute() else (*search_dirs, DEFAULT_ARCHITECTURES_DIR)
     candidates = [Path(folder) / written for folder in folders] or [written]
     for candidate in list(candidates):
         if candidate.suffix == "":
@@ -624,6 +628,25 @@ def count_architecture_cell(cell: str, search_dirs: Sequence[Path | str] = ()) -
     return count_layer_file(resolve_architecture(text, search_dirs))
 
 
+def _cell_name(cell: str) -> str:
+    return "inline architecture" if cell.strip().startswith("{") else cell.strip()
+
+
+def _counted_row(cell: str, search_dirs: Sequence[Path | str]) -> dict:
+    counted = count_architecture_cell(cell, search_dirs)
+    parameters, forward = float(counted.parameters), float(counted.forward_flop)
+    if not (math.isfinite(parameters) and math.isfinite(forward)):
+        raise OverflowError("counts past the float range")
+    return {
+        "architecture_file": cell,
+        "architecture_parameters": parameters,
+        "architecture_forward_flop_per_example": forward,
+        "architecture_sequence_length": counted.sequence_length,
+        "architecture_breakdown": counted.breakdown(),
+        "architecture_error": None,
+    }
+
+
 def layer_list_frame(
     cells: Iterable[str | None],
     search_dirs: Sequence[Path | str] = (),
@@ -638,20 +661,20 @@ def layer_list_frame(
     rows = []
     for cell in dict.fromkeys(c for c in cells if c is not None and c.strip()):
         try:
-            counted = count_architecture_cell(cell, search_dirs)
-        except ArchitectureFileError as error:
+            rows.append(_counted_row(cell, search_dirs))
+        except (
+            ArchitectureFileError,
+            ArithmeticError,
+            RecursionError,
+            ValueError,
+            TypeError,
+        ) as error:
+            # Sizes past the float range or nesting past Python's stack are bad files too.
+            problem = (
+                error if isinstance(error, ArchitectureFileError)
+                else ArchitectureFileError(_cell_name(cell), f"cannot be counted: {type(error).__name__}: {error}")
+            )  # fmt: skip
             if errors == "raise":
-                raise
-            rows.append({"architecture_file": cell, "architecture_error": str(error)})
-            continue
-        rows.append(
-            {
-                "architecture_file": cell,
-                "architecture_parameters": float(counted.parameters),
-                "architecture_forward_flop_per_example": float(counted.forward_flop),
-                "architecture_sequence_length": counted.sequence_length,
-                "architecture_breakdown": counted.breakdown(),
-                "architecture_error": None,
-            }
-        )
+                raise problem from None
+            rows.append({"architecture_file": cell, "architecture_error": str(problem)})
     return pl.DataFrame(rows, schema=FRAME_SCHEMA)

@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import InputFileError
+from schemas.systems import DOMAINS
 
 Z90 = 1.6448536269514722  # the standard normal's 95th percentile: a 90% interval is +-Z90 sigma
 ANY = "*"
@@ -89,6 +90,8 @@ def load_priors(path: Path | str | None) -> pl.DataFrame:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputFileError(path, "priors file not found") from None
+    except OSError as error:  # a folder, an unreadable file
+        raise InputFileError(path, f"cannot read: {error.strerror or error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputFileError(path, f"not a TOML priors file: {error}") from None
     entries = document.get("prior")
@@ -130,24 +133,30 @@ def _prior_row(path: Path, number: int, entry: object) -> tuple:
         return float(value)
 
     texts = []
+    known = {"domain": (*DOMAINS, ANY), "generation": (*(g for _, g in GENERATIONS), ANY)}
     for name in ("domain", "generation"):
         value = entry.get(name, ANY)
-        if not isinstance(value, str) or not value:
-            raise InputFileError(path, f"{where}: {name} = {value!r}, expected text or {ANY!r}")
-        texts.append(value.lower() if name == "domain" else value)
+        value = value.lower() if isinstance(value, str) and name == "domain" else value
+        if value not in known[name]:
+            raise InputFileError(
+                path, f"{where}: {name} = {value!r}, expected one of {', '.join(known[name])}"
+            )
+        texts.append(value)
     observations = entry.get("observations", 0)
-    if not isinstance(observations, int) or observations < 0:
+    if isinstance(observations, bool) or not isinstance(observations, int) or observations < 0:
         raise InputFileError(
             path, f"{where}: observations = {observations!r}, expected a whole number >= 0"
         )
-    return (
-        *texts,
-        number_field("utilization", 0.0, 1.0),
-        number_field("sigma", 0.0, 5.0),
+    low, high = (
         number_field("low", 0.0, 1.0, required=False),
         number_field("high", 0.0, 1.0, required=False),
-        observations,
     )
+    if low is not None and high is not None and low > high:
+        raise InputFileError(path, f"{where}: low = {low} is above high = {high}")
+    return (
+        *texts, number_field("utilization", 0.0, 1.0), number_field("sigma", 0.0, 5.0),
+        low, high, observations,
+    )  # fmt: skip
 
 
 def with_prior(frame: pl.LazyFrame, priors: pl.DataFrame) -> pl.LazyFrame:

@@ -51,10 +51,9 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     )
     combined_sigma = (so**2 + sh**2).sqrt()
     # Methods further apart than their spreads allow widen the combined interval by the ratio
-    # (Birge's ratio), so that it still spans what they disagree about.
-    birge = pl.max_horizontal(
-        pl.lit(1.0), (pl.col("_ops_weighed") / hw).log().abs() / combined_sigma
-    )
+    # of their distance to those spreads (Birge's ratio), measured on the figures as computed:
+    # pulling ops to a plausible utilization decides the estimate, not how sure it is.
+    birge = pl.max_horizontal(pl.lit(1.0), (ops / hw).log().abs() / combined_sigma)
     inconsistent = both & ((ops / hw).log().abs() > Z90 * combined_sigma)
     clamped = both & (pl.col("_ops_weighed") != ops)
     frame = frame.with_columns(
@@ -89,6 +88,14 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     ops_low, ops_high = interval(ops, pl.col("_ops_sigma"))
     hw_low, hw_high = interval(hw, pl.col("_hardware_sigma"))
     estimate_low, estimate_high = interval(pl.col("estimate_flop"), pl.col("_estimate_sigma"))
+    # Two methods' estimate is never surer than their disagreement: its interval spans both.
+    combined = both & reported.is_null()
+    estimate_low = (
+        pl.when(combined).then(pl.min_horizontal(estimate_low, ops, hw)).otherwise(estimate_low)
+    )
+    estimate_high = (
+        pl.when(combined).then(pl.max_horizontal(estimate_high, ops, hw)).otherwise(estimate_high)
+    )
     frame = frame.with_columns(
         ops_low.alias("ops_low_flop"), ops_high.alias("ops_high_flop"),
         hw_low.alias("hardware_low_flop"), hw_high.alias("hardware_high_flop"),

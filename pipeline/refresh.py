@@ -322,6 +322,8 @@ def priors_fingerprint_checked(priors_path: Path | str) -> str:
         return priors_fingerprint(priors_path)
     except FileNotFoundError:
         raise InputFileError(priors_path, "priors file not found") from None
+    except OSError as error:  # a folder, an unreadable file
+        raise InputFileError(priors_path, f"cannot read: {error.strerror or error}") from None
 
 
 def refresh(
@@ -413,10 +415,9 @@ def _run(
             search_dirs=list(dict.fromkeys(Path(p).resolve().parent for p in inputs)),
         )  # fmt: skip
     except InputFileError as error:  # name the file the user gave, not the run's copy
-        original = next(
-            (i["file"] for c, i in zip(copies, snapshot, strict=True) if str(c) == str(error.path)),
-            error.path,
-        )
+        originals = {str(c): i["file"] for c, i in zip(copies, snapshot, strict=True)}
+        originals[str(priors_copy)] = str(priors_path)
+        original = originals.get(str(error.path), error.path)
         raise InputFileError(original, error.problem) from None
     # Rows name the file the user gave, not its copy, so runs over the same bytes are identical.
     originals = {str(copy): item["file"] for copy, item in zip(copies, snapshot, strict=True)}

@@ -332,3 +332,32 @@ def test_a_contradictory_architecture_is_rejected_with_its_column(cells, column)
 
     _, rejects = validate(raw_frame([{"system": "a", **cells}]))
     assert column in rejects["column_name"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ('{"input": [4], "layers": [{"type": "dense", "out_features": 1e300},'
+         ' {"type": "dense", "out_features": 1e300}]}', "cannot be counted"),
+        ('{"input": [4], "layers": [{"type": "repeat", "times": 100000000,'
+         ' "layers": [{"type": "dense", "out_features": 4}]}]}', "at most 10,000"),
+    ],
+)  # fmt: skip
+def test_a_layer_list_past_any_real_network_quarantines_its_row(cell, problem):
+    from pipeline.validate import validate
+    from tests.conftest import raw_frame
+
+    systems, rejects = validate(
+        raw_frame([{"system": "a", "architecture_file": cell}, {"system": "b"}])
+    )
+    assert systems["system"].to_list() == ["b"]
+    assert problem in rejects["reason"][0]
+
+
+def test_a_layer_list_name_does_not_depend_on_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "alexnet.json").write_text(
+        '{"input": [4], "layers": [{"type": "dense", "out_features": 1}]}'
+    )
+    monkeypatch.chdir(tmp_path)
+    row = ops_row(architecture_file="alexnet", dataset_size="1", epochs="1")
+    assert row["ops_flop"] > 1e9  # the shipped AlexNet, not the file in the working directory

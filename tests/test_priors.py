@@ -98,6 +98,28 @@ def test_calibration_with_no_observations_falls_back_to_the_seed():
     assert priors.height == 1 and priors["utilization"][0] == 0.40
 
 
+def test_calibrate_with_no_observations_keeps_the_seed(tmp_path):
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("system,parameters\na,1e9\n")
+    out = tmp_path / "p.toml"
+    result = runner.invoke(app, ["calibrate", str(sheet), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    priors = load_priors(out)
+    assert priors.select("domain", "utilization").rows() == [("language", 0.3), (ANY, 0.4)]
+    assert "observations: none" in out.read_text()
+
+
+def test_a_priors_error_names_the_users_file_not_the_runs_copy(tmp_path):
+    bad = tmp_path / "mine.toml"
+    bad.write_text('[[prior]]\ndomain = "language"\nutilization = 0.3\nsigma = 0.3\n')
+    sheet = str(REPO / "data" / "raw" / "systems.csv")
+    result = runner.invoke(
+        app, ["estimate", sheet, "-o", str(tmp_path / "o"), "--priors", str(bad)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {bad}: no fallback prior")
+
+
 def test_a_written_priors_file_reads_back(tmp_path):
     rows = [("language", "2020-2022", u) for u in (0.3, 0.4, 0.5)] * 4
     priors = calibrate_priors(observations(rows))
@@ -120,6 +142,10 @@ def test_a_written_priors_file_reads_back(tmp_path):
             "[[prior]]\nutilization = 0.3\nsigma = 0.3\n[[prior]]\nutilization = 0.4\nsigma = 0.3\n",
             "given twice",
         ),
+        ('[[prior]]\nutilization = 0.3\nsigma = 0.3\ndomain = "nlp"\n', "domain = 'nlp'"),
+        ('[[prior]]\nutilization = 0.3\nsigma = 0.3\ngeneration = "2020-2023"\n', "generation"),
+        ("[[prior]]\nutilization = 0.3\nsigma = 0.3\nlow = 0.5\nhigh = 0.2\n", "is above high"),
+        ("[[prior]]\nutilization = 0.3\nsigma = 0.3\nobservations = true\n", "observations"),
     ],
 )
 def test_a_bad_priors_file_is_a_file_error_naming_the_problem(tmp_path, text, problem):
