@@ -35,6 +35,8 @@ from pipeline import __version__
 from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
 from pipeline.errors import FlopsheetError, InputFileError
 from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.ingest import read_inputs
+from pipeline.layers import ArchitectureFileError, resolve_architecture
 from pipeline.lock import EXIT_LOCKED, LockedError, output_lock  # noqa: F401 (re-exported)
 from pipeline.priors import DEFAULT_PRIORS_PATH, SEED
 from pipeline.publish import (
@@ -112,8 +114,30 @@ def run_key(
             parts.append(f"{Path(path).name}:{file_sha256(Path(path))}")
         except OSError as error:
             raise InputFileError(path, f"cannot read: {error.strerror or error}") from None
+    # The layer lists a sheet names are inputs too: editing one must not be skipped.
+    for layer_file in architecture_files(inputs, column_map, input_format):
+        parts.append(f"{layer_file}:{file_sha256(layer_file)}")
     digest.update("\n".join(parts).encode())
     return digest.hexdigest()
+
+
+def architecture_files(
+    inputs: Sequence[Path], column_map: dict[str, str] | None, input_format: str
+) -> list[Path]:
+    """The layer-list files the sheets name and that exist (a missing or bad one is the run's
+    to reject, row by row), in a stable order."""
+    raw = read_inputs(inputs, column_map, input_format)
+    if "architecture_file" not in raw.columns:
+        return []
+    search_dirs = list(dict.fromkeys(Path(p).resolve().parent for p in inputs))
+    found = set()
+    for cell in raw["architecture_file"].drop_nulls().unique().to_list():
+        if cell.strip() and not cell.strip().startswith("{"):
+            try:
+                found.add(resolve_architecture(cell, search_dirs))
+            except ArchitectureFileError:
+                continue
+    return sorted(found)
 
 
 def read_run_log(output_dir: Path) -> list[dict]:

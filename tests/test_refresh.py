@@ -254,3 +254,21 @@ def test_input_errors_name_the_users_file(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {bad}: cannot read as excel")
     assert read_run_log(tmp_path / "out")[-1]["message"].startswith(str(bad))
+
+
+def test_editing_a_named_layer_list_is_a_change(tmp_path):
+    (tmp_path / "mlp.json").write_text(
+        '{"input": [4], "layers": [{"type": "dense", "out_features": 3}]}'
+    )
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("system,architecture_file,dataset_size,epochs\nm,mlp,1000,1\n")
+    out = tmp_path / "out"
+    assert refresh([sheet], out).status == "published"
+    assert refresh([sheet], out).status == "skipped"
+    (tmp_path / "mlp.json").write_text(
+        '{"input": [4], "layers": [{"type": "dense", "out_features": 30}]}'
+    )
+    again = refresh([sheet], out)
+    assert again.status == "published"
+    flop = pl.read_parquet(out / "estimates.parquet")["ops_flop"][0]
+    assert flop == pytest.approx(3 * 2 * 4 * 30 * 1000)
