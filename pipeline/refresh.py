@@ -32,6 +32,7 @@ import duckdb
 import polars as pl
 
 from pipeline import __version__
+from pipeline.columns import header_key
 from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
 from pipeline.errors import FlopsheetError, InputFileError
 from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
@@ -121,11 +122,31 @@ def run_key(
     return digest.hexdigest()
 
 
+def _may_name_layer_lists(path: Path) -> bool:
+    """Whether the sheet's headers include the layer-list column (True when in doubt)."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            headers = list(pl.read_parquet_schema(path))
+        elif path.suffix.lower() in (".csv", ".tsv"):
+            separator = "\t" if path.suffix.lower() == ".tsv" else ","
+            headers = pl.read_csv(
+                path, n_rows=0, infer_schema=False, separator=separator, encoding="utf8-lossy"
+            ).columns
+        else:
+            return True
+    except Exception:
+        return True
+    return any(header_key(h) == header_key("architecture_file") for h in headers)
+
+
 def architecture_files(
     inputs: Sequence[Path], column_map: dict[str, str] | None, input_format: str
 ) -> list[Path]:
     """The layer-list files the sheets name and that exist (a missing or bad one is the run's
     to reject, row by row), in a stable order."""
+    mapped = "architecture_file" in (column_map or {}).values()
+    if not mapped and not any(_may_name_layer_lists(Path(p)) for p in inputs):
+        return []  # spares reading a large sheet twice
     raw = read_inputs(inputs, column_map, input_format)
     if "architecture_file" not in raw.columns:
         return []
