@@ -11,6 +11,7 @@ from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.stages import add_base_models
 from pipeline.uncertainty import confidence
 from schemas.estimates import EstimatesSchema, output_columns
+from schemas.systems import ARCHITECTURE_COLUMNS
 
 ONE_PLAN_ROWS = 50_000
 
@@ -31,7 +32,8 @@ def estimate(
         return frame if systems.height >= ONE_PLAN_ROWS else frame.collect().lazy()
 
     frame = start_annotations(systems.lazy())
-    described = systems.select(pl.col("n_layers").is_not_null().any()).item()
+    shape = [c for c, kind in ARCHITECTURE_COLUMNS.items() if kind == "count"]
+    described = systems.select(pl.any_horizontal(pl.col(shape).is_not_null()).any()).item()
     frame = stage(ops_method(frame, settings, transformers=described))
     frame = stage(hardware_method(frame, hardware, settings, priors))
     frame = reconcile(frame, settings)

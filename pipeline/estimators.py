@@ -17,6 +17,7 @@ from pipeline.hardware import resolve_hardware, table_peak
 from pipeline.priors import generation, seed_priors, with_prior
 from pipeline.settings import Settings
 from pipeline.uncertainty import factor_sigma, quadrature
+from schemas.systems import ARCHITECTURE_COLUMNS
 
 TOKEN_UNITS = ("tokens", "words")
 
@@ -37,8 +38,14 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
     token_data = unit_is_tokens | tokens_assumed
     # The transformer's counts are large expressions: each is computed once, into a column.
     transformer = Transformer()
+    shape_columns = [c for c, kind in ARCHITECTURE_COLUMNS.items() if kind == "count"]
+    # A row that gives some of a transformer's shape but not enough to count it says so.
+    incomplete = (
+        pl.any_horizontal(pl.col(c).is_not_null() for c in shape_columns) & ~transformer.described()
+    )
     frame = frame.with_columns(
-        (transformer.described() if transformers else pl.lit(False)).alias("_tf_described")
+        (transformer.described() if transformers else pl.lit(False)).alias("_tf_described"),
+        (incomplete if transformers else pl.lit(False)).alias("_tf_incomplete"),
     )
     described = pl.col("_tf_described")
     nothing = pl.lit(None, pl.Float64)
@@ -255,6 +262,13 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
                         ]
                     ),
                 ),
+                "architecture_incomplete": (
+                    pl.col("_tf_incomplete"),
+                    pl.lit(
+                        "transformer shape given in part: n_layers, d_model, seq_len and "
+                        "vocab_size are all needed to count it, so it was not counted"
+                    ),
+                ),
                 "parameters_not_connections": (
                     parameters_unused,
                     pl.lit("parameters are not connections for non-token data: no 6ND estimate"),
@@ -263,7 +277,13 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
             note,
         )
     ).drop(
-        "_tf_described", "_tf_active", "_tf_forward", "_tf_note", "_too_few_tokens", "_has_layers"
+        "_tf_described",
+        "_tf_incomplete",
+        "_tf_active",
+        "_tf_forward",
+        "_tf_note",
+        "_too_few_tokens",
+        "_has_layers",
     )
 
 

@@ -54,6 +54,7 @@ FLAGS = (
     "words_converted_to_tokens",
     "parameters_not_connections",
     "epochs_needed",
+    "architecture_incomplete",
     "multiple_hardware",
     "unknown_hardware",
     "precision_assumed",

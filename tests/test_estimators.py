@@ -361,3 +361,13 @@ def test_a_layer_list_name_does_not_depend_on_the_working_directory(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     row = ops_row(architecture_file="alexnet", dataset_size="1", epochs="1")
     assert row["ops_flop"] > 1e9  # the shipped AlexNet, not the file in the working directory
+
+
+def test_a_shape_given_in_part_is_flagged_and_6nd_used():
+    row = ops_row(
+        parameters="1e9", dataset_size="1e10", dataset_unit="tokens", epochs="1",
+        n_layers="24", d_model="2048",
+    )  # fmt: skip
+    assert row["ops_rule"] == "6ND"
+    assert "architecture_incomplete" in row["flags"]
+    assert "not counted" in row["notes"]
