@@ -168,7 +168,6 @@ def with_prior(frame: pl.LazyFrame, priors: pl.DataFrame) -> pl.LazyFrame:
     )
     levels = [("_prior_domain", "_prior_generation"), ("_prior_domain", None),
               (None, "_prior_generation"), (None, None)]  # fmt: skip
-    lookups = []
     for level, (domain_key, generation_key) in enumerate(levels):
         table = priors.filter(
             (pl.col("domain") != ANY) if domain_key else (pl.col("domain") == ANY),
@@ -187,7 +186,7 @@ def with_prior(frame: pl.LazyFrame, priors: pl.DataFrame) -> pl.LazyFrame:
             keyed = keyed.join(table.lazy(), on=keys, how="left", maintain_order="left")
         else:
             keyed = keyed.join(table.lazy(), how="cross", maintain_order="left")
-        lookups.append(level)
+    lookups = range(len(levels))
     return keyed.with_columns(
         pl.coalesce(*(f"_u{i}" for i in lookups)).alias("_prior_utilization"),
         pl.coalesce(*(f"_s{i}" for i in lookups)).alias("_prior_sigma"),

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from pipeline import __version__
+from pipeline.errors import InputFileError
 from pipeline.priors import SEED
 from pipeline.settings import Settings
 
@@ -53,7 +54,14 @@ def provenance(
 
 def priors_fingerprint(priors_path: Path | str) -> str:
     """The priors file's SHA-256, or "seed" for the built-in fixed values."""
-    return SEED if str(priors_path) == SEED else file_sha256(Path(priors_path))
+    if str(priors_path) == SEED:
+        return SEED
+    try:
+        return file_sha256(Path(priors_path))
+    except FileNotFoundError:
+        raise InputFileError(priors_path, "priors file not found") from None
+    except OSError as error:  # a folder, an unreadable file
+        raise InputFileError(priors_path, f"cannot read: {error.strerror or error}") from None
 
 
 def _temporary(path: Path) -> Path:

@@ -49,7 +49,7 @@ from pipeline.publish import (
     provenance,
     write_database,
 )
-from pipeline.run import run_estimate
+from pipeline.run import run_estimate, spreadsheet_dirs
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 
 RUNS_DIR = "runs"
@@ -106,7 +106,7 @@ def run_key(
         json.dumps(column_map or {}, sort_keys=True),
         input_format,
         file_sha256(hardware_path),
-        priors_fingerprint_checked(priors_path),
+        priors_fingerprint(priors_path),
     ]
     for path in inputs:
         if not Path(path).is_file():
@@ -150,7 +150,7 @@ def architecture_files(
     raw = read_inputs(inputs, column_map, input_format)
     if "architecture_file" not in raw.columns:
         return []
-    search_dirs = list(dict.fromkeys(Path(p).resolve().parent for p in inputs))
+    search_dirs = spreadsheet_dirs(inputs)
     found = set()
     for cell in raw["architecture_file"].drop_nulls().unique().to_list():
         if cell.strip() and not cell.strip().startswith("{"):
@@ -253,11 +253,8 @@ def _snapshot_inputs(
             {"file": str(path), "copy": str(target.relative_to(run_dir)), "sha256": sha256}
         )
     sums = {"hardware.csv": _copy_in(Path(hardware_path), folder / "hardware.csv")}
-    if str(priors_path) != SEED:
-        try:
-            sums[PRIORS_COPY] = _copy_in(Path(priors_path), folder / PRIORS_COPY)
-        except FileNotFoundError:
-            raise InputFileError(priors_path, "priors file not found") from None
+    if str(priors_path) != SEED:  # the run key has already found it readable
+        sums[PRIORS_COPY] = _copy_in(Path(priors_path), folder / PRIORS_COPY)
     (folder / "SHA256SUMS").write_text(
         "".join(f"{item['sha256']}  {Path(item['copy']).name}\n" for item in snapshot)
         + "".join(f"{sha256}  {name}\n" for name, sha256 in sums.items())
@@ -362,15 +359,6 @@ def _new_run_id(output_dir: Path, key: str) -> str:
     return run_id
 
 
-def priors_fingerprint_checked(priors_path: Path | str) -> str:
-    try:
-        return priors_fingerprint(priors_path)
-    except FileNotFoundError:
-        raise InputFileError(priors_path, "priors file not found") from None
-    except OSError as error:  # a folder, an unreadable file
-        raise InputFileError(priors_path, f"cannot read: {error.strerror or error}") from None
-
-
 def refresh(
     inputs: Sequence[Path],
     output_dir: Path,
@@ -457,7 +445,7 @@ def _run(
         result = run_estimate(
             copies, None, column_map, hardware_copy, settings, on_stage, input_format,
             priors_path=priors_copy,
-            search_dirs=list(dict.fromkeys(Path(p).resolve().parent for p in inputs)),
+            search_dirs=spreadsheet_dirs(inputs),
         )  # fmt: skip
     except InputFileError as error:  # name the file the user gave, not the run's copy
         originals = {str(c): i["file"] for c, i in zip(copies, snapshot, strict=True)}

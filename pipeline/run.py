@@ -51,6 +51,12 @@ def summarize(estimates: pl.DataFrame, rejects: pl.DataFrame, rows_read: int) ->
     }
 
 
+def spreadsheet_dirs(inputs: Sequence[Path]) -> list[Path]:
+    """The spreadsheets' folders, where layer lists named relative to a sheet are looked for
+    first."""
+    return list(dict.fromkeys(Path(p).resolve().parent for p in inputs))
+
+
 def run_estimate(
     inputs: Sequence[Path],
     output_dir: Path | None,
@@ -71,9 +77,8 @@ def run_estimate(
     priors = load_priors(priors_path)
     on_stage("validate")
     rows_read = raw.height
-    # Layer lists named relative to a spreadsheet are looked for beside it first.
     if search_dirs is None:
-        search_dirs = list(dict.fromkeys(Path(p).resolve().parent for p in inputs))
+        search_dirs = spreadsheet_dirs(inputs)
     systems, rejects = validate(raw, search_dirs)
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
@@ -96,5 +101,5 @@ def run_validate(
 ) -> tuple[int, pl.DataFrame]:
     """(rows read, rejects) without estimating or writing anything."""
     raw = read_inputs(inputs, column_map, input_format)
-    _, rejects = validate(raw, list(dict.fromkeys(Path(p).resolve().parent for p in inputs)))
+    _, rejects = validate(raw, spreadsheet_dirs(inputs))
     return raw.height, rejects

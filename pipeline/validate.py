@@ -142,7 +142,7 @@ def count_layer_lists(
         pl.lit("architecture_file").alias("column"),
         pl.col("architecture_error").alias("reason"),
     )
-    typed = joined.drop("_row", "architecture_file_right", "architecture_error", strict=False)
+    typed = joined.drop("_row", "architecture_error")
     return typed.rename(LAYER_COUNTS), problems
 
 
