@@ -60,10 +60,13 @@ PARAMETER_NOTES = "Parameters notes"
 _SCALE = r"(b|billion|m|million|t|trillion|k|thousand)\b"
 _SCALES = {"b": 1e9, "billion": 1e9, "m": 1e6, "million": 1e6, "t": 1e12, "trillion": 1e12,
            "k": 1e3, "thousand": 1e3}  # fmt: skip
-_ACTIVE_AFTER = (
-    rf"(\d+(?:\.\d+)?)\s*{_SCALE}\s*(?:parameters?\s*|params?\s*)?(?:are\s*)?(?:active|activated)\b"
-)
+_ACTIVE_AFTER = rf"(\d+(?:\.\d+)?)\s*{_SCALE}\s*(?:parameters?\s*|params?\s*)?(?:are\s*)?(?:active|activated|activation)\b"
 _ACTIVE_BEFORE = rf"\b(?:active|activated|activates)\s*(?:parameters?|params)?\s*[:=-]?\s*(\d+(?:\.\d+)?)\s*{_SCALE}"
+# "25% of the weights active on a given token"
+_ACTIVE_SHARE = r"(\d+(?:\.\d+)?)\s*%\s*of\s*(?:the\s*|its\s*)?(?:weights|parameters|params)\s*(?:are\s*)?(?:active|activated|used)\b"
+# "Qwen3-30B-A3B": 30B in total, 3B active
+_ACTIVE_NAMED = r"\b\d+(?:\.\d+)?b-a(\d+(?:\.\d+)?)b\b"
+_MIXTURE_OF_EXPERTS = r"(?:\bmoe\b|mixture[- ]of[- ]experts|sparsely[- ]gated|\bexperts\b)"
 UNIT_WORDS = {
     "tokens": "tokens", "token": "tokens", "words": "words", "word": "words",
     "images": "images", "image": "images", "image-text pairs": "images",
@@ -83,6 +86,8 @@ _UNIT_WORD = (
 # "1.28M labeled images"): a bare word ("to fill in words", "visual tokens") names no dataset size.
 _QUANTITY = r"\d[\d,.]*\s*(?:[kmbt]\b|thousand\b|million\b|billion\b|trillion\b|e\d+\b)?\s*"
 _UNIT_PATTERN = _QUANTITY + r"(?:[a-z-]+\s+)?" + _UNIT_WORD
+# A mention states the dataset size when its quantity is within this factor of the size cell.
+SIZE_MATCH = 1.15
 
 
 def is_epoch_export(headers: list[str]) -> bool:
@@ -125,21 +130,101 @@ def _clean_text(column: str) -> pl.Expr:
     return pl.col(column).str.replace_all(r"\s+", " ").str.to_lowercase()
 
 
-def _active_from_notes(notes: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(active parameters as text, the phrase) from a mixture-of-experts note."""
-    # "active parameters: 47B" names the figure more surely than "424B ... active", so the
-    # label-first form is tried first.
-    after = notes.str.extract_groups(_ACTIVE_AFTER)
-    before = notes.str.extract_groups(_ACTIVE_BEFORE)
-    number = pl.coalesce(before.struct.field("1"), after.struct.field("1"))
-    scale = pl.coalesce(before.struct.field("2"), after.struct.field("2"))
-    value = number.cast(pl.Float64, strict=False) * scale.replace_strict(
+def _scaled(number: pl.Expr, scale: pl.Expr) -> pl.Expr:
+    return number.cast(pl.Float64, strict=False) * scale.replace_strict(
         _SCALES, default=None, return_dtype=pl.Float64
     )
-    phrase = pl.coalesce(
-        notes.str.extract(f"({_ACTIVE_BEFORE})", 1), notes.str.extract(f"({_ACTIVE_AFTER})", 1)
+
+
+def _active_from_notes(notes: pl.Expr, name: pl.Expr, total: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(active parameters, the phrase) of a mixture-of-experts model, from its parameters
+    notes or, in the naming convention "30B-A3B", from its name or notes."""
+    # "active parameters: 47B" names the figure more surely than "424B ... active", so the
+    # label-first form is tried first.
+    before = notes.str.extract_groups(_ACTIVE_BEFORE)
+    after = notes.str.extract_groups(_ACTIVE_AFTER)
+    share = notes.str.extract(_ACTIVE_SHARE, 1).cast(pl.Float64, strict=False)
+    named = [
+        text.str.extract(_ACTIVE_NAMED, 1).cast(pl.Float64, strict=False) for text in (name, notes)
+    ]
+    value = pl.coalesce(
+        _scaled(before.struct.field("1"), before.struct.field("2")),
+        _scaled(after.struct.field("1"), after.struct.field("2")),
+        share / 100 * total,
+        *(n * 1e9 for n in named),
     )
-    return value.round_sig_figs(15).cast(pl.String), phrase
+    phrase = pl.coalesce(
+        notes.str.extract(f"({_ACTIVE_BEFORE})", 1),
+        notes.str.extract(f"({_ACTIVE_AFTER})", 1),
+        notes.str.extract(f"({_ACTIVE_SHARE})", 1),
+        name.str.extract(f"({_ACTIVE_NAMED})", 1),
+        notes.str.extract(f"({_ACTIVE_NAMED})", 1),
+    )
+    return value, phrase
+
+
+def _mention_size(mention: pl.Expr) -> pl.Expr:
+    """The quantity a unit mention states ("400B tokens" -> 4e11), or null."""
+    number = mention.str.extract(r"^(\d[\d,.]*)", 1).str.replace_all(",", "")
+    number = number.str.strip_chars_end(".").cast(pl.Float64, strict=False)
+    scale = mention.str.extract(r"^\d[\d,.]*\s*([kmbt]|thousand|million|billion|trillion)\b", 1)
+    exponent = mention.str.extract(r"^\d[\d,.]*\s*e(\d+)\b", 1).cast(pl.Float64, strict=False)
+    multiplier = pl.coalesce(
+        scale.replace_strict(_SCALES, default=None, return_dtype=pl.Float64),
+        pl.lit(10.0).pow(exponent),
+        pl.lit(1.0),
+    )
+    return number * multiplier
+
+
+def _dataset_unit_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
+    """(`_unit`, `_unit_phrase`) per row of `frame`: the unit of the dataset size, read from
+    its notes.
+
+    Notes name many quantities ("trained for 200k steps", "12 hours", "100B tokens (so 75B
+    words)"), so the mention whose quantity is the size in the `dataset_size` cell wins. Failing
+    that, the first mention that can be a dataset unit: optimizer steps measure training length,
+    not data, and hours are data only for audio; both are passed over."""
+    notes = _clean_text(DATASET_NOTES)
+    size = parse_number(pl.col("dataset_size")) if "dataset_size" in frame.columns else pl.lit(None)
+    audio = (
+        pl.col("domain").str.contains(r"(?i)speech|audio")
+        if "domain" in frame.columns
+        else pl.lit(False)
+    ).fill_null(False)
+    mention = pl.col("_mention")
+    word = mention.str.extract(_UNIT_WORD + "$", 1)
+    unit = word.replace_strict(UNIT_WORDS, default=None, return_dtype=pl.String)
+    ratio = _mention_size(mention) / pl.col("_size")
+    states_size = ratio.is_between(1 / SIZE_MATCH, SIZE_MATCH).fill_null(False)
+    plausible = (unit != "steps") & ((unit != "audio hours") | pl.col("_audio"))
+    mentions = (
+        frame.select(
+            pl.int_range(pl.len()).alias("_row"),
+            notes.str.extract_all(r"(?:\S+\s+){0,2}" + _UNIT_PATTERN).alias("_phrases"),
+            size.alias("_size"),
+            audio.alias("_audio"),
+        )
+        .explode("_phrases", empty_as_null=True, keep_nulls=True)
+        .with_columns(
+            pl.col("_phrases").str.extract("(" + _UNIT_PATTERN + ")$", 1).alias("_mention")
+        )
+        .with_columns(unit.alias("_unit"), states_size.alias("_states"), plausible.alias("_ok"))
+    )
+    chosen = pl.when(pl.col("_states")).then(0).when(pl.col("_ok")).then(1)
+    return (
+        mentions.with_columns(
+            chosen.alias("_rank"), pl.int_range(pl.len()).over("_row").alias("_i")
+        )
+        .sort("_row", pl.col("_rank"), "_i", nulls_last=True)
+        .group_by("_row", maintain_order=True)
+        .agg(
+            pl.col("_unit").filter(pl.col("_rank").is_not_null()).first(),
+            pl.col("_phrases").filter(pl.col("_rank").is_not_null()).first().alias("_unit_phrase"),
+        )
+        .sort("_row")
+        .select("_unit", "_unit_phrase")
+    )
 
 
 def derive_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
@@ -147,25 +232,29 @@ def derive_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
     keeping the phrase each came from (`dataset_unit_phrase`, `active_parameters_phrase`)."""
     additions = []
     if DATASET_NOTES in frame.columns:
-        notes = _clean_text(DATASET_NOTES)
-        word = notes.str.extract(_UNIT_PATTERN, 1)
-        unit = word.replace_strict(UNIT_WORDS, default=None, return_dtype=pl.String)
-        phrase = notes.str.extract(r"((?:\S+\s+){0,2}" + _UNIT_PATTERN + r")", 1)
+        found = _dataset_unit_from_notes(frame)
+        unit, phrase = found["_unit"], found["_unit_phrase"]
         blank = (
             pl.col("dataset_unit").is_null() if "dataset_unit" in frame.columns else pl.lit(True)
         )
         additions += [
             pl.when(blank)
-            .then(unit)
+            .then(pl.lit(unit))
             .otherwise(pl.col("dataset_unit") if "dataset_unit" in frame.columns else None)
             .alias("dataset_unit"),
-            pl.when(blank & unit.is_not_null()).then(phrase).alias("dataset_unit_phrase"),
+            pl.when(blank & pl.lit(unit).is_not_null())
+            .then(pl.lit(phrase))
+            .alias("dataset_unit_phrase"),
         ]
     if PARAMETER_NOTES in frame.columns:
-        value, phrase = _active_from_notes(_clean_text(PARAMETER_NOTES))
-        if "parameters" in frame.columns:  # a figure not below the total is not an active count
-            below = value.cast(pl.Float64) < parse_number(pl.col("parameters"))
-            value = pl.when(below.fill_null(False)).then(value)
+        notes = _clean_text(PARAMETER_NOTES)
+        total = (
+            parse_number(pl.col("parameters")) if "parameters" in frame.columns else pl.lit(None)
+        )
+        name = pl.col("system").str.to_lowercase() if "system" in frame.columns else pl.lit("")
+        value, phrase = _active_from_notes(notes, name, total)
+        # A figure not below the total is not an active count.
+        value = pl.when((value < total).fill_null(total.is_null())).then(value)
         blank = (
             pl.col("active_parameters").is_null()
             if "active_parameters" in frame.columns
@@ -173,11 +262,20 @@ def derive_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
         )
         additions += [
             pl.when(blank)
-            .then(value)
+            .then(value.round_sig_figs(15).cast(pl.String))
             .otherwise(
                 pl.col("active_parameters") if "active_parameters" in frame.columns else None
             )
             .alias("active_parameters"),
             pl.when(blank & value.is_not_null()).then(phrase).alias("active_parameters_phrase"),
         ]
+        # A mixture of experts named without its active count: the estimate assumes a share.
+        moe_phrase = notes.str.extract(
+            f"((?:\\S+\\s+){{0,3}}{_MIXTURE_OF_EXPERTS}(?:\\s+\\S+){{0,2}})", 1
+        )
+        if "mixture_of_experts" not in frame.columns:
+            additions += [
+                pl.when(moe_phrase.is_not_null()).then(pl.lit("yes")).alias("mixture_of_experts"),
+                moe_phrase.alias("mixture_of_experts_phrase"),
+            ]
     return frame.with_columns(additions) if additions else frame

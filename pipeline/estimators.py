@@ -19,7 +19,8 @@ from pipeline.settings import Settings
 from pipeline.uncertainty import factor_sigma, quadrature
 from schemas.systems import ARCHITECTURE_COLUMNS
 
-TOKEN_UNITS = ("tokens", "words")
+# Domains whose models read audio, pixels or states: a dataset counted in words is not their input.
+DOMAINS_NOT_READING_WORDS = ("speech", "vision", "games", "robotics")
 
 
 def _number(value: float) -> str:
@@ -33,7 +34,10 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
     training_factor = 1 + settings.backward_forward_ratio
     dataset, epochs, unit = pl.col("dataset_size"), pl.col("epochs"), pl.col("dataset_unit")
     language = pl.col("domain") == "language"
-    unit_is_tokens = unit.is_in(TOKEN_UNITS).fill_null(False)
+    # Words are what a language model reads; a speech or vision dataset measured in words (a
+    # transcript's length, a caption corpus) says nothing of what passes through the model.
+    words_read = ~pl.col("domain").is_in(DOMAINS_NOT_READING_WORDS).fill_null(False)
+    unit_is_tokens = ((unit == "tokens") | ((unit == "words") & words_read)).fill_null(False)
     tokens_assumed = unit.is_null() & language.fill_null(False)
     token_data = unit_is_tokens | tokens_assumed
     # The transformer's counts are large expressions: each is computed once, into a column.
@@ -57,7 +61,19 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         if transformers
         else nothing.alias("_tf_forward"),
     )
-    per_token_params = pl.coalesce("active_parameters", "parameters", "_tf_active")
+    # A mixture of experts reads only its active parameters per token; without their count,
+    # a typical share of the total is assumed (and widens the interval).
+    share_assumed = (
+        pl.col("active_parameters").is_null()
+        & pl.col("parameters").is_not_null()
+        & pl.col("mixture_of_experts").fill_null(False)
+    )
+    per_token_params = pl.coalesce(
+        "active_parameters",
+        pl.when(share_assumed).then(pl.col("parameters") * settings.moe_active_share),
+        "parameters",
+        "_tf_active",
+    )
     tokens_per_epoch = (
         pl.when(unit == "words").then(dataset * settings.tokens_per_word).otherwise(dataset)
     )
@@ -147,6 +163,7 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         (pl.col("dataset_unit_phrase").is_not_null(), factor_sigma(settings.spread_unit_from_notes)),
         (is_6nd & pl.col("active_parameters_phrase").is_not_null(),
          factor_sigma(settings.spread_active_from_notes)),
+        (is_6nd & share_assumed, factor_sigma(settings.spread_active_share_assumed)),
     ])  # fmt: skip
     frame = frame.with_columns(
         pl.when(pl.col("ops_flop").is_not_null()).then(spread).alias("_ops_sigma")
@@ -161,7 +178,7 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         ]
     )
     params_word = (
-        pl.when(pl.col("active_parameters").is_not_null())
+        pl.when(pl.col("active_parameters").is_not_null() | share_assumed)
         .then(pl.lit(" active params"))
         .otherwise(pl.lit(" params"))
     )
@@ -244,9 +261,31 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
                     is_6nd & pl.col("active_parameters_phrase").is_not_null(),
                     pl.concat_str(
                         [
-                            pl.lit('active parameters read from the notes: "'),
+                            pl.lit('active parameters read from the name or notes: "'),
                             pl.col("active_parameters_phrase"),
                             pl.lit('"'),
+                        ]
+                    ),
+                ),
+                "active_parameters_assumed": (
+                    is_6nd & share_assumed,
+                    pl.concat_str(
+                        [
+                            pl.lit(
+                                f"mixture of experts without its active count: "
+                                f"{settings.moe_active_share:g} of the parameters assumed active"
+                            ),
+                            pl.when(pl.col("mixture_of_experts_phrase").is_not_null())
+                            .then(
+                                pl.concat_str(
+                                    [
+                                        pl.lit(' (notes: "'),
+                                        pl.col("mixture_of_experts_phrase"),
+                                        pl.lit('")'),
+                                    ]
+                                )
+                            )
+                            .otherwise(pl.lit("")),
                         ]
                     ),
                 ),

@@ -43,7 +43,7 @@ PRIOR_COLUMNS = {
 MIN_SIGMA = 0.1
 ASSUMED_COUNT_FLAGS = (
     "epochs_assumed", "tokens_assumed", "words_converted_to_tokens", "dataset_unit_from_notes",
-    "active_parameters_from_notes",
+    "active_parameters_from_notes", "active_parameters_assumed",
 )  # fmt: skip  # a handful of similar reports does not make a utilization certain
 
 

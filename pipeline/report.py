@@ -57,6 +57,7 @@ INFORMATIONAL_FLAGS = frozenset(
         "includes_base_model",
         "dataset_unit_from_notes",
         "active_parameters_from_notes",
+        "active_parameters_assumed",
     }
 )
 REQUIRED_COLUMNS = ("system", "publication_date", "estimate_flop", "estimate_source", "flags")

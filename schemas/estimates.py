@@ -72,6 +72,7 @@ FLAGS = (
     "stage_compute_unknown",
     "dataset_unit_from_notes",
     "active_parameters_from_notes",
+    "active_parameters_assumed",
 )
 
 _FLOP = {"nullable": True, "gt": 0}

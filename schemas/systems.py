@@ -34,9 +34,12 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "reported_compute_flop": "number",
     "base_model": "text",
     "base_model_compute_flop": "number",
+    # yes when the model is a mixture of experts: with no active count, a share is assumed
+    "mixture_of_experts": "flag",
     # phrases of free-text notes a value was read from (Epoch exports)
     "dataset_unit_phrase": "text",
     "active_parameters_phrase": "text",
+    "mixture_of_experts_phrase": "text",
 }
 
 # A transformer described by its shape, or any network by a JSON layer list
@@ -104,8 +107,10 @@ class SystemsSchema(pa.DataFrameModel):
     reported_compute_flop: float = pa.Field(**_POSITIVE)
     base_model: str = pa.Field(nullable=True)
     base_model_compute_flop: float = pa.Field(**_POSITIVE)
+    mixture_of_experts: pl.Boolean = pa.Field(nullable=True)
     dataset_unit_phrase: str = pa.Field(nullable=True)
     active_parameters_phrase: str = pa.Field(nullable=True)
+    mixture_of_experts_phrase: str = pa.Field(nullable=True)
     n_layers: pl.Int64 = pa.Field(**_POSITIVE)
     d_model: pl.Int64 = pa.Field(**_POSITIVE)
     n_heads: pl.Int64 = pa.Field(**_POSITIVE)

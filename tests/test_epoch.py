@@ -64,6 +64,81 @@ def test_a_unit_is_read_from_the_notes_only_next_to_a_quantity(tmp_path, note, u
     assert (frame["dataset_unit_phrase"][0] is None) == (unit is None)
 
 
+def _one_row_export(tmp_path, **cells) -> pl.DataFrame:
+    row = {"Model": "m", "Domain": "Language", "Parameters": "1e9",
+           "Training dataset size (gradients)": "1e10", "Dataset size notes": "",
+           "Parameters notes": "", "Training compute (FLOP)": "", **cells}  # fmt: skip
+    sheet = tmp_path / "e.csv"
+    pl.DataFrame({k: [v] for k, v in row.items()}).write_csv(sheet)
+    return read_table(sheet)
+
+
+@pytest.mark.parametrize(
+    ("domain", "size", "note", "unit", "phrase"),
+    [
+        # the mention whose quantity is the size cell wins over earlier ones
+        ("Language", "1e11", "100B tokens (Table 2) so 75B words", "tokens", "100b tokens"),
+        ("Language", "7.5e10", "100B tokens (Table 2) so 75B words", "words", "75b words"),
+        (
+            "Speech",
+            "8.2e8",
+            "60k hours; 13680 words per hour = 820,800,000 words",
+            "words",
+            "820,800,000 words",
+        ),
+        # optimizer steps measure the training's length, not its data
+        ("Language", "1.03e8", "trained for 200k steps", None, None),
+        ("Language", "1.03e8", "trained for 200k steps on 103M tokens", "tokens", "103m tokens"),
+        # hours are data for audio only; elsewhere they are the training time
+        ("Language", "1.03e8", "The model was trained for 12 hours (14 epochs)", None, None),
+        ("Speech", "9.6e2", "960 hours of transcribed audio", "audio hours", "960 hours"),
+    ],
+)
+def test_the_unit_comes_from_the_mention_that_states_the_dataset_size(
+    tmp_path, domain, size, note, unit, phrase
+):
+    frame = _one_row_export(
+        tmp_path, **{"Domain": domain, "Training dataset size (gradients)": size,
+                     "Dataset size notes": note}
+    )  # fmt: skip
+    assert frame["dataset_unit"][0] == unit
+    found = frame["dataset_unit_phrase"][0]
+    assert found == phrase or found.endswith(" " + phrase)  # with up to two words before
+
+
+@pytest.mark.parametrize(
+    ("name", "total", "note", "active"),
+    [
+        ("m", "3.89e11", '"389 billion parameters and 52 billion activation parameters"', 52e9),
+        ("m", "3.14e11", "MoE model with 25% of the weights active on a given token", 78.5e9),
+        ("Qwen3-Omni-30B-A3B", "3.53e10", "Thinker MoE Transformer", 3e9),
+        ("m", "3.53e10", "Thinker MoE Transformer 30B-A3B, Talker 3B-A0.3B", 3e9),
+        ("m", "5.4e11", "a 540-billion parameter, densely activated Transformer", None),
+    ],
+)
+def test_active_parameters_from_the_notes_or_the_name(tmp_path, name, total, note, active):
+    frame = _one_row_export(tmp_path, Model=name, Parameters=total, **{"Parameters notes": note})
+    found = frame["active_parameters"][0]
+    assert (None if found is None else float(found)) == pytest.approx(active)
+    assert (frame["active_parameters_phrase"][0] is None) == (active is None)
+
+
+@pytest.mark.parametrize(
+    ("note", "moe"),
+    [
+        ("MoE architecture", "yes"),
+        ("a sparse Mixture-of-Experts model", "yes"),
+        ("Mixture of 8 experts", "yes"),
+        ("a 540-billion parameter, densely activated Transformer", None),
+        ("sparse autoencoder with 1 billion connections", None),
+    ],
+)
+def test_a_mixture_of_experts_is_recognised_in_the_notes(tmp_path, note, moe):
+    frame = _one_row_export(tmp_path, **{"Parameters notes": note})
+    assert frame["mixture_of_experts"][0] == moe
+    assert (frame["mixture_of_experts_phrase"][0] is None) == (moe is None)
+
+
 def test_a_required_column_missing_names_what_was_looked_for(tmp_path):
     sheet = tmp_path / "e.csv"
     sheet.write_text("Name,Training compute (FLOP)\nx,1e20\n")

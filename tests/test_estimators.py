@@ -61,6 +61,28 @@ def test_6nd_uses_active_parameters_of_mixture_of_experts():
     assert "active params" in row["notes"]
 
 
+def test_a_mixture_of_experts_without_its_active_count_assumes_a_share():
+    settings = DEFAULT_SETTINGS
+    moe = ops_row(parameters="1e12", dataset_size="1e13", dataset_unit="tokens", epochs="1",
+                  mixture_of_experts="yes")  # fmt: skip
+    assert moe["ops_flop"] == pytest.approx(6 * 1e12 * settings.moe_active_share * 1e13)
+    assert "active_parameters_assumed" in moe["flags"]
+    assert "active params" in moe["notes"]
+    counted = ops_row(parameters="1e12", active_parameters="5e10", dataset_size="1e13",
+                      dataset_unit="tokens", epochs="1", mixture_of_experts="yes")  # fmt: skip
+    assert counted["ops_flop"] == pytest.approx(6 * 5e10 * 1e13)
+    assert "active_parameters_assumed" not in counted["flags"]
+    # the assumed share widens the method's spread beyond a reported count's
+    assert moe["_ops_sigma"] > 2 * counted["_ops_sigma"]
+
+
+@pytest.mark.parametrize("domain", ["speech", "vision", "games", "robotics"])
+def test_words_are_not_tokens_for_models_that_read_audio_or_pixels(domain):
+    row = ops_row(domain=domain, parameters="1e8", dataset_size="8e8", dataset_unit="words")
+    assert row["ops_flop"] is None
+    assert "parameters_not_connections" in row["flags"]
+
+
 def test_words_convert_to_tokens():
     row = ops_row(parameters="1e9", dataset_size="3e9", dataset_unit="words", epochs="1")
     assert row["ops_flop"] == pytest.approx(6 * 1e9 * 3e9 * 4 / 3)
