@@ -30,7 +30,13 @@ PEAK_CHOICES: dict[str | None, list[tuple[str, str]]] = {
     "fp16": [("tensor_16bit", "fp16/bf16 tensor"), ("fp16", "fp16"), ("fp32", "fp32")],
     "bf16": [("tensor_16bit", "fp16/bf16 tensor"), ("fp16", "fp16"), ("fp32", "fp32")],
     "tf32": [("tf32", "tf32"), ("fp32", "fp32")],
-    "fp32": [("fp32", "fp32"), ("tf32", "tf32"), ("tensor_16bit", "fp16/bf16 tensor")],
+    # Frameworks run fp32 matrix products on Ampere and later tensor cores as tf32 by default
+    # (the practice Epoch follows: A100 at 156 TFLOP/s for fp32 training).
+    "fp32": [
+        ("tf32", "tf32 tensor (fp32 by framework default)"),
+        ("fp32", "fp32"),
+        ("tensor_16bit", "fp16/bf16 tensor"),
+    ],
     "fp64": [("fp64", "fp64"), ("fp32", "fp32")],
     "fp8": [("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
     "int8": [("int8", "int8"), ("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
@@ -132,6 +138,7 @@ def match_names(names: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
     ).drop("_key", "_short_key", "_exact", "_short")
     peaks = hardware.select(
         pl.col("name").alias("hardware_matched"),
+        pl.col("type").alias("_hardware_type"),
         *(pl.col(column).alias(f"_peak_{fmt}") for fmt, column in PEAK_COLUMNS.items()),
         pl.col("release_date").dt.year().alias("_hardware_year"),
     )
@@ -154,22 +161,24 @@ def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(peak FLOP/s, format label, fell_back) for each row's precision, from the `_peak_*`
     columns `resolve_hardware` joined. Precision blank: 16-bit tensor peak, else fp32 (a
     default, not a fallback). A stated precision the chip lacks falls back, and says so."""
-    peak: pl.Expr | None = None
-    label: pl.Expr | None = None
-    fallback: pl.Expr | None = None
+    # A TPU's matrix units take bf16: fp32 matrix products run in bf16 passes by default, at
+    # the bf16 peak (the fp32 figure is the vector units').
+    on_tpu_matrix_units = (
+        (precision == "fp32")
+        & (pl.col("_hardware_type") == "tpu")
+        & pl.col("_peak_tensor_16bit").is_not_null()
+    )
+    peak = pl.when(on_tpu_matrix_units).then(pl.col("_peak_tensor_16bit"))
+    label = pl.when(on_tpu_matrix_units).then(pl.lit("bf16 matrix units (fp32 on a TPU)"))
+    fallback = pl.when(on_tpu_matrix_units).then(pl.lit(False))
     for wanted, choices in PEAK_CHOICES.items():
         applies = precision.is_null() if wanted is None else precision == wanted
         for rank, (fmt, fmt_label) in enumerate(choices):
             condition = applies & pl.col(f"_peak_{fmt}").is_not_null()
-            if peak is None:
-                peak = pl.when(condition).then(pl.col(f"_peak_{fmt}"))
-                label = pl.when(condition).then(pl.lit(fmt_label))
-                fallback = pl.when(condition).then(pl.lit(rank > 0 and wanted is not None))
-            else:
-                peak = peak.when(condition).then(pl.col(f"_peak_{fmt}"))
-                label = label.when(condition).then(pl.lit(fmt_label))
-                fallback = fallback.when(condition).then(pl.lit(rank > 0 and wanted is not None))
-    assert peak is not None and label is not None and fallback is not None
+            peak = peak.when(condition).then(pl.col(f"_peak_{fmt}"))
+            label = label.when(condition).then(pl.lit(fmt_label))
+            substitute = rank > 0 and wanted is not None and fmt != wanted
+            fallback = fallback.when(condition).then(pl.lit(substitute))
     return peak.otherwise(None), label.otherwise(None), fallback.otherwise(False)
 
 

@@ -19,7 +19,7 @@ NVIDIA A100 SXM4 80 GB,NVIDIA,gpu,2020-11-16,9.7e12,1.95e13,1.56e14,7.8e13,3.12e
 NVIDIA A100 SXM4 40 GB,NVIDIA,gpu,2020-05-14,9.7e12,1.95e13,1.56e14,7.8e13,3.12e14,,6.24e14,A100 SXM4 40GB|A100 40GB,https://example.org/a100-40
 NVIDIA H100 SXM5,NVIDIA,gpu,2022-03-22,3.35e13,6.69e13,4.95e14,1.34e14,9.89e14,1.979e15,1.979e15,H100|H100 SXM,https://example.org/h100
 NVIDIA GeForce GTX 580,NVIDIA,gpu,2010-11-09,1.98e11,1.58e12,,,,,,GTX 580,https://example.org/gtx580
-Google TPU v3,Google,tpu,2018-05-08,,,,,1.23e14,,,TPU v3|TPUv3,https://example.org/tpuv3
+Google TPU v3,Google,tpu,2018-05-08,,4e12,,,1.23e14,,,TPU v3|TPUv3,https://example.org/tpuv3
 """
 
 

@@ -160,7 +160,8 @@ def test_chip_hours_replace_quantity_times_time(tiny_hardware):
 @pytest.mark.parametrize(
     ("precision", "peak", "label"),
     [
-        ("fp32", 19.5e12, "fp32"),
+        # frameworks run fp32 matrix products on Ampere tensor cores as tf32 by default
+        ("fp32", 156e12, "tf32 tensor (fp32 by framework default)"),
         ("tf32", 156e12, "tf32"),
         ("fp16", 312e12, "fp16/bf16 tensor"),
         ("int8", 624e12, "int8"),
@@ -174,6 +175,24 @@ def test_peak_follows_precision(tiny_hardware, precision, peak, label):
     )  # fmt: skip
     assert row["peak_flop_per_second_used"] == pytest.approx(peak)
     assert row["precision_used"] == label
+
+
+@pytest.mark.parametrize(
+    ("chip", "peak", "label"),
+    [
+        ("V100", 15.7e12, "fp32"),  # no tf32 on Volta: fp32 runs on the CUDA cores
+        ("TPU v3", 123e12, "bf16 matrix units (fp32 on a TPU)"),  # not the 4e12 vector peak
+        ("GTX 580", 1.58e12, "fp32"),
+    ],
+)
+def test_fp32_peak_is_what_the_chip_runs_fp32_matrix_products_at(tiny_hardware, chip, peak, label):
+    row = hardware_row(
+        tiny_hardware, hardware=chip, hardware_quantity="1", training_time_hours="1",
+        precision="fp32", utilization="1",
+    )  # fmt: skip
+    assert row["peak_flop_per_second_used"] == pytest.approx(peak)
+    assert row["precision_used"] == label
+    assert "precision_not_supported" not in row["flags"]
 
 
 def test_precision_blank_uses_tensor_peak_and_flags(tiny_hardware):
