@@ -13,7 +13,7 @@ import polars as pl
 from pipeline.annotate import annotate
 from pipeline.architecture import Transformer
 from pipeline.formatting import fixed, sci, short
-from pipeline.hardware import resolve_hardware, table_peak
+from pipeline.hardware import fastest_peak_by_year, resolve_hardware, table_peak
 from pipeline.priors import generation, seed_priors, with_prior
 from pipeline.settings import Settings
 from pipeline.uncertainty import factor_sigma, quadrature
@@ -363,6 +363,23 @@ def hardware_method(
         .otherwise(pl.lit("prior"))
         .alias("utilization_source"),
     )
+    # Chips and time without a chip name still bound the compute: no run did more than the
+    # fastest chip of its year could (reconcile drops a count of operations beyond it).
+    fastest = fastest_peak_by_year(hardware)
+    year = pl.col("publication_date").dt.year().cast(pl.Int32)
+    frame = frame.with_columns(
+        year.clip(fastest["year"].min(), fastest["year"].max()).fill_null(fastest["year"].max())
+        .alias("_capacity_year")
+    ).join(
+        fastest.lazy().rename({"year": "_capacity_year", "fastest_peak": "_fastest_peak"}),
+        on="_capacity_year", how="left", maintain_order="left",
+    )  # fmt: skip
+    unnamed = pl.col("hardware").is_null() & pl.col("peak_flop_per_second").is_null()
+    frame = frame.with_columns(
+        pl.when(unnamed)
+        .then(pl.col("chip_seconds") * pl.col("_fastest_peak"))
+        .alias("_capacity_flop")
+    )
     seconds, peak = pl.col("chip_seconds"), pl.col("peak_flop_per_second_used")
     hardware_flop = seconds * peak * pl.col("utilization_used")
     frame = frame.with_columns(
@@ -431,4 +448,5 @@ def hardware_method(
         "_precision_fell_back", "_hardware_multiple", "_hardware_year", "_hardware_type",
         "_hardware_generation",
         "_prior_utilization", "_prior_sigma", "_prior_label", pl.selectors.starts_with("_peak_"),
+        "_capacity_year",
     )  # fmt: skip

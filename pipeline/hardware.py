@@ -182,6 +182,26 @@ def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return peak.otherwise(None), label.otherwise(None), fallback.otherwise(False)
 
 
+def fastest_peak_by_year(hardware: pl.DataFrame) -> pl.DataFrame:
+    """`year` -> `fastest_peak`: the highest floating-point peak of any chip in the table
+    released by the end of that year, for every year from the first chip's to the last's."""
+    float_peaks = [column for fmt, column in PEAK_COLUMNS.items() if fmt != "int8"]
+    chips = hardware.filter(pl.col("release_date").is_not_null()).select(
+        pl.col("release_date").dt.year().alias("year"),
+        pl.max_horizontal(float_peaks).alias("peak"),
+    )
+    first, last = chips["year"].min(), chips["year"].max()
+    years = pl.DataFrame({"year": pl.int_range(first, last + 1, eager=True, dtype=pl.Int32)})
+    best = (
+        chips.group_by("year").agg(pl.col("peak").max()).with_columns(pl.col("year").cast(pl.Int32))
+    )
+    return (
+        years.join(best, on="year", how="left")
+        .sort("year")
+        .select("year", pl.col("peak").cum_max().forward_fill().alias("fastest_peak"))
+    )
+
+
 def lookup(name: str, hardware: pl.DataFrame) -> dict | None:
     """The table row a single name resolves to (for `hardware show` and the calculators)."""
     resolved = resolve_hardware(pl.DataFrame({"hardware": [name]}), hardware).collect()

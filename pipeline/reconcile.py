@@ -22,6 +22,15 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     weighted by 1/sigma^2 (equal spreads give the geometric mean); one method alone where only
     one applies. A reported figure comes first. Adds the methods' and the estimate's spreads
     and 90% intervals."""
+    # A count of operations beyond what the reported chips could do in the reported time,
+    # even at the fastest peak of the year, describes another run: it is not used.
+    beyond = (pl.col("ops_flop") > pl.col("_capacity_flop")).fill_null(False)
+    frame = frame.with_columns(
+        beyond.alias("_ops_beyond_capacity"),
+        pl.when(beyond).then(pl.col("ops_flop")).alias("_ops_unused"),
+        pl.when(~beyond).then(pl.col("ops_flop")).alias("ops_flop"),
+        pl.when(~beyond).then(pl.col("_ops_sigma")).alias("_ops_sigma"),
+    )
     ops, hw = pl.col("ops_flop"), pl.col("hardware_flop")
     reported = pl.col("reported_compute_flop")
     both = ops.is_not_null() & hw.is_not_null()
@@ -120,6 +129,7 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
                 "methods_inconsistent": inconsistent,
                 "implied_utilization_impossible": implied > settings.implied_utilization_high,
                 "implied_utilization_low": implied < settings.implied_utilization_low,
+                "ops_beyond_capacity": pl.col("_ops_beyond_capacity"),
                 "insufficient_inputs": pl.col("estimate_flop").is_null(),
             }
         ),
@@ -151,12 +161,23 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
             pl.when(implied.is_not_null()).then(
                 pl.concat_str([pl.lit("implied utilization "), short(implied)])
             ),
-            pl.when(pl.col("estimate_flop").is_null()).then(
+            pl.when(pl.col("_ops_beyond_capacity")).then(
+                pl.concat_str(
+                    [pl.lit("counting operations gives "), sci(pl.col("_ops_unused")),
+                     pl.lit(" FLOP, more than "), sci(pl.col("chip_seconds")),
+                     pl.lit(" chip-seconds could do at "), sci(pl.col("_fastest_peak")),
+                     pl.lit(" FLOP/s, the fastest chip of its year: not used")]
+                )
+            ),
+            pl.when(pl.col("estimate_flop").is_null() & ~pl.col("_ops_beyond_capacity")).then(
                 pl.lit("insufficient inputs for either method")
             ),
         ),
     )  # fmt: skip
-    frame = frame.drop("_ops_weighed", "_ops_weight_sigma", "_hardware_weight_sigma")
+    frame = frame.drop(
+        "_ops_weighed", "_ops_weight_sigma", "_hardware_weight_sigma", "_ops_beyond_capacity",
+        "_ops_unused", "_capacity_flop", "_fastest_peak",
+    )  # fmt: skip
     return frame.with_columns(summary_sentence().alias("summary"))
 
 

@@ -73,6 +73,7 @@ FLAGS = (
     "dataset_unit_from_notes",
     "active_parameters_from_notes",
     "active_parameters_assumed",
+    "ops_beyond_capacity",
 )
 
 _FLOP = {"nullable": True, "gt": 0}

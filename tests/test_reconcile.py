@@ -193,3 +193,23 @@ def test_notes_and_summary_tell_the_derivation(tiny_hardware):
 def test_output_sorted_by_system(tiny_hardware):
     systems = systems_frame([{"system": n, **OPS} for n in ["b", "C", "a"]])
     assert estimate(systems, tiny_hardware)["system"].to_list() == ["C", "a", "b"]
+
+
+def test_a_count_beyond_what_unnamed_chips_could_do_is_not_used(tiny_hardware):
+    # 6e19 FLOP by counting; 10 chips for 1 h of the tiny table's fastest 2010 chip (GTX 580,
+    # 1.58e12 FLOP/s) could do 5.7e16 at most.
+    chips = {
+        "hardware_quantity": "10",
+        "training_time_hours": "1",
+        "publication_date": "2010-06-01",
+    }
+    row = one(tiny_hardware, **OPS, **chips)
+    assert row["estimate_flop"] is None and row["ops_flop"] is None
+    assert "ops_beyond_capacity" in row["flags"]
+    assert "more than 3.6e4 chip-seconds could do at 1.6e12 FLOP/s" in row["notes"]
+    # the same chips for a year could: the count stands, and later chips raise the bound
+    year = one(tiny_hardware, **OPS, **{**chips, "training_time_hours": "8760"})
+    assert year["estimate_flop"] == pytest.approx(6e19)
+    later = one(tiny_hardware, **OPS, **{**chips, "publication_date": "2023-01-01"})
+    assert later["estimate_flop"] == pytest.approx(6e19)
+    assert "ops_beyond_capacity" not in year["flags"] + later["flags"]
