@@ -70,6 +70,8 @@ FLAGS = (
     "includes_base_model",
     "base_compute_unknown",
     "stage_compute_unknown",
+    "base_lower_bound",
+    "base_model_cycle",
     "dataset_unit_from_notes",
     "active_parameters_from_notes",
     "active_parameters_assumed",
