@@ -253,17 +253,27 @@ def parse_text(cell: pl.Expr) -> pl.Expr:
     return cell.str.strip_chars()
 
 
-TRUE_WORDS = ("true", "yes", "y", "1", "t", "x", "gated", "tied", "causal")
-FALSE_WORDS = ("false", "no", "n", "0", "f", "dense", "untied", "bidirectional")
+TRUE_WORDS = ("true", "yes", "y", "1", "t", "x")
+FALSE_WORDS = ("false", "no", "n", "0", "f")
+# A flag column also takes the words that describe it (a gated MLP: "swiglu"), and only its own:
+# "causal" answers `causal`, not `gated_mlp`.
+FLAG_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "gated_mlp": (("gated", "swiglu", "geglu", "glu"), ("dense", "ungated")),
+    "tied_embeddings": (("tied", "shared"), ("untied",)),
+    "causal": (("causal", "decoder", "autoregressive"), ("bidirectional", "encoder")),
+    "mixture_of_experts": (("moe", "sparse"), ("dense",)),
+}
 
 
-def parse_flag(cell: pl.Expr) -> pl.Expr:
-    """Yes/no cells: true/false, yes/no, y/n, 1/0 (any case); anything else is null."""
+def parse_flag(cell: pl.Expr, column: str | None = None) -> pl.Expr:
+    """Yes/no cells: true/false, yes/no, y/n, 1/0 (any case), or the words that describe
+    `column` (`FLAG_WORDS`); anything else is null."""
+    true_words, false_words = FLAG_WORDS.get(column or "", ((), ()))
     word = cell.cast(pl.String).str.strip_chars().str.to_lowercase()
     return (
-        pl.when(word.is_in(TRUE_WORDS))
+        pl.when(word.is_in(TRUE_WORDS + true_words))
         .then(pl.lit(True))
-        .when(word.is_in(FALSE_WORDS))
+        .when(word.is_in(FALSE_WORDS + false_words))
         .then(pl.lit(False))
         .otherwise(pl.lit(None, dtype=pl.Boolean))
     )

@@ -9,6 +9,7 @@ column, value and reason; every other row goes on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import pandera.polars as pa
@@ -20,6 +21,7 @@ from pipeline.parsing import (
     KIND_DTYPES,
     PARSERS,
     is_missing,
+    parse_flag,
     parse_number,
     whole_number,
 )
@@ -55,6 +57,9 @@ def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # parser per column keeps the query small.
     counts = [c for c, kind in present.items() if kind == "count"]
     first = {c: parse_number if c in counts else PARSERS[kind] for c, kind in present.items()}
+    first.update(
+        {c: partial(parse_flag, column=c) for c, kind in present.items() if kind == "flag"}
+    )
     parsed = (
         raw.lazy()
         .with_columns(

@@ -192,3 +192,21 @@ def test_units_are_normalised():
         "images",
         "examples",
     ]
+
+
+def test_flag_words_answer_only_their_own_column():
+    from pipeline.validate import validate
+    from tests.conftest import raw_frame
+
+    systems, rejects = validate(
+        raw_frame([
+            {"system": "a", "gated_mlp": "SwiGLU", "causal": "decoder", "tied_embeddings": "no"},
+            {"system": "b", "gated_mlp": "causal"},  # a word of another column
+            {"system": "c", "mixture_of_experts": "MoE", "causal": "bidirectional"},
+        ])
+    )  # fmt: skip
+    a = systems.filter(systems["system"] == "a").row(0, named=True)
+    assert (a["gated_mlp"], a["causal"], a["tied_embeddings"]) == (True, True, False)
+    c = systems.filter(systems["system"] == "c").row(0, named=True)
+    assert (c["mixture_of_experts"], c["causal"]) == (True, False)
+    assert rejects.filter(rejects["system"] == "b")["column_name"].to_list() == ["gated_mlp"]
