@@ -8,6 +8,8 @@ Method 2, hardware time: training FLOP = seconds x chips x peak FLOP/s x utiliza
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 from pipeline.annotate import annotate
@@ -57,6 +59,9 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         pl.when(described).then(transformer.parameters()["active"]).alias("_tf_active")
         if transformers
         else nothing.alias("_tf_active"),
+        pl.when(described).then(transformer.parameters()["total"]).alias("_tf_total")
+        if transformers
+        else nothing.alias("_tf_total"),
         pl.when(described).then(transformer.forward_flop_per_token()).alias("_tf_forward")
         if transformers
         else nothing.alias("_tf_forward"),
@@ -301,6 +306,21 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
                         ]
                     ),
                 ),
+                "parameters_disagree_with_shape": (
+                    (
+                        (pl.col("parameters") / pl.col("_tf_total")).log().abs()
+                        > math.log(settings.shape_parameters_factor)
+                    ).fill_null(False),
+                    pl.concat_str(
+                        [
+                            pl.lit("parameters "),
+                            sci(pl.col("parameters")),
+                            pl.lit(" against the shape's count of "),
+                            sci(pl.col("_tf_total")),
+                            pl.lit(": the shape was counted; check one or the other"),
+                        ]
+                    ),
+                ),
                 "architecture_incomplete": (
                     pl.col("_tf_incomplete"),
                     pl.lit(
@@ -319,6 +339,7 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         "_tf_described",
         "_tf_incomplete",
         "_tf_active",
+        "_tf_total",
         "_tf_forward",
         "_tf_note",
         "_too_few_tokens",

@@ -23,6 +23,9 @@ class Settings:
     # estimate is then preferred to the count of operations. Reported MFU spans about 0.2-0.6.
     implied_utilization_low: float = 0.1
     implied_utilization_high: float = 1.0
+    # A transformer's stated parameters further than this factor from its shape's count are
+    # flagged: one of them is wrong (the shape is what gets counted).
+    shape_parameters_factor: float = 1.5
 
     # Uncertainty: each assumption widens a method's log-normal interval by a factor that
     # bounds its 90% range (x/f to x*f). Reported inputs are exact; the utilization prior's

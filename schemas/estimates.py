@@ -76,6 +76,7 @@ FLAGS = (
     "active_parameters_from_notes",
     "active_parameters_assumed",
     "ops_beyond_capacity",
+    "parameters_disagree_with_shape",
 )
 
 _FLOP = {"nullable": True, "gt": 0}

@@ -143,6 +143,19 @@ class SystemsSchema(pa.DataFrameModel):
         fits = per_token.is_null() | (per_token <= experts.fill_null(1))
         return data.lazyframe.select((~many | per_token.is_not_null()) & fits)
 
+    @pa.dataframe_check(name="heads_divide_width")
+    def heads_divide_width(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        # Heads split the width evenly (head size = d_model / n_heads), and key-value heads
+        # share the attention heads evenly.
+        heads, width, kv = pl.col("n_heads"), pl.col("d_model"), pl.col("n_kv_heads")
+        even = (width % heads == 0).fill_null(True) & (heads % kv == 0).fill_null(True)
+        return data.lazyframe.select(even)
+
+    @pa.dataframe_check(name="shared_experts_need_experts")
+    def shared_experts_need_experts(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        shared, experts = pl.col("shared_experts"), pl.col("n_experts")
+        return data.lazyframe.select((shared.fill_null(0) == 0) | (experts.fill_null(1) > 1))
+
     @pa.dataframe_check(name="system_unique")
     def system_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
         # The first row of a name stands; later rows with the same name are quarantined.
@@ -167,6 +180,14 @@ FRAME_CHECKS: dict[str, tuple[str, str]] = {
     "experts_per_token_known": (
         "experts_per_token",
         "experts per token between 1 and n_experts, given for a mixture of experts",
+    ),
+    "heads_divide_width": (
+        "n_heads",
+        "n_heads dividing d_model, and n_kv_heads dividing n_heads",
+    ),
+    "shared_experts_need_experts": (
+        "shared_experts",
+        "shared experts only in a mixture of experts (n_experts above 1)",
     ),
     "system_unique": ("system", "a system name not already used by an earlier row"),
 }

@@ -42,6 +42,8 @@ ROW_LEVEL = {
     "unknown_domain.csv": ("domain", "expected one of language"),
     "zero_epochs.csv": ("epochs", "expected a positive number"),
     "negative_duration.csv": ("training_time_hours", "expected a positive number"),
+    "heads_not_dividing_width.csv": ("n_heads", "n_heads dividing d_model"),
+    "shared_experts_without_experts.csv": ("shared_experts", "only in a mixture of experts"),
 }
 
 CLEAN = {

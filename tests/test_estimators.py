@@ -412,3 +412,19 @@ def test_a_shape_given_in_part_is_flagged_and_6nd_used():
     assert row["ops_rule"] == "6ND"
     assert "architecture_incomplete" in row["flags"]
     assert "not counted" in row["notes"]
+
+
+GPT3_SHAPE = {"n_layers": "96", "d_model": "12288", "n_heads": "96", "d_ff": "49152",
+              "vocab_size": "50257", "seq_len": "2048", "dataset_size": "3e11",
+              "dataset_unit": "tokens", "epochs": "1"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("parameters", "flagged"), [("175e9", False), ("17.5e9", True), (None, False)]
+)
+def test_parameters_far_from_the_shape_are_flagged(parameters, flagged):
+    row = ops_row(parameters=parameters, **GPT3_SHAPE)
+    assert row["ops_rule"] == "architecture"
+    assert ("parameters_disagree_with_shape" in row["flags"]) == flagged
+    if flagged:
+        assert "parameters 1.8e10 against the shape's count of 1.8e11" in row["notes"]
