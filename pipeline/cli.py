@@ -620,7 +620,7 @@ def query(
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
     ] = OutputFormat.table,
 ) -> None:
-    """Run SQL against the published database (read-only).
+    """Run SQL against the published database (read-only, no access to other files).
 
     Tables: estimates, rejects, hardware, metadata.
 
@@ -637,7 +637,10 @@ def query(
             err.print(f"Error: {db}: database not found; run `flopsheet estimate` first")
             raise typer.Exit(EXIT_INPUT_FILE)
         try:
-            with duckdb.connect(str(db), read_only=True) as connection:
+            # Read-only, and no file access beyond the database: `COPY ... TO`, `read_csv` and
+            # `ATTACH` cannot write or read other files.
+            no_files = {"enable_external_access": False}
+            with duckdb.connect(str(db), read_only=True, config=no_files) as connection:
                 relation = connection.sql(sql)
                 frame = relation.pl() if relation is not None else pl.DataFrame()
         except duckdb.Error as error:

@@ -100,6 +100,27 @@ def test_query_is_read_only(published):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY estimates TO '{tmp}/leak.csv'",
+        "SELECT * FROM read_csv('{tmp}/leak.csv')",
+        "ATTACH '{tmp}/other.duckdb' AS other",
+    ],
+)
+def test_query_touches_no_other_file(published, tmp_path, sql):
+    out, _ = published
+    if "read_csv" in sql:
+        (tmp_path / "leak.csv").write_text("a\n1\n")
+    result = runner.invoke(
+        app, ["query", sql.format(tmp=tmp_path), "--db", str(out / "compute.duckdb")]
+    )
+    assert result.exit_code == 1
+    assert "disabled" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "other.duckdb").exists()
+    assert "COPY" not in sql or not (tmp_path / "leak.csv").exists()
+
+
 def test_query_bad_sql_is_one_line(published):
     out, _ = published
     result = runner.invoke(app, ["query", "selec nonsense", "--db", str(out / "compute.duckdb")])
