@@ -576,11 +576,12 @@ def count_layer_list(document: object, source: object = "<layer list>") -> Layer
     )
 
 
-def count_layer_file(path: Path | str) -> LayerCount:
-    """Read and count one JSON layer list."""
+def count_layer_file(path: Path | str, read_from: Path | None = None) -> LayerCount:
+    """Read and count one JSON layer list (its bytes from `read_from` when given: a run's
+    snapshot of it); errors name `path`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(read_from or path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ArchitectureFileError(path, "architecture file not found") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -620,20 +621,26 @@ def resolve_architecture(cell: str, search_dirs: Sequence[Path | str] = ()) -> P
     )
 
 
-def count_architecture_cell(cell: str, search_dirs: Sequence[Path | str] = ()) -> LayerCount:
-    """A cell of the `architecture_file` column: inline JSON (starts with '{') or a file."""
+def count_architecture_cell(
+    cell: str, search_dirs: Sequence[Path | str] = (), copies: Mapping[Path, Path] | None = None
+) -> LayerCount:
+    """A cell of the `architecture_file` column: inline JSON (starts with '{') or a file.
+    `copies` maps a file the cell resolves to onto the snapshot to read instead."""
     text = cell.strip()
     if text.startswith("{"):
         return count_layer_list(_parse_json("inline architecture", text), "inline architecture")
-    return count_layer_file(resolve_architecture(text, search_dirs))
+    found = resolve_architecture(text, search_dirs)
+    return count_layer_file(found, (copies or {}).get(found))
 
 
 def _cell_name(cell: str) -> str:
     return "inline architecture" if cell.strip().startswith("{") else cell.strip()
 
 
-def _counted_row(cell: str, search_dirs: Sequence[Path | str]) -> dict:
-    counted = count_architecture_cell(cell, search_dirs)
+def _counted_row(
+    cell: str, search_dirs: Sequence[Path | str], copies: Mapping[Path, Path] | None
+) -> dict:
+    counted = count_architecture_cell(cell, search_dirs, copies)
     parameters, forward = float(counted.parameters), float(counted.forward_flop)
     if not (math.isfinite(parameters) and math.isfinite(forward)):
         raise OverflowError("counts past the float range")
@@ -651,6 +658,7 @@ def layer_list_frame(
     cells: Iterable[str | None],
     search_dirs: Sequence[Path | str] = (),
     errors: Literal["raise", "record"] = "raise",
+    copies: Mapping[Path, Path] | None = None,
 ) -> pl.DataFrame:
     """One row per distinct non-blank cell, to join on `architecture_file`.
 
@@ -661,7 +669,7 @@ def layer_list_frame(
     rows = []
     for cell in dict.fromkeys(c for c in cells if c is not None and c.strip()):
         try:
-            rows.append(_counted_row(cell, search_dirs))
+            rows.append(_counted_row(cell, search_dirs, copies))
         except (
             ArchitectureFileError,
             ArithmeticError,

@@ -17,6 +17,7 @@ left by a killed process is taken over by the next run with no guesswork.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -59,6 +60,7 @@ RUN_RECORD = "run.json"
 PUBLISHED_FILES = (DATABASE_NAME, PARQUET_NAME, REJECTS_NAME)
 DEFAULT_KEEP = 10
 PRIORS_COPY = "priors.toml"
+LAYERS_COPY_DIR = "architectures"
 HISTORY_COLUMNS = ("run_id", "system", "estimate_flop", "estimate_source", "flags")
 
 
@@ -89,6 +91,18 @@ def _pause(point: str) -> None:
         time.sleep(float(seconds or 60))
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 of flopsheet's own source (`pipeline/` and `schemas/`): a change to the code
+    changes what a run computes, with or without a new version number."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted((*root.glob("pipeline/*.py"), *root.glob("schemas/*.py"))):
+        digest.update(f"{path.relative_to(root).as_posix()}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_key(
     inputs: Sequence[Path],
     hardware_path: Path,
@@ -98,10 +112,11 @@ def run_key(
     priors_path: Path | str = DEFAULT_PRIORS_PATH,
 ) -> str:
     """Hash of everything a run depends on: input bytes, hardware table, utilization priors,
-    settings, the column map, the input format, and the flopsheet version."""
+    settings, the column map, the input format, and the flopsheet version and code."""
     digest = hashlib.sha256()
     parts = [
         __version__,
+        code_fingerprint(),
         json.dumps(settings.as_dict(), sort_keys=True),
         json.dumps(column_map or {}, sort_keys=True),
         input_format,
@@ -240,26 +255,42 @@ def _copy_in(source: Path, target: Path) -> str:
 
 
 def _snapshot_inputs(
-    inputs: Sequence[Path], hardware_path: Path, priors_path: Path | str, run_dir: Path
-) -> list[dict]:
-    """Copy each input, the hardware table and the priors into the run with their checksums."""
+    inputs: Sequence[Path],
+    hardware_path: Path,
+    priors_path: Path | str,
+    run_dir: Path,
+    layer_files: Sequence[Path] = (),
+) -> tuple[list[dict], list[dict]]:
+    """Copy each input, the layer lists the sheets name, the hardware table and the priors
+    into the run with their checksums: (inputs, layer lists), each as [{file, copy, sha256}]."""
     folder = run_dir / "inputs"
     folder.mkdir()
-    snapshot = []
-    for index, path in enumerate(inputs):
-        target = folder / f"{index:02d}-{Path(path).name}"
+
+    def copied(path: Path, target: Path) -> dict:
         sha256 = _copy_in(Path(path), target)
-        snapshot.append(
-            {"file": str(path), "copy": str(target.relative_to(run_dir)), "sha256": sha256}
-        )
+        return {"file": str(path), "copy": str(target.relative_to(run_dir)), "sha256": sha256}
+
+    snapshot = [
+        copied(path, folder / f"{index:02d}-{Path(path).name}") for index, path in enumerate(inputs)
+    ]
+    layers = []
+    if layer_files:
+        (folder / LAYERS_COPY_DIR).mkdir()
+        layers = [
+            copied(path, folder / LAYERS_COPY_DIR / f"{index:02d}-{Path(path).name}")
+            for index, path in enumerate(layer_files)
+        ]
     sums = {"hardware.csv": _copy_in(Path(hardware_path), folder / "hardware.csv")}
     if str(priors_path) != SEED:  # the run key has already found it readable
         sums[PRIORS_COPY] = _copy_in(Path(priors_path), folder / PRIORS_COPY)
     (folder / "SHA256SUMS").write_text(
-        "".join(f"{item['sha256']}  {Path(item['copy']).name}\n" for item in snapshot)
+        "".join(
+            f"{item['sha256']}  {Path(item['copy']).relative_to('inputs')}\n"
+            for item in (*snapshot, *layers)
+        )
         + "".join(f"{sha256}  {name}\n" for name, sha256 in sums.items())
     )
-    return snapshot
+    return snapshot, layers
 
 
 def _previous_database(output_dir: Path) -> Path | None:
@@ -436,8 +467,13 @@ def _run(
 ):  # fmt: skip
     """Estimate, write and publish one run inside `run_dir`; fills in `record`.
     Returns the diff against the previous run and the estimate's summary."""
-    snapshot = _snapshot_inputs(inputs, hardware_path, priors_path, run_dir)
+    # The layer lists are read from the run's copies: the run holds every byte it counted.
+    layer_files = architecture_files(inputs, column_map, input_format)
+    snapshot, layers = _snapshot_inputs(inputs, hardware_path, priors_path, run_dir, layer_files)
     record["inputs"] = snapshot
+    if layers:
+        record["layer_lists"] = layers
+    layer_copies = {Path(item["file"]): run_dir / item["copy"] for item in layers}
     copies = [run_dir / item["copy"] for item in snapshot]
     hardware_copy = run_dir / "inputs" / "hardware.csv"
     priors_copy = SEED if str(priors_path) == SEED else run_dir / "inputs" / PRIORS_COPY
@@ -445,11 +481,12 @@ def _run(
         result = run_estimate(
             copies, None, column_map, hardware_copy, settings, on_stage, input_format,
             priors_path=priors_copy,
-            search_dirs=spreadsheet_dirs(inputs),
+            search_dirs=spreadsheet_dirs(inputs), layer_copies=layer_copies,
         )  # fmt: skip
     except InputFileError as error:  # name the file the user gave, not the run's copy
         originals = {str(c): i["file"] for c, i in zip(copies, snapshot, strict=True)}
         originals[str(priors_copy)] = str(priors_path)
+        originals.update({str(copy): str(file) for file, copy in layer_copies.items()})
         original = originals.get(str(error.path), error.path)
         raise InputFileError(original, error.problem) from None
     # Rows name the file the user gave, not its copy, so runs over the same bytes are identical.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +68,7 @@ def run_estimate(
     withhold: tuple[str, ...] = (),
     priors_path: Path | str = DEFAULT_PRIORS_PATH,
     search_dirs: Sequence[Path] | None = None,
+    layer_copies: Mapping[Path, Path] | None = None,
 ) -> RunResult:
     """Estimate `inputs`; publish into `output_dir` unless it is None (validation only).
     `priors_path` is a utilization priors file, or "seed" for the fixed 0.30 / 0.40."""
@@ -79,7 +80,7 @@ def run_estimate(
     rows_read = raw.height
     if search_dirs is None:
         search_dirs = spreadsheet_dirs(inputs)
-    systems, rejects = validate(raw, search_dirs)
+    systems, rejects = validate(raw, search_dirs, layer_copies)
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
     estimates = estimate(systems, hardware, settings, priors)

@@ -8,7 +8,7 @@ column, value and reason; every other row goes on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -134,11 +134,15 @@ LAYER_COUNTS = {
 
 
 def count_layer_lists(
-    typed: pl.DataFrame, search_dirs: Sequence[Path | str] = ()
+    typed: pl.DataFrame,
+    search_dirs: Sequence[Path | str] = (),
+    layer_copies: Mapping[Path, Path] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Count each distinct `architecture_file` once; (typed with the counts, problems): a
     file that cannot be read or counted quarantines its rows with the file's own message."""
-    counts = layer_list_frame(typed["architecture_file"], search_dirs, errors="record")
+    counts = layer_list_frame(
+        typed["architecture_file"], search_dirs, errors="record", copies=layer_copies
+    )
     joined = typed.with_row_index("_row").join(
         counts, on="architecture_file", how="left", maintain_order="left"
     )
@@ -152,12 +156,15 @@ def count_layer_lists(
 
 
 def validate(
-    raw: pl.DataFrame, search_dirs: Sequence[Path | str] = ()
+    raw: pl.DataFrame,
+    search_dirs: Sequence[Path | str] = (),
+    layer_copies: Mapping[Path, Path] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(systems that pass, rejects). Input rows = passing rows + distinct rejected rows.
-    Layer lists named by `architecture_file` are looked for in `search_dirs` first."""
+    Layer lists named by `architecture_file` are looked for in `search_dirs` first, and read
+    from their snapshot in `layer_copies` when a run has one."""
     typed, parse_failed = parse_cells(raw)
-    typed, layer_failed = count_layer_lists(typed, search_dirs)
+    typed, layer_failed = count_layer_lists(typed, search_dirs, layer_copies)
     problems = pl.concat([parse_failed, schema_failures(typed), layer_failed])
     with_row = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
     rejects = _describe(problems, with_row)

@@ -13,7 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.hardware import DEFAULT_HARDWARE_PATH
 from pipeline.refresh import EXIT_LOCKED, read_run_log, refresh
+from pipeline.settings import Settings
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -272,3 +274,45 @@ def test_editing_a_named_layer_list_is_a_change(tmp_path):
     assert again.status == "published"
     flop = pl.read_parquet(out / "estimates.parquet")["ops_flop"][0]
     assert flop == pytest.approx(3 * 2 * 4 * 30 * 1000)
+
+
+def test_a_run_holds_the_layer_lists_it_counted(tmp_path):
+    (tmp_path / "mlp.json").write_text(
+        '{"input": [4], "layers": [{"type": "dense", "out_features": 3}]}'
+    )
+    sheet = tmp_path / "s.csv"
+    sheet.write_text(
+        "system,architecture_file,dataset_size,epochs\nm,mlp,1000,1\nn,resnet50,10,1\n"
+    )
+    out = tmp_path / "out"
+    result = refresh([sheet], out)
+    run = out / "runs" / result.run_id
+    record = json.loads((run / "run.json").read_text())
+    copies = {Path(item["file"]).name: run / item["copy"] for item in record["layer_lists"]}
+    assert set(copies) == {"mlp.json", "resnet50.json"}  # beside the sheet, and shipped
+    assert copies["mlp.json"].read_bytes() == (tmp_path / "mlp.json").read_bytes()
+    sums = (run / "inputs" / "SHA256SUMS").read_text()
+    assert "architectures/00-mlp.json" in sums and "architectures/01-resnet50.json" in sums
+    # the run counted its copy, not whatever the file holds later
+    (tmp_path / "mlp.json").write_text("not json")
+    assert pl.read_parquet(run / "estimates.parquet").filter(pl.col("system") == "m")["ops_flop"][
+        0
+    ] == pytest.approx(3 * 2 * 4 * 3 * 1000)
+
+
+def test_a_bad_layer_list_in_a_run_is_named_by_its_own_path(tmp_path):
+    (tmp_path / "broken.json").write_text("{not json")
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("system,architecture_file,dataset_size,epochs\nm,broken,1000,1\n")
+    refresh([sheet], tmp_path / "out")
+    rejects = pl.read_csv(tmp_path / "out" / "rejects.csv")
+    assert rejects["reason"][0].startswith(f"{tmp_path / 'broken.json'}: not valid JSON")
+
+
+def test_the_run_key_follows_the_code(sheet, monkeypatch):
+    from pipeline import refresh as refresh_module
+
+    assert len(refresh_module.code_fingerprint()) == 64
+    before = refresh_module.run_key([sheet], DEFAULT_HARDWARE_PATH, Settings())
+    monkeypatch.setattr(refresh_module, "code_fingerprint", lambda: "other code")
+    assert refresh_module.run_key([sheet], DEFAULT_HARDWARE_PATH, Settings()) != before
