@@ -19,6 +19,33 @@ def _published_runs(connection: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in rows]
 
 
+# A run's estimates from the history: the last row of each system up to that run, from the
+# last whole-run snapshot on (histories written before changes were kept hold snapshots), less
+# the systems removed.
+AS_OF_SQL = """
+WITH ordered AS (
+    SELECT run_id, row_number() OVER (ORDER BY started_at, run_id) AS n
+    FROM runs WHERE status = 'published'
+),
+target AS (SELECT n FROM ordered WHERE run_id = $run),
+history AS (
+    SELECT h.*, o.n FROM estimate_history h JOIN ordered o USING (run_id)
+    WHERE o.n <= (SELECT n FROM target)
+),
+since AS (SELECT coalesce(max(n), 0) AS n FROM history WHERE change = 'snapshot')
+SELECT system, estimate_flop, estimate_source, flags FROM history
+WHERE n >= (SELECT n FROM since)
+QUALIFY row_number() OVER (PARTITION BY system ORDER BY n DESC) = 1
+    AND change != 'removed'
+ORDER BY system
+"""
+
+
+def estimates_as_of(connection: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """`system, estimate_flop, estimate_source, flags` as published by run `run_id`."""
+    return connection.sql(AS_OF_SQL, params={"run": run_id}).pl()
+
+
 def _resolve(run: str, runs: list[str]) -> str:
     matches = [r for r in runs if r.startswith(run)]
     if len(matches) != 1:
@@ -52,7 +79,6 @@ def diff_runs(
             run_a, run_b = _resolve(run_a, runs), runs[-1]
         else:
             run_a, run_b = _resolve(run_a, runs), _resolve(run_b, runs)
-        query = "SELECT system, estimate_flop, estimate_source, flags FROM estimate_history WHERE run_id = ?"
-        old = connection.sql(query, params=[run_a]).pl()
-        new = connection.sql(query, params=[run_b]).pl()
+        old = estimates_as_of(connection, run_a)
+        new = estimates_as_of(connection, run_b)
     return diff_estimates(old, new, threshold)

@@ -309,25 +309,48 @@ def _previous_estimates(database: Path | None) -> pl.DataFrame | None:
 
 
 def _write_history(staged: Path, previous: Path | None, run_id: str) -> None:
-    """estimate_history = the previous run's history + this run's estimates, copied inside
-    DuckDB (no round trip through Python for a million rows a run)."""
+    """estimate_history = the previous run's history + what this run changed: systems added or
+    whose estimate, source or flags changed, with their new values, and systems removed, with
+    nulls. Storage grows with the changes, not with runs x rows; `estimates_as_of` rebuilds
+    any run's estimates. Copied inside DuckDB, with no round trip through Python."""
     columns = ", ".join(HISTORY_COLUMNS[1:])
     with duckdb.connect(str(staged)) as connection:
         connection.execute("SET enable_progress_bar = false")
         connection.execute(
-            f"CREATE TABLE estimate_history AS SELECT ?::VARCHAR AS run_id, {columns} "
-            "FROM estimates LIMIT 0",
+            f"CREATE TABLE estimate_history AS SELECT ?::VARCHAR AS run_id, {columns}, "
+            "'added' AS change FROM estimates LIMIT 0",
             [run_id],
         )
-        if previous is not None:
-            connection.execute(f"ATTACH '{previous}' AS previous (READ_ONLY)")
+        if previous is None:
             connection.execute(
-                "INSERT INTO estimate_history SELECT * FROM previous.estimate_history"
+                f"INSERT INTO estimate_history SELECT ?::VARCHAR, {columns}, 'added' "
+                "FROM estimates",
+                [run_id],
             )
-            connection.execute("DETACH previous")
+            return
+        connection.execute(f"ATTACH '{previous}' AS previous (READ_ONLY)")
+        kept = {row[0] for row in connection.sql(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'previous' "
+            "AND table_name = 'estimate_history'"
+        ).fetchall()}  # fmt: skip
+        # A history written before changes were kept holds whole runs: each is a snapshot.
+        change = "change" if "change" in kept else "'snapshot'"
         connection.execute(
-            f"INSERT INTO estimate_history SELECT ?::VARCHAR, {columns} FROM estimates", [run_id]
+            f"INSERT INTO estimate_history SELECT run_id, {columns}, {change} "
+            "FROM previous.estimate_history"
         )
+        differs = " OR ".join(f"e.{c} IS DISTINCT FROM p.{c}" for c in HISTORY_COLUMNS[2:])
+        connection.execute(
+            f"INSERT INTO estimate_history "
+            f"SELECT ?::VARCHAR, e.system, e.estimate_flop, e.estimate_source, e.flags, "
+            f"CASE WHEN p.system IS NULL THEN 'added' ELSE 'changed' END "
+            f"FROM estimates e LEFT JOIN previous.estimates p ON e.system = p.system "
+            f"WHERE p.system IS NULL OR {differs} "
+            f"UNION ALL SELECT ?::VARCHAR, p.system, NULL, NULL, NULL, 'removed' "
+            f"FROM previous.estimates p ANTI JOIN estimates e ON e.system = p.system",
+            [run_id, run_id],
+        )
+        connection.execute("DETACH previous")
 
 
 def _runs_table(records: list[dict]) -> pl.DataFrame:

@@ -34,6 +34,7 @@ import vl_convert as vlc
 from pipeline import __version__
 from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
 from pipeline.errors import InputFileError
+from pipeline.history import estimates_as_of
 
 REPORT_HTML = "report.html"
 
@@ -372,12 +373,7 @@ def _changes(
     if "estimate_history" not in tables or len(runs) < 2:
         return None, None
     run_a, run_b = runs[-2]["run_id"], runs[-1]["run_id"]
-    query = (
-        "SELECT system, estimate_flop, estimate_source, flags FROM estimate_history "
-        "WHERE run_id = ? ORDER BY system"
-    )
-    old = connection.sql(query, params=[run_a]).pl()
-    new = connection.sql(query, params=[run_b]).pl()
+    old, new = estimates_as_of(connection, run_a), estimates_as_of(connection, run_b)
     return diff_estimates(old, new, DEFAULT_THRESHOLD), (run_a, run_b)
 
 
@@ -554,6 +550,32 @@ def load_report_data(database: Path) -> ReportData:
 # Charts (Vega-Lite through altair). Data are inlined as plain values: the page loads nothing.
 
 
+# A chart draws at most this many points and the attention table lists at most this many
+# rows, so that a database of a million systems still makes a page a browser opens. The fits,
+# counts and notes use every row.
+MAX_CHART_POINTS = 5_000
+MAX_TABLE_ROWS = 2_000
+MAX_NAMED_OUTSIDE = 30  # systems outside the methods' band named in the note
+
+
+def shown(frame: pl.DataFrame, limit: int = MAX_CHART_POINTS) -> pl.DataFrame:
+    """`frame`, or every k-th of its rows (in its own order) when it has more than `limit`:
+    an even, deterministic thinning."""
+    if frame.height <= limit:
+        return frame
+    return frame.gather_every(math.ceil(frame.height / limit))
+
+
+def _shown_note(frame: pl.DataFrame, what: str) -> str:
+    if frame.height <= MAX_CHART_POINTS:
+        return ""
+    step = math.ceil(frame.height / MAX_CHART_POINTS)
+    return (
+        f" The chart draws every {step:,}th of the {frame.height:,} {what}"
+        f" ({shown(frame).height:,} points); counts and fits use them all."
+    )
+
+
 def _values(frame: pl.DataFrame) -> list[dict]:
     """Rows as JSON-ready dicts (dates as ISO text, lists joined)."""
     converted = frame.with_columns(
@@ -591,7 +613,7 @@ def _flop_axis(domain: list[float], most: int = 10) -> alt.Axis:
 
 
 def trend_chart(data: ReportData) -> alt.TopLevelMixin:
-    points = data.points
+    points = shown(data.points)
     fields = ["system", "organization", "publication_date", "year", "estimate_flop"]
     fields += ["estimate_source", "ops_rule", "flags", "large_scale"]
     fields += list(INTERVAL_COLUMNS) if data.has_interval else []
@@ -689,7 +711,7 @@ def trend_chart(data: ReportData) -> alt.TopLevelMixin:
 
 
 def methods_chart(data: ReportData) -> alt.TopLevelMixin:
-    frame = data.methods.sort("system")
+    frame = shown(data.methods.sort("system"))
     values = _values(
         frame.select(
             "system",
@@ -766,7 +788,7 @@ def methods_chart(data: ReportData) -> alt.TopLevelMixin:
 
 
 def utilization_chart(data: ReportData) -> alt.TopLevelMixin:
-    frame = data.utilization.sort("system")
+    frame = shown(data.utilization.sort("system"))
     values = _values(
         frame.select(
             "system",
@@ -1114,7 +1136,7 @@ def numbers(data: ReportData) -> dict:
         "trends": [trend.as_dict() for trend in data.trends],
         "methods": {
             "both": data.methods.height,
-            "outside_band": data.methods.filter("outside_band")["system"].sort().to_list(),
+            "outside_band": data.methods.filter("outside_band").height,
         },
         "attention_rows": data.attention.height,
         "published_runs": data.published_runs,
@@ -1192,9 +1214,17 @@ def render_html(data: ReportData, specs: dict[str, dict]) -> str:
         else ""
     )
     outside = data.methods.filter("outside_band")["system"].sort().to_list()
+    named = f": {', '.join(outside)}." if 0 < len(outside) <= MAX_NAMED_OUTSIDE else "."
     methods_note = (
         f"{data.methods.height} systems have both methods; {len(outside)} fall outside "
-        f"{AGREEMENT_FACTOR:g}x of each other" + (f": {', '.join(outside)}." if outside else ".")
+        f"{AGREEMENT_FACTOR:g}x of each other" + named
+    ) + _shown_note(data.methods.sort("system"), "systems with both methods")
+    attention = data.attention.head(MAX_TABLE_ROWS)
+    attention_note = (
+        f" The table lists the first {MAX_TABLE_ROWS:,} of {data.attention.height:,}; query the"
+        " database for the rest."
+        if data.attention.height > MAX_TABLE_ROWS
+        else ""
     )
     priors = ", ".join(
         f"{row['utilization_source']} {row['utilization_used']:.2f} ({row['systems']} systems)"
@@ -1236,7 +1266,7 @@ def render_html(data: ReportData, specs: dict[str, dict]) -> str:
 
 <h2 id="trend">Training compute over time</h2>
 <p class="note">Each point is a system with an estimate, coloured by where its estimate came from;
-hover for details, drag to pan and scroll to zoom. {_e(interval_note)}{_e(date_note)}
+hover for details, drag to pan and scroll to zoom. {_e(interval_note)}{_e(date_note)}{_e(_shown_note(data.points, "plotted systems"))}
 Lines are least-squares fits of log10(FLOP) on the fractional publication year; the doubling time
 is log10(2) / slope, and its 95% interval comes from the slope's, slope &plusmn; t &times; s.e.
 with Student's t at n &minus; 2 degrees of freedom.</p>
@@ -1252,7 +1282,7 @@ with Student's t at n &minus; 2 degrees of freedom.</p>
 <p class="note">Implied utilization is what method 1's compute means for the hardware that method 2
 counts. Solid rules are the utilization priors that method 2 used where a paper reports none
 ({_e(priors) or "none used"}); dashed rules bound the plausible range outside which a row is
-flagged.</p>
+flagged.{_e(_shown_note(data.utilization.sort("system"), "systems with an implied utilization"))}</p>
 <div class="chart" id="chart-utilization"></div>
 
 <h2 id="counts">Counts</h2>
@@ -1268,8 +1298,8 @@ flagged.</p>
 <h2 id="needs-attention">Rows that need attention</h2>
 <p class="note">Estimated rows with a flag beyond the documented assumptions (those are:
 {_e(", ".join(sorted(INFORMATIONAL_FLAGS)))}), and every rejected row with its reason. Click a
-heading to sort; type to filter.</p>
-{_table("attention", attention_columns, data.attention.to_dicts())}
+heading to sort; type to filter.{_e(attention_note)}</p>
+{_table("attention", attention_columns, attention.to_dicts())}
 
 <h2 id="changes">What changed in the last refresh</h2>
 {_changes_section(data)}

@@ -414,16 +414,14 @@ def test_a_shape_given_in_part_is_flagged_and_6nd_used():
     assert "not counted" in row["notes"]
 
 
-GPT3_SHAPE = {"n_layers": "96", "d_model": "12288", "n_heads": "96", "d_ff": "49152",
-              "vocab_size": "50257", "seq_len": "2048", "dataset_size": "3e11",
-              "dataset_unit": "tokens", "epochs": "1"}  # fmt: skip
+GPT3_TRAINING = {**GPT3_SHAPE, "dataset_size": "3e11", "dataset_unit": "tokens", "epochs": "1"}
 
 
 @pytest.mark.parametrize(
     ("parameters", "flagged"), [("175e9", False), ("17.5e9", True), (None, False)]
 )
 def test_parameters_far_from_the_shape_are_flagged(parameters, flagged):
-    row = ops_row(parameters=parameters, **GPT3_SHAPE)
+    row = ops_row(parameters=parameters, **GPT3_TRAINING)
     assert row["ops_rule"] == "architecture"
     assert ("parameters_disagree_with_shape" in row["flags"]) == flagged
     if flagged:

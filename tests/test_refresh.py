@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.hardware import DEFAULT_HARDWARE_PATH
+from pipeline.history import estimates_as_of
 from pipeline.refresh import EXIT_LOCKED, read_run_log, refresh
 from pipeline.settings import Settings
 from tests.conftest import REPO
@@ -110,11 +111,27 @@ def test_history_and_diffs_over_three_refreshes(sheet, tmp_path):
             "SELECT run_id, status, systems_changed FROM runs ORDER BY run_id"
         ).fetchall()
         history = con.sql(
-            "SELECT run_id, estimate_flop FROM estimate_history WHERE system = 'Chinchilla' ORDER BY run_id"
+            "SELECT run_id, estimate_flop, change FROM estimate_history "
+            "WHERE system = 'Chinchilla' ORDER BY run_id"
         ).fetchall()
+        changes = con.sql(
+            "SELECT run_id, system, change FROM estimate_history WHERE run_id != ? ORDER BY ALL",
+            params=[first.run_id],
+        ).fetchall()
+        as_of_second = estimates_as_of(con, second.run_id)
+        as_of_third = estimates_as_of(con, third.run_id)
     assert [r[0] for r in runs] == [first.run_id, second.run_id, third.run_id]
     assert all(r[1] == "published" for r in runs)
-    assert [h[1] for h in history] == [5.76e23, 1.2e24, 1.2e24]
+    # the history keeps what changed, not every run's every row
+    assert history == [(first.run_id, 5.76e23, "added"), (second.run_id, 1.2e24, "changed")]
+    assert [(c[0] == second.run_id, c[1], c[2]) for c in changes] == [
+        (True, "Chinchilla", "changed"), (False, "AlexNet", "removed"),
+        (False, "Brand New LM", "added"),
+    ]  # fmt: skip
+    assert "AlexNet" in as_of_second["system"].to_list()
+    assert "AlexNet" not in as_of_third["system"].to_list()
+    assert as_of_third.filter(pl.col("system") == "Chinchilla")["estimate_flop"][0] == 1.2e24
+    assert as_of_third.height == pl.read_parquet(out / "estimates.parquet").height
 
     last = runner.invoke(app, ["diff", "-o", str(out), "--json"])
     assert last.exit_code == 0, last.output
@@ -316,3 +333,24 @@ def test_the_run_key_follows_the_code(sheet, monkeypatch):
     before = refresh_module.run_key([sheet], DEFAULT_HARDWARE_PATH, Settings())
     monkeypatch.setattr(refresh_module, "code_fingerprint", lambda: "other code")
     assert refresh_module.run_key([sheet], DEFAULT_HARDWARE_PATH, Settings()) != before
+
+
+def test_a_history_of_whole_runs_from_before_goes_on(sheet, tmp_path):
+    out = tmp_path / "out"
+    first = refresh([sheet], out)
+    # as histories were written before changes were kept: every row of every run, no `change`
+    with duckdb.connect(str((out / "compute.duckdb").resolve())) as con:
+        con.execute("ALTER TABLE estimate_history DROP COLUMN change")
+    lines = sheet.read_text().splitlines()
+    sheet.write_text("\n".join(line for line in lines if not line.startswith("AlexNet,")) + "\n")
+    second = refresh([sheet], out)
+    with duckdb.connect(str(out / "compute.duckdb"), read_only=True) as con:
+        kinds = dict(con.sql(
+            "SELECT run_id, list(DISTINCT change) FROM estimate_history GROUP BY 1"
+        ).fetchall())  # fmt: skip
+        before, after = (estimates_as_of(con, run) for run in (first.run_id, second.run_id))
+    assert kinds == {first.run_id: ["snapshot"], second.run_id: ["removed"]}
+    assert before.height == after.height + 1
+    assert "AlexNet" in before["system"].to_list() and "AlexNet" not in after["system"].to_list()
+    diff = runner.invoke(app, ["diff", "-o", str(out), "--json"])
+    assert [(c["system"], c["change"]) for c in json.loads(diff.stdout)] == [("AlexNet", "removed")]

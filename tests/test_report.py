@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -27,6 +28,7 @@ from pipeline.report import (
     chart_specs,
     fit_trend,
     load_report_data,
+    render_html,
     t_quantile,
     write_report,
 )
@@ -489,3 +491,35 @@ def test_refresh_cli_prints_a_report_warning_and_exits_0(tmp_path, monkeypatch):
     )
     assert quiet.exit_code == 0 and json.loads(quiet.stdout)["warnings"] == []
     assert not (tmp_path / "out2" / "report").exists()
+
+
+def test_a_large_database_makes_a_page_of_bounded_size(tmp_path):
+    from pipeline.bench import synthetic
+    from pipeline.report import MAX_CHART_POINTS, MAX_TABLE_ROWS, shown  # noqa: PLC0415
+
+    sheet = tmp_path / "large.csv"
+    synthetic(12_000).with_columns(
+        pl.format("{}-06", 2000 + pl.int_range(pl.len()) % 25).alias("publication_date")
+    ).write_csv(sheet)
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["estimate", str(sheet), "-o", str(out)]).exit_code == 0
+    data = load_report_data(out / "compute.duckdb")
+    assert data.points.height > MAX_CHART_POINTS
+    specs = chart_specs(build_charts(data))
+
+    def inline_sizes(node: object) -> list[int]:
+        if isinstance(node, dict):
+            own = [len(node["values"])] if isinstance(node.get("values"), list) else []
+            return own + [n for value in node.values() for n in inline_sizes(value)]
+        return [n for value in node for n in inline_sizes(value)] if isinstance(node, list) else []
+
+    for name in ("compute_trend", "methods", "utilization"):
+        assert 0 < max(inline_sizes(specs[name])) <= MAX_CHART_POINTS, name
+    page = render_html(data, specs)
+    assert f"of the {data.points.height:,} plotted systems" in page
+    assert page.count("<tr") <= MAX_TABLE_ROWS + 200  # the attention table and the small ones
+    assert len(page) < 8_000_000
+    # thinning is even and deterministic: every k-th row in the frame's own order
+    frame = pl.DataFrame({"i": range(10_001)})
+    assert shown(frame, 5_000)["i"].to_list() == list(range(0, 10_001, 3))
+    assert shown(frame, 20_000).height == 10_001
