@@ -87,6 +87,10 @@ def _summary(rows: pl.DataFrame) -> dict:
         "all_rows_within_2x": within_2x / max(with_figure.height, 1),
         "lower_bounds": compared["lower_bound_holds"].is_not_null().sum(),
         "lower_bounds_holding": compared["lower_bound_holds"].sum(),
+        # Rows Epoch gives no figure for but with inputs a method can use: the gap this fills.
+        "gap_rows_with_method_inputs": rows.filter(
+            pl.col("epoch_flop").is_null() & pl.col("has_method_inputs")
+        ).height,
         "gap_rows_estimated": rows.filter(
             pl.col("epoch_flop").is_null() & pl.col("estimate_flop").is_not_null()
         ).height,

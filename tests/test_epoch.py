@@ -183,6 +183,8 @@ def test_evaluate_reports_agreement(tmp_path, name):
     assert summary["estimated_within_2x"] >= 0.76
     assert summary["estimated_within_3x"] >= 0.82
     assert summary["all_rows_within_2x"] >= 0.40
+    # rows without Epoch's figure that the methods can estimate: the gap flopsheet fills
+    assert 0 < summary["gap_rows_estimated"] <= summary["gap_rows_with_method_inputs"]
 
 
 def test_evaluate_never_sees_epochs_figure():
