@@ -34,9 +34,22 @@ def estimate(
     frame = start_annotations(systems.lazy())
     shape = [c for c, kind in ARCHITECTURE_COLUMNS.items() if kind == "count"]
     described = systems.select(pl.any_horizontal(pl.col(shape).is_not_null()).any()).item()
+    # Chips and time without a chip name bound the count of operations (see reconcile).
+    unnamed_chips = (
+        pl.col("hardware").is_null()
+        & pl.col("peak_flop_per_second").is_null()
+        & (
+            pl.col("chip_hours").is_not_null()
+            | (
+                pl.col("hardware_quantity").is_not_null()
+                & pl.col("training_time_hours").is_not_null()
+            )
+        )
+    )
+    bounded = systems.select(unnamed_chips.any()).item()
     frame = stage(ops_method(frame, settings, transformers=described))
-    frame = stage(hardware_method(frame, hardware, settings, priors))
-    frame = reconcile(frame, settings)
+    frame = stage(hardware_method(frame, hardware, settings, priors, bound_unnamed=bounded))
+    frame = reconcile(frame, settings, bound_unnamed=bounded)
     if systems["base_model"].is_not_null().any():
         # Chains of fine-tunes resolve by repeated lookups over the collected rows.
         frame = add_base_models(frame.collect()).lazy()

@@ -306,20 +306,26 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
                         ]
                     ),
                 ),
-                "parameters_disagree_with_shape": (
-                    (
-                        (pl.col("parameters") / pl.col("_tf_total")).log().abs()
-                        > math.log(settings.shape_parameters_factor)
-                    ).fill_null(False),
-                    pl.concat_str(
-                        [
-                            pl.lit("parameters "),
-                            sci(pl.col("parameters")),
-                            pl.lit(" against the shape's count of "),
-                            sci(pl.col("_tf_total")),
-                            pl.lit(": the shape was counted; check one or the other"),
-                        ]
-                    ),
+                **(
+                    {}
+                    if not transformers
+                    else {
+                        "parameters_disagree_with_shape": (
+                            (
+                                (pl.col("parameters") / pl.col("_tf_total")).log().abs()
+                                > math.log(settings.shape_parameters_factor)
+                            ).fill_null(False),
+                            pl.concat_str(
+                                [
+                                    pl.lit("parameters "),
+                                    sci(pl.col("parameters")),
+                                    pl.lit(" against the shape's count of "),
+                                    sci(pl.col("_tf_total")),
+                                    pl.lit(": the shape was counted; check one or the other"),
+                                ]
+                            ),
+                        )
+                    }
                 ),
                 "architecture_incomplete": (
                     pl.col("_tf_incomplete"),
@@ -352,9 +358,12 @@ def hardware_method(
     hardware: pl.DataFrame,
     settings: Settings,
     priors: pl.DataFrame | None = None,
+    bound_unnamed: bool = True,
 ) -> pl.LazyFrame:
     """Adds `hardware_flop` with the chip matched, peak, precision and utilization used; an
-    unreported utilization is the prior's for the row's domain and chip generation."""
+    unreported utilization is the prior's for the row's domain and chip generation.
+    `bound_unnamed=False` says no row gives chips and time without a chip name, which spares
+    the bound such rows put on the count of operations (`_capacity_flop`)."""
     if priors is None:
         priors = seed_priors(
             settings.default_utilization_language, settings.default_utilization_other
@@ -386,20 +395,13 @@ def hardware_method(
     )
     # Chips and time without a chip name still bound the compute: no run did more than the
     # fastest chip of its year could (reconcile drops a count of operations beyond it).
-    fastest = fastest_peak_by_year(hardware)
-    year = pl.col("publication_date").dt.year().cast(pl.Int32)
-    frame = frame.with_columns(
-        year.clip(fastest["year"].min(), fastest["year"].max()).fill_null(fastest["year"].max())
-        .alias("_capacity_year")
-    ).join(
-        fastest.lazy().rename({"year": "_capacity_year", "fastest_peak": "_fastest_peak"}),
-        on="_capacity_year", how="left", maintain_order="left",
-    )  # fmt: skip
-    unnamed = pl.col("hardware").is_null() & pl.col("peak_flop_per_second").is_null()
-    frame = frame.with_columns(
-        pl.when(unnamed)
-        .then(pl.col("chip_seconds") * pl.col("_fastest_peak"))
-        .alias("_capacity_flop")
+    frame = (
+        _capacity(frame, hardware)
+        if bound_unnamed
+        else frame.with_columns(
+            pl.lit(None, pl.Float64).alias("_capacity_flop"),
+            pl.lit(None, pl.Float64).alias("_fastest_peak"),
+        )
     )
     seconds, peak = pl.col("chip_seconds"), pl.col("peak_flop_per_second_used")
     hardware_flop = seconds * peak * pl.col("utilization_used")
@@ -469,5 +471,19 @@ def hardware_method(
         "_precision_fell_back", "_hardware_multiple", "_hardware_year", "_hardware_type",
         "_hardware_generation",
         "_prior_utilization", "_prior_sigma", "_prior_label", pl.selectors.starts_with("_peak_"),
-        "_capacity_year",
     )  # fmt: skip
+
+
+def _capacity(frame: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
+    """`_capacity_flop`: for chips and time without a chip name, chip seconds x the fastest
+    peak of any chip released by the publication year (`_fastest_peak`)."""
+    fastest = fastest_peak_by_year(hardware)
+    first, last = fastest["year"].min(), fastest["year"].max()
+    year = pl.col("publication_date").dt.year().cast(pl.Int32)
+    frame = frame.with_columns(year.clip(first, last).fill_null(last).alias("_capacity_year")).join(
+        fastest.lazy().rename({"year": "_capacity_year", "fastest_peak": "_fastest_peak"}),
+        on="_capacity_year", how="left", maintain_order="left",
+    )  # fmt: skip
+    unnamed = pl.col("hardware").is_null() & pl.col("peak_flop_per_second").is_null()
+    capacity = pl.when(unnamed).then(pl.col("chip_seconds") * pl.col("_fastest_peak"))
+    return frame.with_columns(capacity.alias("_capacity_flop")).drop("_capacity_year")

@@ -17,7 +17,7 @@ def _fold_apart(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return pl.max_horizontal(ratio, 1 / ratio)
 
 
-def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+def reconcile(frame: pl.LazyFrame, settings: Settings, bound_unnamed: bool = True) -> pl.LazyFrame:
     """The method estimate: a precision-weighted mean of the two methods in log space, each
     weighted by 1/sigma^2 (equal spreads give the geometric mean); one method alone where only
     one applies. A reported figure comes first. Adds the methods' and the estimate's spreads
@@ -129,7 +129,7 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
                 "methods_inconsistent": inconsistent,
                 "implied_utilization_impossible": implied > settings.implied_utilization_high,
                 "implied_utilization_low": implied < settings.implied_utilization_low,
-                "ops_beyond_capacity": pl.col("_ops_beyond_capacity"),
+                **({"ops_beyond_capacity": pl.col("_ops_beyond_capacity")} if bound_unnamed else {}),
                 "insufficient_inputs": pl.col("estimate_flop").is_null(),
             }
         ),
@@ -161,6 +161,7 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
             pl.when(implied.is_not_null()).then(
                 pl.concat_str([pl.lit("implied utilization "), short(implied)])
             ),
+            *([
             pl.when(pl.col("_ops_beyond_capacity")).then(
                 pl.concat_str(
                     [pl.lit("counting operations gives "), sci(pl.col("_ops_unused")),
@@ -168,7 +169,8 @@ def reconcile(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
                      pl.lit(" chip-seconds could do at "), sci(pl.col("_fastest_peak")),
                      pl.lit(" FLOP/s, the fastest chip of its year: not used")]
                 )
-            ),
+            )
+            ] if bound_unnamed else []),
             pl.when(pl.col("estimate_flop").is_null() & ~pl.col("_ops_beyond_capacity")).then(
                 pl.lit("insufficient inputs for either method")
             ),
