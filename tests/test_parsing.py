@@ -210,3 +210,28 @@ def test_flag_words_answer_only_their_own_column():
     c = systems.filter(systems["system"] == "c").row(0, named=True)
     assert (c["mixture_of_experts"], c["causal"]) == (True, False)
     assert rejects.filter(rejects["system"] == "b")["column_name"].to_list() == ["gated_mlp"]
+
+
+def test_parsing_once_per_distinct_value_gives_what_parsing_each_row_gives(monkeypatch):
+    from pipeline import validate as validation
+    from tests.conftest import raw_frame
+
+    cells = [
+        {"system": "", "domain": "NLP, vision", "parameters": "175B", "hardware_quantity": "1,024",
+         "training_time_hours": "34 days", "publication_date": "2020-05", "precision": "mixed",
+         "utilization": "41%", "gated_mlp": "swiglu", "dataset_unit": "Tokens"},
+        {"system": "", "domain": "Language", "parameters": "lots", "hardware_quantity": "2.5",
+         "training_time_hours": "forever", "publication_date": "2020-13-01", "precision": "fp12",
+         "utilization": "150%", "gated_mlp": "causal", "dataset_unit": None},
+        {"system": "", "domain": None, "parameters": "3.1 x 10^23", "hardware_quantity": "8",
+         "training_time_hours": "90 min", "publication_date": "2019", "precision": None,
+         "utilization": "0.3", "gated_mlp": "no", "dataset_unit": "image"},
+    ]  # fmt: skip
+    rows = [{**cells[i % 3], "system": f"s{i}"} for i in range(12_000)]
+    raw = raw_frame(rows)
+    by_value, failures_by_value = validation.parse_cells(raw)
+    monkeypatch.setattr(validation, "DISTINCT_SAMPLE", 10**9)  # every row parsed on its own
+    by_row, failures_by_row = validation.parse_cells(raw)
+    assert by_value.equals(by_row)
+    assert failures_by_value.sort("_row", "column").equals(failures_by_row.sort("_row", "column"))
+    assert failures_by_value.height == 4_000 * 6  # the second row's six unreadable cells
