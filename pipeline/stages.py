@@ -3,14 +3,18 @@
 The methods estimate the stage a row's fields describe (`stage_flop`). When the row names a
 `base_model`, its `estimate_flop` is that stage plus the base model's total, taken from
 `base_model_compute_flop` or else from the base model's own row in the same run; chains
-(a fine-tune of a fine-tune) resolve by repeating the lookup. A reported figure is already a
-total and stands.
+(a fine-tune of a fine-tune) resolve to any length. A reported figure is already a total: it
+stands, and ends the chain there.
 
 What is unknown makes a lower bound (no upper bound), never a dropped term: a base whose
 compute is unknown leaves the stage alone; a stage with no estimate of its own leaves the
 base's total; a base whose own total is a lower bound makes the sum one too. Base models that
 name each other in a cycle have no total to find: each row of the cycle keeps its stage alone,
 flagged.
+
+Totals add up along the chains by pointer jumping: each round adds to every row the running
+sum of the row its pointer reaches, then doubles how far the pointer reaches, so a chain of
+length L takes about log2(L) rounds of whole-column operations.
 """
 
 from __future__ import annotations
@@ -21,99 +25,87 @@ from pipeline.annotate import add_flags, add_notes
 from pipeline.formatting import sci
 from pipeline.uncertainty import interval, rounding_sigma
 
-MAX_CHAIN = 16
-
-# Running totals of each row (its own figure, or stage + base) and its base's, with bounds. A
-# null high bound is a lower bound.
-_TOTAL = ("_total", "_total_low", "_total_high")
-_BASE = ("_base_total", "_base_low", "_base_high")
+_SUMS = ("_sum", "_sum_low", "_sum_high")
 
 
-def base_model_cycles(frame: pl.DataFrame) -> pl.Series:
-    """Whether each row's chain of base models leads back to itself."""
-    links = frame.select("system", "base_model").filter(pl.col("base_model").is_not_null())
-    ancestor = frame.select("system", pl.col("base_model").alias("_ancestor"))
-    in_cycle = pl.Series([False] * frame.height)
-    for _ in range(MAX_CHAIN):
-        in_cycle = in_cycle | (ancestor["_ancestor"] == ancestor["system"]).fill_null(False)
-        ancestor = ancestor.join(
-            links.rename({"system": "_ancestor", "base_model": "_next"}),
-            on="_ancestor", how="left", maintain_order="left",
-        ).select("system", pl.col("_next").alias("_ancestor"))  # fmt: skip
-        if ancestor["_ancestor"].null_count() == ancestor.height:
-            break
-    return in_cycle
+def in_cycles(pointer: pl.Series) -> pl.Series:
+    """Whether each row lies on a cycle of `pointer` (row -> row index; null ends a chain).
+    Followed far enough, every row reaches a cycle or the end of its chain, and the rows so
+    reached are exactly the rows on cycles."""
+    far = pointer
+    for _ in range(max(pointer.len(), 1).bit_length()):
+        far = far.gather(far)  # twice as far each round
+    rows = pl.int_range(pointer.len(), eager=True, dtype=pointer.dtype)
+    return rows.is_in(far.drop_nulls().unique().implode())
+
+
+def chain_sums(parts: pl.DataFrame, pointer: pl.Series) -> pl.DataFrame:
+    """Each row's part plus the parts of every row along its pointers (an acyclic `pointer`):
+    numbers add, and the booleans `_unbounded` and `_known` hold if they hold anywhere."""
+    sums = parts
+    while pointer.null_count() < pointer.len():
+        ahead = sums.select(pl.all().gather(pointer))  # a null pointer gives a null row
+        sums = sums.with_columns(
+            *(pl.col(c) + ahead[c].fill_null(0) for c in _SUMS),
+            *(pl.col(c) | ahead[c].fill_null(False) for c in ("_unbounded", "_known")),
+        )
+        pointer = pointer.gather(pointer)
+    return sums
 
 
 def add_base_models(frame: pl.DataFrame) -> pl.DataFrame:
-    stage = pl.col("method_estimate_flop")
     reported = pl.col("reported_compute_flop").is_not_null()
-    frame = frame.with_columns(base_model_cycles(frame).alias("_base_cycle"))
-    # A base in a cycle is no base to look up; a base's given total still counts.
-    linked = pl.col("base_model").is_not_null() & ~pl.col("_base_cycle")
-    # The base's interval adds to the stage's: sums of the bounds, which is conservative.
-    given_low, given_high = interval(
-        pl.col("base_model_compute_flop"), rounding_sigma(pl.col("base_model_compute_flop"))
-    )
-    frame = frame.with_columns(
-        stage.alias("stage_flop"),
-        pl.col("estimate_low_flop").alias("_stage_low"),
-        pl.col("estimate_high_flop").alias("_stage_high"),
-        given_low.alias("_given_low"),
-        given_high.alias("_given_high"),
-        *(pl.lit(None, pl.Float64).alias(c) for c in _BASE),
-    )
-    own = ~linked | reported
-    # A stage in a cycle is its own total, but only a lower bound of the whole.
-    cycle_bound = pl.col("_base_cycle") & ~reported
-    frame = frame.with_columns(
-        pl.col("estimate_flop").alias("_total"),
-        pl.col("estimate_low_flop").alias("_total_low"),
-        pl.when(~cycle_bound).then(pl.col("estimate_high_flop")).alias("_total_high"),
-    ).with_columns(pl.when(own).then(pl.col(total)).alias(total) for total in _TOTAL)
-    if frame.filter(linked).height == 0:
-        return _finish(frame)
-    for _ in range(MAX_CHAIN):
-        totals = frame.select(
-            pl.col("system").alias("base_model"),
-            *(pl.col(total).alias(f"{total}_looked_up") for total in _TOTAL),
-        ).unique("base_model")
-        step = frame.drop(*_BASE).join(totals, on="base_model", how="left", maintain_order="left")
-        given = pl.col("base_model_compute_flop").is_not_null()
-        step = step.with_columns(
-            pl.when(given).then(pl.col(given_column))
-            .when(linked).then(pl.col(f"{total}_looked_up"))
-            .alias(base)
-            for base, total, given_column in zip(
-                _BASE, _TOTAL, ("base_model_compute_flop", "_given_low", "_given_high"), strict=True
-            )
-        ).drop(*(f"{total}_looked_up" for total in _TOTAL))  # fmt: skip
-        step = step.with_columns(_summed(own))
-        settled = all(step[c].equals(frame[c]) for c in (*_TOTAL, *_BASE))
-        frame = step
-        if settled:
-            break
-    return _finish(frame)
-
-
-def _summed(own: pl.Expr) -> list[pl.Expr]:
-    """A staged row's total: stage + base, either alone when the other is unknown. The high
-    bound exists only when both parts are known and bounded."""
-    stage, base = pl.col("stage_flop"), pl.col("_base_total")
-    either = stage.is_not_null() | base.is_not_null()
-    bounded = (
-        stage.is_not_null() & pl.col("_stage_high").is_not_null()
-        & base.is_not_null() & pl.col("_base_high").is_not_null()
+    given = pl.col("base_model_compute_flop").is_not_null()
+    staged = pl.col("base_model").is_not_null() & ~reported
+    names = frame.select(
+        pl.col("system").alias("base_model"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("_base_row")
     )  # fmt: skip
-    return [
-        pl.when(own).then(pl.col("_total"))
-        .when(either).then(stage.fill_null(0) + base.fill_null(0)).alias("_total"),
-        pl.when(own).then(pl.col("_total_low"))
-        .when(either).then(pl.col("_stage_low").fill_null(0) + pl.col("_base_low").fill_null(0))
-        .alias("_total_low"),
-        pl.when(own).then(pl.col("_total_high"))
-        .when(bounded).then(pl.col("_stage_high") + pl.col("_base_high")).alias("_total_high"),
-    ]  # fmt: skip
+    frame = frame.join(names, on="base_model", how="left", maintain_order="left")
+    # A row follows its base's row unless its total is reported or its base's is given.
+    links = frame.select(pl.when(staged & ~given).then(pl.col("_base_row"))).to_series()
+    frame = frame.with_columns(in_cycles(links).alias("_base_cycle"))
+    follows = staged & ~given & pl.col("_base_row").is_not_null() & ~pl.col("_base_cycle")
+
+    stage = pl.col("method_estimate_flop")
+    stage_low, stage_high = pl.col("estimate_low_flop"), pl.col("estimate_high_flop")
+    given_flop = pl.col("base_model_compute_flop")
+    given_low, given_high = interval(given_flop, rounding_sigma(given_flop))
+    # Each row's own part of its chain: its whole figure where the chain starts nothing (no
+    # base, or a reported total); its stage plus a given base total; or its stage alone.
+    parts = frame.select(
+        *(
+            pl.when(~staged).then(pl.col(whole))
+            .when(given).then(part.fill_null(0) + base)
+            .otherwise(part).fill_null(0).alias(name)
+            for name, whole, part, base in zip(
+                _SUMS, ("estimate_flop", "estimate_low_flop", "estimate_high_flop"),
+                (stage, stage_low, stage_high), (given_flop, given_low, given_high), strict=True,
+            )
+        ),
+        # No upper bound where a part has none, or where a base is named but not found.
+        (
+            pl.when(~staged).then(pl.col("estimate_high_flop").is_null())
+            .otherwise(stage_high.is_null() | (~given & ~follows))
+        ).alias("_unbounded"),
+        (pl.when(~staged).then(pl.col("estimate_flop").is_not_null())
+         .otherwise(stage.is_not_null() | given)).alias("_known"),
+    )  # fmt: skip
+    sums = chain_sums(parts, frame.select(pl.when(follows).then(pl.col("_base_row"))).to_series())
+    known, bounded = sums["_known"], sums["_known"] & ~sums["_unbounded"]
+    totals = sums.select(
+        pl.when(known).then(pl.col("_sum")).alias("_total"),
+        pl.when(known).then(pl.col("_sum_low")).alias("_total_low"),
+        pl.when(bounded).then(pl.col("_sum_high")).alias("_total_high"),
+    )
+    # The base's total: given, or its row's chain total.
+    base_row = frame.select(pl.when(follows).then(pl.col("_base_row"))).to_series()
+    ahead = totals.select(pl.all().gather(base_row))
+    frame = pl.concat([frame, totals], how="horizontal").with_columns(
+        stage.alias("stage_flop"),
+        pl.when(given).then(given_flop).otherwise(ahead["_total"]).alias("_base_total"),
+        pl.when(given).then(given_high).otherwise(ahead["_total_high"]).alias("_base_high"),
+    )
+    return _finish(frame)
 
 
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:
@@ -129,8 +121,9 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     uses_total = combined | stage_unknown
     return frame.with_columns(
         pl.when(uses_total).then(pl.col(total)).otherwise(pl.col(column)).alias(column)
-        for total, column in zip(
-            _TOTAL, ("estimate_flop", "estimate_low_flop", "estimate_high_flop"), strict=True
+        for total, column in (
+            ("_total", "estimate_flop"), ("_total_low", "estimate_low_flop"),
+            ("_total_high", "estimate_high_flop"),
         )
     ).with_columns(
         pl.when(base_unknown).then(None).otherwise(pl.col("estimate_high_flop"))
@@ -164,8 +157,11 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
                 pl.lit("no estimate of this stage: base model '"), pl.col("base_model"),
                 pl.lit("' total "), sci(base_total), pl.lit(" FLOP, a lower bound"),
             ])),
-            pl.when(base_lower_bound).then(pl.concat_str([
-                pl.lit("the base model's total is itself a lower bound, so this is one too"),
-            ])),
+            pl.when(base_lower_bound).then(
+                pl.lit("the base model's total is itself a lower bound, so this is one too")
+            ),
         ),
-    ).drop(*_TOTAL, *_BASE, "_stage_low", "_stage_high", "_given_low", "_given_high", "_base_cycle")  # fmt: skip
+    ).drop(
+        "_base_row", "_base_cycle", "_total", "_total_low", "_total_high", "_base_total",
+        "_base_high",
+    )  # fmt: skip

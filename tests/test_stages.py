@@ -1,5 +1,6 @@
 """Training stages: totals along chains of fine-tunes, lower bounds, cycles."""
 
+import polars as pl
 import pytest
 
 from pipeline.estimate import estimate
@@ -78,3 +79,42 @@ def test_base_models_in_a_cycle_keep_their_stage_alone_and_say_so(tiny_hardware,
     assert "base_model_cycle" not in outside["flags"]
     assert outside["estimate_flop"] == pytest.approx(6e17 + 6e18)
     assert "base_lower_bound" in outside["flags"]
+
+
+def test_a_reported_or_given_total_ends_the_chain_so_no_cycle_is_seen(tiny_hardware):
+    cells = [
+        {"system": "A", **STAGE, "dataset_size": "1e9", "base_model": "B",
+         "reported_compute_flop": "1e22"},
+        {"system": "B", **STAGE, "dataset_size": "1e8", "base_model": "A"},
+        {"system": "Self", **STAGE, "dataset_size": "1e9", "base_model": "Self",
+         "base_model_compute_flop": "1e22"},
+    ]  # fmt: skip
+    found = {
+        r["system"]: r for r in estimate(systems_frame(cells), tiny_hardware).iter_rows(named=True)
+    }
+    assert found["A"]["estimate_flop"] == 1e22
+    assert found["B"]["estimate_flop"] == pytest.approx(1e22 + 6e17)
+    assert found["Self"]["estimate_flop"] == pytest.approx(1e22 + 6e18)
+    for name in ("B", "Self"):
+        assert found[name]["estimate_high_flop"] is not None
+        assert "base_model_cycle" not in found[name]["flags"]
+        assert "includes_base_model" in found[name]["flags"]
+
+
+def test_chains_and_cycles_of_any_length(tiny_hardware):
+    chain = [("R0", "1e10", None)] + [(f"R{i}", "1e8", f"R{i - 1}") for i in range(1, 40)]
+    loop = [(f"C{i}", "1e8", f"C{(i + 1) % 25}") for i in range(25)]
+    found = rows(tiny_hardware, *chain, *loop)
+    assert found["R39"]["estimate_flop"] == pytest.approx(6e19 + 39 * 6e17)
+    assert found["R39"]["estimate_high_flop"] is not None
+    assert "base_lower_bound" not in found["R39"]["flags"]
+    assert all("base_model_cycle" in found[f"C{i}"]["flags"] for i in range(25))
+    assert found["C7"]["estimate_flop"] == pytest.approx(6e17)
+
+
+def test_cycles_are_found_by_following_pointers():
+    from pipeline.stages import in_cycles  # noqa: PLC0415
+
+    pointer = pl.Series([1, 2, 0, 0, None, 4, 6, 8, 7], dtype=pl.UInt32)
+    # 0 -> 1 -> 2 -> 0 is a cycle, 3 leads into it, 5 -> 4 ends, 6 names itself, 7 <-> 8
+    assert in_cycles(pointer).to_list() == [True, True, True, False, False, False, True, True, True]
