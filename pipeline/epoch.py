@@ -66,6 +66,7 @@ _ACTIVE_BEFORE = rf"\b(?:active|activated|activates)\s*(?:parameters?|params)?\s
 _ACTIVE_SHARE = r"(\d+(?:\.\d+)?)\s*%\s*of\s*(?:the\s*|its\s*)?(?:weights|parameters|params)\s*(?:are\s*)?(?:active|activated|used)\b"
 # "Qwen3-30B-A3B": 30B in total, 3B active
 _ACTIVE_NAMED = r"\b\d+(?:\.\d+)?b-a(\d+(?:\.\d+)?)b\b"
+_CITATION = r"""\b(?:in|from|see)\s+['"‘“][^'"’”]*['"’”]|https?://\S+"""
 _MIXTURE_OF_EXPERTS = r"(?:\bmoe\b|mixture[- ]of[- ]experts|sparsely[- ]gated|\bexperts\b)"
 UNIT_WORDS = {
     "tokens": "tokens", "token": "tokens", "words": "words", "word": "words",
@@ -183,8 +184,8 @@ def _dataset_unit_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
 
     Notes name many quantities ("trained for 200k steps", "12 hours", "100B tokens (so 75B
     words)"), so the mention whose quantity is the size in the `dataset_size` cell wins. Failing
-    that, the first mention that can be a dataset unit: optimizer steps measure training length,
-    not data, and hours are data only for audio; both are passed over."""
+    that, the first. Optimizer steps measure the training's length, not its data, and hours are
+    data only for audio: those are never the unit."""
     notes = _clean_text(DATASET_NOTES)
     size = parse_number(pl.col("dataset_size")) if "dataset_size" in frame.columns else pl.lit(None)
     audio = (
@@ -201,17 +202,16 @@ def _dataset_unit_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
     mentions = (
         frame.select(
             pl.int_range(pl.len()).alias("_row"),
-            notes.str.extract_all(r"(?:\S+\s+){0,2}" + _UNIT_PATTERN).alias("_phrases"),
+            # Mentions alone: context words before one could swallow the mention before it.
+            notes.str.extract_all(_UNIT_PATTERN).alias("_phrases"),
             size.alias("_size"),
             audio.alias("_audio"),
         )
         .explode("_phrases", empty_as_null=True, keep_nulls=True)
-        .with_columns(
-            pl.col("_phrases").str.extract("(" + _UNIT_PATTERN + ")$", 1).alias("_mention")
-        )
+        .with_columns(pl.col("_phrases").alias("_mention"))
         .with_columns(unit.alias("_unit"), states_size.alias("_states"), plausible.alias("_ok"))
     )
-    chosen = pl.when(pl.col("_states")).then(0).when(pl.col("_ok")).then(1)
+    chosen = pl.when(pl.col("_states") & pl.col("_ok")).then(0).when(pl.col("_ok")).then(1)
     return (
         mentions.with_columns(
             chosen.alias("_rank"), pl.int_range(pl.len()).over("_row").alias("_i")
@@ -270,7 +270,10 @@ def derive_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
             pl.when(blank & value.is_not_null()).then(phrase).alias("active_parameters_phrase"),
         ]
         # A mixture of experts named without its active count: the estimate assumes a share.
-        moe_phrase = notes.str.extract(
+        # Titles of cited papers ("Table 5 in 'The Sparsely-Gated Mixture-of-Experts Layer'")
+        # and links describe other work, not this model.
+        own_words = notes.str.replace_all(_CITATION, " ")
+        moe_phrase = own_words.str.extract(
             f"((?:\\S+\\s+){{0,3}}{_MIXTURE_OF_EXPERTS}(?:\\s+\\S+){{0,2}})", 1
         )
         if "mixture_of_experts" not in frame.columns:
