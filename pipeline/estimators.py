@@ -468,7 +468,7 @@ def hardware_method(
             note,
         )
     ).drop(
-        "_precision_fell_back", "_hardware_multiple", "_hardware_year", "_hardware_type",
+        "_precision_fell_back", "_hardware_multiple", "_hardware_year", "_hardware_type", "_hardware_maker",
         "_hardware_generation",
         "_prior_utilization", "_prior_sigma", "_prior_label", pl.selectors.starts_with("_peak_"),
     )  # fmt: skip

@@ -30,13 +30,8 @@ PEAK_CHOICES: dict[str | None, list[tuple[str, str]]] = {
     "fp16": [("tensor_16bit", "fp16/bf16 tensor"), ("fp16", "fp16"), ("fp32", "fp32")],
     "bf16": [("tensor_16bit", "fp16/bf16 tensor"), ("fp16", "fp16"), ("fp32", "fp32")],
     "tf32": [("tf32", "tf32"), ("fp32", "fp32")],
-    # Frameworks run fp32 matrix products on Ampere and later tensor cores as tf32 by default
-    # (the practice Epoch follows: A100 at 156 TFLOP/s for fp32 training).
-    "fp32": [
-        ("tf32", "tf32 tensor (fp32 by framework default)"),
-        ("fp32", "fp32"),
-        ("tensor_16bit", "fp16/bf16 tensor"),
-    ],
+    # fp32 on NVIDIA tensor cores and TPUs: see `table_peak`.
+    "fp32": [("fp32", "fp32"), ("tf32", "tf32"), ("tensor_16bit", "fp16/bf16 tensor")],
     "fp64": [("fp64", "fp64"), ("fp32", "fp32")],
     "fp8": [("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
     "int8": [("int8", "int8"), ("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
@@ -139,6 +134,7 @@ def match_names(names: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
     peaks = hardware.select(
         pl.col("name").alias("hardware_matched"),
         pl.col("type").alias("_hardware_type"),
+        pl.col("manufacturer").alias("_hardware_maker"),
         *(pl.col(column).alias(f"_peak_{fmt}") for fmt, column in PEAK_COLUMNS.items()),
         pl.col("release_date").dt.year().alias("_hardware_year"),
     )
@@ -161,16 +157,21 @@ def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(peak FLOP/s, format label, fell_back) for each row's precision, from the `_peak_*`
     columns `resolve_hardware` joined. Precision blank: 16-bit tensor peak, else fp32 (a
     default, not a fallback). A stated precision the chip lacks falls back, and says so."""
-    # A TPU's matrix units take bf16: fp32 matrix products run in bf16 passes by default, at
-    # the bf16 peak (the fp32 figure is the vector units').
-    on_tpu_matrix_units = (
-        (precision == "fp32")
-        & (pl.col("_hardware_type") == "tpu")
-        & pl.col("_peak_tensor_16bit").is_not_null()
+    # fp32 training runs its matrix products where the chip's frameworks send them by default:
+    # on NVIDIA tensor cores as tf32 (Ampere and later: Epoch counts A100 fp32 training at 156
+    # TFLOP/s), and on a TPU's matrix units, which take bf16 (its fp32 figure is the vector
+    # units'). Other makers' frameworks keep fp32 as fp32.
+    fp32 = precision == "fp32"
+    as_tf32 = fp32 & (pl.col("_hardware_maker") == "NVIDIA") & pl.col("_peak_tf32").is_not_null()
+    on_tpu = fp32 & (pl.col("_hardware_type") == "tpu") & pl.col("_peak_tensor_16bit").is_not_null()
+    peak = (
+        pl.when(as_tf32).then(pl.col("_peak_tf32")).when(on_tpu).then(pl.col("_peak_tensor_16bit"))
     )
-    peak = pl.when(on_tpu_matrix_units).then(pl.col("_peak_tensor_16bit"))
-    label = pl.when(on_tpu_matrix_units).then(pl.lit("bf16 matrix units (fp32 on a TPU)"))
-    fallback = pl.when(on_tpu_matrix_units).then(pl.lit(False))
+    label = (
+        pl.when(as_tf32).then(pl.lit("tf32 tensor (fp32 by framework default)"))
+        .when(on_tpu).then(pl.lit("bf16 matrix units (fp32 on a TPU)"))
+    )  # fmt: skip
+    fallback = pl.when(as_tf32 | on_tpu).then(pl.lit(False))
     for wanted, choices in PEAK_CHOICES.items():
         applies = precision.is_null() if wanted is None else precision == wanted
         for rank, (fmt, fmt_label) in enumerate(choices):

@@ -20,6 +20,7 @@ NVIDIA A100 SXM4 40 GB,NVIDIA,gpu,2020-05-14,9.7e12,1.95e13,1.56e14,7.8e13,3.12e
 NVIDIA H100 SXM5,NVIDIA,gpu,2022-03-22,3.35e13,6.69e13,4.95e14,1.34e14,9.89e14,1.979e15,1.979e15,H100|H100 SXM,https://example.org/h100
 NVIDIA GeForce GTX 580,NVIDIA,gpu,2010-11-09,1.98e11,1.58e12,,,,,,GTX 580,https://example.org/gtx580
 Google TPU v3,Google,tpu,2018-05-08,,4e12,,,1.23e14,,,TPU v3|TPUv3,https://example.org/tpuv3
+AMD Instinct MI300X,AMD,gpu,2023-12-06,8.17e13,1.634e14,6.537e14,,1.3074e15,2.6149e15,2.6149e15,MI300X,https://example.org/mi300x
 """
 
 

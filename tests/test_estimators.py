@@ -183,6 +183,7 @@ def test_peak_follows_precision(tiny_hardware, precision, peak, label):
         ("V100", 15.7e12, "fp32"),  # no tf32 on Volta: fp32 runs on the CUDA cores
         ("TPU v3", 123e12, "bf16 matrix units (fp32 on a TPU)"),  # not the 4e12 vector peak
         ("GTX 580", 1.58e12, "fp32"),
+        ("MI300X", 163.4e12, "fp32"),  # AMD's frameworks keep fp32 as fp32 (no tf32 default)
     ],
 )
 def test_fp32_peak_is_what_the_chip_runs_fp32_matrix_products_at(tiny_hardware, chip, peak, label):
