@@ -21,21 +21,14 @@ def _published_runs(connection: duckdb.DuckDBPyConnection) -> list[str]:
 
 # A run's estimates from the history: the last row of each system up to that run, from the
 # last whole-run snapshot on (histories written before changes were kept hold snapshots), less
-# the systems removed.
+# the systems removed. Run ids begin with the run's UTC start time, so they sort in run order;
+# the history needs no other table (a run the `runs` table lost still counts).
 AS_OF_SQL = """
-WITH ordered AS (
-    SELECT run_id, row_number() OVER (ORDER BY started_at, run_id) AS n
-    FROM runs WHERE status = 'published'
-),
-target AS (SELECT n FROM ordered WHERE run_id = $run),
-history AS (
-    SELECT h.*, o.n FROM estimate_history h JOIN ordered o USING (run_id)
-    WHERE o.n <= (SELECT n FROM target)
-),
-since AS (SELECT coalesce(max(n), 0) AS n FROM history WHERE change = 'snapshot')
+WITH history AS (SELECT * FROM estimate_history WHERE run_id <= $run),
+since AS (SELECT coalesce(max(run_id), '') AS run_id FROM history WHERE change = 'snapshot')
 SELECT system, estimate_flop, estimate_source, flags FROM history
-WHERE n >= (SELECT n FROM since)
-QUALIFY row_number() OVER (PARTITION BY system ORDER BY n DESC) = 1
+WHERE run_id >= (SELECT run_id FROM since)
+QUALIFY row_number() OVER (PARTITION BY system ORDER BY run_id DESC) = 1
     AND change != 'removed'
 ORDER BY system
 """

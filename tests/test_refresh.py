@@ -354,3 +354,20 @@ def test_a_history_of_whole_runs_from_before_goes_on(sheet, tmp_path):
     assert "AlexNet" in before["system"].to_list() and "AlexNet" not in after["system"].to_list()
     diff = runner.invoke(app, ["diff", "-o", str(out), "--json"])
     assert [(c["system"], c["change"]) for c in json.loads(diff.stdout)] == [("AlexNet", "removed")]
+
+
+def test_a_run_the_runs_table_lost_still_counts_in_the_history(sheet, tmp_path):
+    out = tmp_path / "out"
+    first = refresh([sheet], out)
+    lines = sheet.read_text().splitlines()
+    sheet.write_text("\n".join(line for line in lines if not line.startswith("AlexNet,")) + "\n")
+    second = refresh([sheet], out)
+    edit(sheet, "5.76e23", "1.2e24")
+    third = refresh([sheet], out)
+    with duckdb.connect(str((out / "compute.duckdb").resolve())) as con:
+        con.execute("DELETE FROM runs WHERE run_id = ?", [second.run_id])  # a damaged log line
+        rebuilt = estimates_as_of(con, third.run_id)
+        first_state = estimates_as_of(con, first.run_id)
+    published = pl.read_parquet(out / "estimates.parquet").select(rebuilt.columns).sort("system")
+    assert rebuilt.equals(published)
+    assert "AlexNet" in first_state["system"].to_list()
