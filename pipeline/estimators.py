@@ -312,8 +312,11 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
                     else {
                         "parameters_disagree_with_shape": (
                             (
-                                (pl.col("parameters") / pl.col("_tf_total")).log().abs()
-                                > math.log(settings.shape_parameters_factor)
+                                by_transformer
+                                & (
+                                    (pl.col("parameters") / pl.col("_tf_total")).log().abs()
+                                    > math.log(settings.shape_parameters_factor)
+                                )
                             ).fill_null(False),
                             pl.concat_str(
                                 [

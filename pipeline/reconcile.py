@@ -29,6 +29,7 @@ def reconcile(frame: pl.LazyFrame, settings: Settings, bound_unnamed: bool = Tru
         beyond.alias("_ops_beyond_capacity"),
         pl.when(beyond).then(pl.col("ops_flop")).alias("_ops_unused"),
         pl.when(~beyond).then(pl.col("ops_flop")).alias("ops_flop"),
+        pl.when(~beyond).then(pl.col("ops_rule")).alias("ops_rule"),
         pl.when(~beyond).then(pl.col("_ops_sigma")).alias("_ops_sigma"),
     )
     ops, hw = pl.col("ops_flop"), pl.col("hardware_flop")
@@ -130,7 +131,8 @@ def reconcile(frame: pl.LazyFrame, settings: Settings, bound_unnamed: bool = Tru
                 "implied_utilization_impossible": implied > settings.implied_utilization_high,
                 "implied_utilization_low": implied < settings.implied_utilization_low,
                 **({"ops_beyond_capacity": pl.col("_ops_beyond_capacity")} if bound_unnamed else {}),
-                "insufficient_inputs": pl.col("estimate_flop").is_null(),
+                "insufficient_inputs": pl.col("estimate_flop").is_null()
+                & ~pl.col("_ops_beyond_capacity"),
             }
         ),
         add_notes(

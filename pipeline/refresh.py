@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -91,12 +92,19 @@ def _pause(point: str) -> None:
         time.sleep(float(seconds or 60))
 
 
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# Libraries whose version can change what a run computes or writes.
+COMPUTING_LIBRARIES = ("polars", "duckdb", "pandera", "pyarrow")
+
+
 @functools.cache
-def code_fingerprint() -> str:
-    """SHA-256 of flopsheet's own source (`pipeline/` and `schemas/`): a change to the code
-    changes what a run computes, with or without a new version number."""
-    root = Path(__file__).resolve().parent.parent
+def code_fingerprint(root: Path = PACKAGE_ROOT) -> str:
+    """SHA-256 of flopsheet's own source (`pipeline/` and `schemas/` under `root`) and of the
+    versions of the libraries that compute and write: a change to either changes what a run
+    computes, with or without a new flopsheet version."""
     digest = hashlib.sha256()
+    for library in COMPUTING_LIBRARIES:
+        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
     for path in sorted((*root.glob("pipeline/*.py"), *root.glob("schemas/*.py"))):
         digest.update(f"{path.relative_to(root).as_posix()}\n".encode())
         digest.update(path.read_bytes())

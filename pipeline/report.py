@@ -571,7 +571,7 @@ def _shown_note(frame: pl.DataFrame, what: str) -> str:
         return ""
     step = math.ceil(frame.height / MAX_CHART_POINTS)
     return (
-        f" The chart draws every {step:,}th of the {frame.height:,} {what}"
+        f" The chart draws one in every {step:,} of the {frame.height:,} {what}"
         f" ({shown(frame).height:,} points); counts and fits use them all."
     )
 

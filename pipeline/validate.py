@@ -114,6 +114,8 @@ def _by_distinct_values(
     if raw.height < DISTINCT_SAMPLE or sample.n_unique() > DISTINCT_SHARE * sample.len():
         return parse
     cells = raw.select(pl.col(column).unique().drop_nulls())
+    if cells.height > DISTINCT_SHARE * raw.height:  # only the first rows repeated
+        return parse
     parsed = cells.select(parse(pl.col(column)).alias("_parsed"))["_parsed"]
     return lambda cell: cell.replace_strict(cells[column], parsed, default=None)
 

@@ -419,11 +419,18 @@ GPT3_TRAINING = {**GPT3_SHAPE, "dataset_size": "3e11", "dataset_unit": "tokens",
 
 
 @pytest.mark.parametrize(
-    ("parameters", "flagged"), [("175e9", False), ("17.5e9", True), (None, False)]
+    ("parameters", "extra", "flagged"),
+    [
+        ("175e9", {}, False),
+        ("17.5e9", {}, True),
+        (None, {}, False),
+        # another rule came first: the shape was not counted, so nothing to say of it
+        ("17.5e9", {"forward_flop_per_example": "3.5e11"}, False),
+    ],
 )
-def test_parameters_far_from_the_shape_are_flagged(parameters, flagged):
-    row = ops_row(parameters=parameters, **GPT3_TRAINING)
-    assert row["ops_rule"] == "architecture"
+def test_parameters_far_from_the_shape_are_flagged(parameters, extra, flagged):
+    row = ops_row(parameters=parameters, **GPT3_TRAINING, **extra)
+    assert row["ops_rule"] == ("forward_flop" if extra else "architecture")
     assert ("parameters_disagree_with_shape" in row["flags"]) == flagged
     if flagged:
         assert "parameters 1.8e10 against the shape's count of 1.8e11" in row["notes"]

@@ -204,8 +204,9 @@ def test_a_count_beyond_what_unnamed_chips_could_do_is_not_used(tiny_hardware):
         "publication_date": "2010-06-01",
     }
     row = one(tiny_hardware, **OPS, **chips)
-    assert row["estimate_flop"] is None and row["ops_flop"] is None
-    assert "ops_beyond_capacity" in row["flags"]
+    assert row["estimate_flop"] is None and row["ops_flop"] is None and row["ops_rule"] is None
+    assert row["flags"] == ["hardware_time_without_chip", "ops_beyond_capacity"]
+    assert "6 x 1.0e9 params x 1.0e10 tokens x 1 epoch = 6.0e19 FLOP" in row["notes"]
     assert "more than 3.6e4 chip-seconds could do at 1.6e12 FLOP/s" in row["notes"]
     # the same chips for a year could: the count stands, and later chips raise the bound
     year = one(tiny_hardware, **OPS, **{**chips, "training_time_hours": "8760"})

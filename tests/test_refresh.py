@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -326,10 +327,19 @@ def test_a_bad_layer_list_in_a_run_is_named_by_its_own_path(tmp_path):
     assert rejects["reason"][0].startswith(f"{tmp_path / 'broken.json'}: not valid JSON")
 
 
-def test_the_run_key_follows_the_code(sheet, monkeypatch):
+def test_the_run_key_follows_the_code(sheet, monkeypatch, tmp_path):
     from pipeline import refresh as refresh_module
 
     assert len(refresh_module.code_fingerprint()) == 64
+    # a copy of the source hashes the same; an edit to any module changes the hash
+    for folder in ("pipeline", "schemas"):
+        shutil.copytree(refresh_module.PACKAGE_ROOT / folder, tmp_path / "src" / folder)
+    copy = refresh_module.code_fingerprint(tmp_path / "src")
+    assert copy == refresh_module.code_fingerprint()
+    with open(tmp_path / "src" / "schemas" / "hardware.py", "a") as handle:
+        handle.write("# edited\n")
+    refresh_module.code_fingerprint.cache_clear()
+    assert refresh_module.code_fingerprint(tmp_path / "src") != copy
     before = refresh_module.run_key([sheet], DEFAULT_HARDWARE_PATH, Settings())
     monkeypatch.setattr(refresh_module, "code_fingerprint", lambda: "other code")
     assert refresh_module.run_key([sheet], DEFAULT_HARDWARE_PATH, Settings()) != before
