@@ -128,7 +128,12 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         .when(has_tokens)
         .then(pl.lit("6ND"))
     )
-    frame = frame.with_columns(rule.alias("ops_rule"), epochs.fill_null(1.0).alias("epochs_used"))
+    frame = frame.with_columns(
+        rule.alias("ops_rule"),
+        epochs.fill_null(1.0).alias("epochs_used"),
+        # The parameters each token passed through, for the calculator sentence (reconcile).
+        per_token_params.alias("_ops_parameters"),
+    )
     rule, epochs_used = pl.col("ops_rule"), pl.col("epochs_used")
     by_layers = (rule == "architecture") & has_layers
     by_transformer = (rule == "architecture") & ~has_layers

@@ -182,7 +182,7 @@ def reconcile(frame: pl.LazyFrame, settings: Settings, bound_unnamed: bool = Tru
         "_ops_weighed", "_ops_weight_sigma", "_hardware_weight_sigma", "_ops_beyond_capacity",
         "_ops_unused", "_capacity_flop", "_fastest_peak",
     )  # fmt: skip
-    return frame.with_columns(summary_sentence().alias("summary"))
+    return frame.with_columns(summary_sentence().alias("summary")).drop("_ops_parameters")
 
 
 def inconsistency_note() -> pl.Expr:
@@ -229,8 +229,12 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
         [for_epochs, pl.lit(" and used "), sci(total), pl.lit(" FLOP during training.")]
     )
     rule = pl.col("ops_rule")
+    # Active parameters, counted or assumed (a mixture of experts without its count).
     active = (
-        pl.when(pl.col("active_parameters").is_not_null())
+        pl.when(
+            pl.col("active_parameters").is_not_null()
+            | pl.col("mixture_of_experts").fill_null(False)
+        )
         .then(pl.lit(" active"))
         .otherwise(pl.lit(""))
     )
@@ -252,7 +256,7 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
         ]))
         .when(rule == "6ND")
         .then(pl.concat_str([
-            pl.lit("Our model has "), sci(pl.coalesce("active_parameters", "parameters")), active,
+            pl.lit("Our model has "), sci(pl.col("_ops_parameters")), active,
             pl.lit(" parameters"), trained_on, pl.lit(" "), unit, ending,
         ]))
     )  # fmt: skip

@@ -214,3 +214,14 @@ def test_a_count_beyond_what_unnamed_chips_could_do_is_not_used(tiny_hardware):
     later = one(tiny_hardware, **OPS, **{**chips, "publication_date": "2023-01-01"})
     assert later["estimate_flop"] == pytest.approx(6e19)
     assert "ops_beyond_capacity" not in year["flags"] + later["flags"]
+
+
+def test_the_calculator_sentence_names_the_parameters_the_count_used(tiny_hardware):
+    moe = {"parameters": "1e12", "dataset_size": "1e12", "dataset_unit": "tokens", "epochs": "1"}
+    row = one(tiny_hardware, **moe, mixture_of_experts="yes")
+    assert row["summary"] == (
+        "Our model has 1.0e11 active parameters, was trained on 1.0e12 tokens and used 6.0e23 "
+        "FLOP during training."
+    )
+    dense = one(tiny_hardware, **moe)
+    assert dense["summary"].startswith("Our model has 1.0e12 parameters,")
