@@ -387,6 +387,24 @@ def _runs_table(records: list[dict]) -> pl.DataFrame:
     )
 
 
+def _with_earlier_runs(logged: pl.DataFrame, previous: Path | None) -> pl.DataFrame:
+    """`logged` plus the runs the previous database listed that the log has lost (a damaged
+    line is skipped when the log is read): every published run stays in the `runs` table."""
+    if previous is None:
+        return logged
+    with duckdb.connect(str(previous), read_only=True) as connection:
+        tables = {row[0] for row in connection.sql("SHOW TABLES").fetchall()}
+        if "runs" not in tables:
+            return logged
+        earlier = connection.sql("SELECT * FROM runs").pl()
+    lost = earlier.filter(~pl.col("run_id").is_in(logged["run_id"].implode()))
+    if lost.height == 0 or set(lost.columns) != set(logged.columns):
+        return logged
+    return pl.concat([logged, lost.select(logged.columns).cast(logged.schema)]).sort(
+        "started_at", "run_id"
+    )
+
+
 def _link(target: str, link: Path) -> None:
     """Point `link` at `target`, atomically replacing whatever `link` was."""
     temporary = link.with_name(f".{link.name}.tmp-{os.getpid()}")
@@ -537,7 +555,7 @@ def _run(
         **diff_counts(diff), status="published",
     )  # fmt: skip
     record["ended_at"] = _timestamp()
-    runs = _runs_table([*read_run_log(output_dir), record])
+    runs = _with_earlier_runs(_runs_table([*read_run_log(output_dir), record]), previous_database)
 
     estimates.write_parquet(run_dir / PARQUET_NAME, compression="zstd", statistics=True)
     rejects.write_csv(run_dir / REJECTS_NAME)

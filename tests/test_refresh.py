@@ -381,3 +381,19 @@ def test_a_run_the_runs_table_lost_still_counts_in_the_history(sheet, tmp_path):
     published = pl.read_parquet(out / "estimates.parquet").select(rebuilt.columns).sort("system")
     assert rebuilt.equals(published)
     assert "AlexNet" in first_state["system"].to_list()
+
+
+def test_a_damaged_log_line_loses_no_run_from_the_runs_table(sheet, tmp_path):
+    out = tmp_path / "out"
+    first = refresh([sheet], out)
+    edit(sheet, "5.76e23", "1.2e24")
+    second = refresh([sheet], out)
+    log = (out / "runs.jsonl").read_text().splitlines()
+    (out / "runs.jsonl").write_text(log[0][:20] + "\n" + "\n".join(log[1:]) + "\n")  # cut short
+    third = refresh([sheet], out, force=True)
+    with duckdb.connect(str(out / "compute.duckdb"), read_only=True) as con:
+        runs = [row[0] for row in con.sql("SELECT run_id FROM runs ORDER BY started_at").fetchall()]
+    assert runs == [first.run_id, second.run_id, third.run_id]
+    earlier = runner.invoke(app, ["diff", first.run_id, second.run_id, "-o", str(out), "--json"])
+    assert earlier.exit_code == 0, earlier.output
+    assert [c["system"] for c in json.loads(earlier.stdout)] == ["Chinchilla"]
