@@ -36,6 +36,34 @@ def add_notes(*fragments: pl.Expr) -> pl.Expr:
     return _append("_notes", [f.cast(pl.String) for f in fragments], NOTE_SEPARATOR)
 
 
+def withdraw(flag: str, note: str, where: pl.Expr) -> list[pl.Expr]:
+    """Take back a flag and its note where a later stage found them no longer true."""
+    where = where.fill_null(False)
+    flags = (
+        pl.concat_str([pl.lit(FLAG_SEPARATOR), pl.col("_flags"), pl.lit(FLAG_SEPARATOR)])
+        .str.replace_all(f"{FLAG_SEPARATOR}{flag}{FLAG_SEPARATOR}", FLAG_SEPARATOR, literal=True)
+        .str.strip_chars(FLAG_SEPARATOR)
+    )
+    notes = (
+        pl.concat_str([pl.lit(NOTE_SEPARATOR), pl.col("_notes"), pl.lit(NOTE_SEPARATOR)])
+        .str.replace_all(f"{NOTE_SEPARATOR}{note}{NOTE_SEPARATOR}", NOTE_SEPARATOR, literal=True)
+        .str.strip_prefix(NOTE_SEPARATOR)
+        .str.strip_suffix(NOTE_SEPARATOR)
+    )
+    return [
+        pl.when(where & (flags != ""))
+        .then(flags)
+        .when(~where)
+        .then(pl.col("_flags"))
+        .alias("_flags"),
+        pl.when(where & (notes != ""))
+        .then(notes)
+        .when(~where)
+        .then(pl.col("_notes"))
+        .alias("_notes"),
+    ]
+
+
 def annotate(
     flagged: dict[str, tuple[pl.Expr, pl.Expr | None]], *derivation: pl.Expr
 ) -> list[pl.Expr]:

@@ -51,7 +51,7 @@ def estimate(
     frame = stage(hardware_method(frame, hardware, settings, priors, bound_unnamed=bounded))
     frame = reconcile(frame, settings, bound_unnamed=bounded)
     if systems["base_model"].is_not_null().any():
-        # Chains of fine-tunes resolve by repeated lookups over the collected rows.
+        # Chains of fine-tunes resolve over the collected rows (pointer jumping, stages.py).
         frame = add_base_models(frame.collect()).lazy()
     else:
         frame = frame.with_columns(pl.col("method_estimate_flop").alias("stage_flop"))

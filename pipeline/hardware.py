@@ -162,7 +162,11 @@ def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     # TFLOP/s), and on a TPU's matrix units, which take bf16 (its fp32 figure is the vector
     # units'). Other makers' frameworks keep fp32 as fp32.
     fp32 = precision == "fp32"
-    as_tf32 = fp32 & (pl.col("_hardware_maker") == "NVIDIA") & pl.col("_peak_tf32").is_not_null()
+    as_tf32 = (
+        fp32
+        & (pl.col("_hardware_maker").str.to_lowercase() == "nvidia")
+        & pl.col("_peak_tf32").is_not_null()
+    )
     on_tpu = fp32 & (pl.col("_hardware_type") == "tpu") & pl.col("_peak_tensor_16bit").is_not_null()
     peak = (
         pl.when(as_tf32).then(pl.col("_peak_tf32")).when(on_tpu).then(pl.col("_peak_tensor_16bit"))

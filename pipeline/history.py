@@ -24,19 +24,37 @@ def _published_runs(connection: duckdb.DuckDBPyConnection) -> list[str]:
 # the systems removed. Run ids begin with the run's UTC start time, so they sort in run order;
 # the history needs no other table (a run the `runs` table lost still counts).
 AS_OF_SQL = """
-WITH history AS (SELECT * FROM estimate_history WHERE run_id <= $run),
+WITH history AS (
+    SELECT run_id, system, estimate_flop, estimate_source, flags, {change} AS change
+    FROM {database}estimate_history WHERE run_id <= $run
+),
 since AS (SELECT coalesce(max(run_id), '') AS run_id FROM history WHERE change = 'snapshot')
 SELECT system, estimate_flop, estimate_source, flags FROM history
 WHERE run_id >= (SELECT run_id FROM since)
 QUALIFY row_number() OVER (PARTITION BY system ORDER BY run_id DESC) = 1
-    AND change != 'removed'
+    AND change != 'removed' AND system IS NOT NULL
 ORDER BY system
 """
 
 
+def change_column(connection: duckdb.DuckDBPyConnection, database: str | None = None) -> str:
+    """SQL for a history row's `change`: the column, or 'snapshot' in a history written
+    before changes were kept, where each run holds all its rows."""
+    columns = {
+        row[0]
+        for row in connection.sql(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'estimate_history' "
+            "AND database_name = coalesce($database, current_database())",
+            params={"database": database},
+        ).fetchall()
+    }
+    return "change" if "change" in columns else "'snapshot'"
+
+
 def estimates_as_of(connection: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
     """`system, estimate_flop, estimate_source, flags` as published by run `run_id`."""
-    return connection.sql(AS_OF_SQL, params={"run": run_id}).pl()
+    sql = AS_OF_SQL.format(change=change_column(connection), database="")
+    return connection.sql(sql, params={"run": run_id}).pl()
 
 
 def _resolve(run: str, runs: list[str]) -> str:

@@ -10,6 +10,8 @@ from pipeline.priors import Z90
 from pipeline.settings import Settings
 from pipeline.uncertainty import MIN_SIGMA, interval, rounding_sigma
 
+NO_INPUTS_NOTE = "insufficient inputs for either method"
+
 
 def _fold_apart(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     """How many times apart two positive figures are (>= 1)."""
@@ -174,7 +176,7 @@ def reconcile(frame: pl.LazyFrame, settings: Settings, bound_unnamed: bool = Tru
             )
             ] if bound_unnamed else []),
             pl.when(pl.col("estimate_flop").is_null() & ~pl.col("_ops_beyond_capacity")).then(
-                pl.lit("insufficient inputs for either method")
+                pl.lit(NO_INPUTS_NOTE)
             ),
         ),
     )  # fmt: skip

@@ -38,6 +38,7 @@ from pipeline.columns import header_key
 from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
 from pipeline.errors import FlopsheetError, InputFileError
 from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.history import change_column
 from pipeline.ingest import read_inputs
 from pipeline.layers import ArchitectureFileError, resolve_architecture
 from pipeline.lock import EXIT_LOCKED, LockedError, output_lock  # noqa: F401 (re-exported)
@@ -337,16 +338,22 @@ def _write_history(staged: Path, previous: Path | None, run_id: str) -> None:
             )
             return
         connection.execute(f"ATTACH '{previous}' AS previous (READ_ONLY)")
-        kept = {row[0] for row in connection.sql(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'previous' "
-            "AND table_name = 'estimate_history'"
-        ).fetchall()}  # fmt: skip
-        # A history written before changes were kept holds whole runs: each is a snapshot.
-        change = "change" if "change" in kept else "'snapshot'"
+        # A history written before changes were kept holds whole runs: each is a snapshot,
+        # and a published run that kept no rows (every row rejected) gets an empty marker.
+        change = change_column(connection, "previous")
         connection.execute(
             f"INSERT INTO estimate_history SELECT run_id, {columns}, {change} "
             "FROM previous.estimate_history"
         )
+        previous_tables = {row[0] for row in connection.sql(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous'"
+        ).fetchall()}  # fmt: skip
+        if change != "change" and "runs" in previous_tables:
+            connection.execute(
+                "INSERT INTO estimate_history SELECT run_id, NULL, NULL, NULL, NULL, 'snapshot' "
+                "FROM previous.runs WHERE status = 'published' AND run_id NOT IN "
+                "(SELECT run_id FROM previous.estimate_history)"
+            )
         differs = " OR ".join(f"e.{c} IS DISTINCT FROM p.{c}" for c in HISTORY_COLUMNS[2:])
         connection.execute(
             f"INSERT INTO estimate_history "
@@ -398,11 +405,11 @@ def _with_earlier_runs(logged: pl.DataFrame, previous: Path | None) -> pl.DataFr
             return logged
         earlier = connection.sql("SELECT * FROM runs").pl()
     lost = earlier.filter(~pl.col("run_id").is_in(logged["run_id"].implode()))
-    if lost.height == 0 or set(lost.columns) != set(logged.columns):
+    if lost.height == 0:
         return logged
-    return pl.concat([logged, lost.select(logged.columns).cast(logged.schema)]).sort(
-        "started_at", "run_id"
-    )
+    # An older database's table may lack a column or two: those are blank for its runs.
+    both = pl.concat([logged, lost], how="diagonal_relaxed")
+    return both.select(logged.columns).sort("started_at", "run_id")
 
 
 def _link(target: str, link: Path) -> None:

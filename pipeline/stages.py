@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.annotate import add_flags, add_notes
+from pipeline.annotate import add_flags, add_notes, withdraw
 from pipeline.formatting import sci
+from pipeline.reconcile import NO_INPUTS_NOTE
 from pipeline.uncertainty import interval, rounding_sigma
 
 _SUMS = ("_sum", "_sum_low", "_sum_high")
@@ -119,6 +120,25 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     base_lower_bound = (combined | stage_unknown) & pl.col("_base_high").is_null()
     cycle = staged & pl.col("_base_cycle")
     uses_total = combined | stage_unknown
+    # A stage without inputs of its own now has an estimate: its base's total, a lower bound.
+    frame = frame.with_columns(withdraw("insufficient_inputs", NO_INPUTS_NOTE, stage_unknown))
+    base_name = pl.concat_str([pl.lit("'"), pl.col("base_model"), pl.lit("'")])
+    summary = (
+        pl.when(combined).then(pl.concat_str([
+            pl.col("summary"), pl.lit(" With its base model "), base_name, pl.lit(" ("),
+            sci(base_total), pl.lit(" FLOP), the total is "), sci(pl.col("_total")), pl.lit(" FLOP."),
+        ]))
+        .when(stage_unknown).then(pl.concat_str([
+            pl.lit("Our model builds on "), base_name, pl.lit(" ("), sci(base_total),
+            pl.lit(" FLOP); its own training stage has no estimate, so that is a lower bound."),
+        ]))
+        .when(base_unknown).then(pl.concat_str([
+            pl.col("summary"), pl.lit(" Its base model "), base_name,
+            pl.lit(" has no known compute, so the total is at least that."),
+        ]))
+        .otherwise(pl.col("summary"))
+    )  # fmt: skip
+    frame = frame.with_columns(summary.alias("summary"))
     return frame.with_columns(
         pl.when(uses_total).then(pl.col(total)).otherwise(pl.col(column)).alias(column)
         for total, column in (

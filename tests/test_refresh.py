@@ -397,3 +397,45 @@ def test_a_damaged_log_line_loses_no_run_from_the_runs_table(sheet, tmp_path):
     earlier = runner.invoke(app, ["diff", first.run_id, second.run_id, "-o", str(out), "--json"])
     assert earlier.exit_code == 0, earlier.output
     assert [c["system"] for c in json.loads(earlier.stdout)] == ["Chinchilla"]
+
+
+def test_diff_reads_a_history_written_before_changes_were_kept(sheet, tmp_path):
+    out = tmp_path / "out"
+    refresh([sheet], out)
+    edit(sheet, "5.76e23", "1.2e24")
+    refresh([sheet], out)
+    with duckdb.connect(str((out / "compute.duckdb").resolve())) as con:
+        # as an earlier flopsheet wrote it: every row of both runs, no `change`
+        runs = [r[0] for r in con.sql("SELECT run_id FROM runs ORDER BY run_id").fetchall()]
+        con.execute("DELETE FROM estimate_history")
+        con.execute("ALTER TABLE estimate_history DROP COLUMN change")
+        first_state = pl.read_parquet(out / "runs" / runs[0] / "estimates.parquet")
+        con.register("first_state", first_state)
+        for run_id, state in ((runs[0], "first_state"), (runs[1], "estimates")):
+            con.execute(
+                "INSERT INTO estimate_history SELECT ?, system, estimate_flop, "
+                f"estimate_source, flags FROM {state}",
+                [run_id],
+            )
+    diff = runner.invoke(app, ["diff", "-o", str(out), "--json"])
+    assert diff.exit_code == 0, diff.output
+    assert [c["system"] for c in json.loads(diff.stdout)] == ["Chinchilla"]
+
+
+def test_an_old_run_that_kept_no_rows_stays_empty_after_conversion(sheet, tmp_path):
+    out = tmp_path / "out"
+    first = refresh([sheet], out)
+    header = sheet.read_text().splitlines()[0]
+    sheet.write_text(header + "\nBroken,Lab,,2025,language,lots,,,,2e10,tokens,1,,,,,,,,\n")
+    empty = refresh([sheet], out)  # every row rejected: no estimates
+    with duckdb.connect(str((out / "compute.duckdb").resolve())) as con:
+        con.execute("DELETE FROM estimate_history WHERE run_id = ?", [empty.run_id])
+        con.execute("ALTER TABLE estimate_history DROP COLUMN change")  # the old whole-run form
+    sheet.write_text(header + "\nOnly,Lab,,2025,language,1e9,,,,2e10,tokens,1,,,,,,,,\n")
+    last = refresh([sheet], out)
+    with duckdb.connect(str(out / "compute.duckdb"), read_only=True) as con:
+        states = {run: estimates_as_of(con, run)["system"].to_list()
+                  for run in (first.run_id, empty.run_id, last.run_id)}  # fmt: skip
+    assert "Chinchilla" in states[first.run_id]
+    assert states[empty.run_id] == []
+    assert states[last.run_id] == ["Only"]

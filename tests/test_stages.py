@@ -118,3 +118,28 @@ def test_cycles_are_found_by_following_pointers():
     pointer = pl.Series([1, 2, 0, 0, None, 4, 6, 8, 7], dtype=pl.UInt32)
     # 0 -> 1 -> 2 -> 0 is a cycle, 3 leads into it, 5 -> 4 ends, 6 names itself, 7 <-> 8
     assert in_cycles(pointer).to_list() == [True, True, True, False, False, False, True, True, True]
+
+
+def test_staged_rows_say_what_they_add_up(tiny_hardware):
+    found = rows(
+        tiny_hardware,
+        ("Base", "1e10", None),
+        ("Tune", "1e9", "Base"),
+        ("Blank", None, "Base"),
+        ("Orphan", "1e9", "Nowhere"),
+    )
+    assert found["Tune"]["summary"].endswith(
+        "With its base model 'Base' (6.0e19 FLOP), the total is 6.6e19 FLOP."
+    )
+    blank = found["Blank"]
+    assert blank["summary"] == (
+        "Our model builds on 'Base' (6.0e19 FLOP); its own training stage has no estimate, so "
+        "that is a lower bound."
+    )
+    # it has an estimate now: no longer "insufficient inputs"
+    assert "insufficient_inputs" not in blank["flags"]
+    assert "insufficient inputs" not in blank["notes"]
+    assert {"includes_base_model", "stage_compute_unknown"} <= set(blank["flags"])
+    assert found["Orphan"]["summary"].endswith(
+        "Its base model 'Nowhere' has no known compute, so the total is at least that."
+    )
