@@ -408,6 +408,8 @@ def _with_earlier_runs(logged: pl.DataFrame, previous: Path | None) -> pl.DataFr
     if lost.height == 0:
         return logged
     # An older database's table may lack a column or two: those are blank for its runs.
+    shared = [c for c in lost.columns if c in logged.schema]
+    lost = lost.select(pl.col(c).cast(logged.schema[c]) for c in shared)
     both = pl.concat([logged, lost], how="diagonal_relaxed")
     return both.select(logged.columns).sort("started_at", "run_id")
 

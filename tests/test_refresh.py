@@ -383,11 +383,15 @@ def test_a_run_the_runs_table_lost_still_counts_in_the_history(sheet, tmp_path):
     assert "AlexNet" in first_state["system"].to_list()
 
 
-def test_a_damaged_log_line_loses_no_run_from_the_runs_table(sheet, tmp_path):
+@pytest.mark.parametrize("older_table", [False, True])
+def test_a_damaged_log_line_loses_no_run_from_the_runs_table(sheet, tmp_path, older_table):
     out = tmp_path / "out"
     first = refresh([sheet], out)
     edit(sheet, "5.76e23", "1.2e24")
     second = refresh([sheet], out)
+    if older_table:  # a runs table from before `rows_flagged` was kept
+        with duckdb.connect(str((out / "compute.duckdb").resolve())) as con:
+            con.execute("ALTER TABLE runs DROP COLUMN rows_flagged")
     log = (out / "runs.jsonl").read_text().splitlines()
     (out / "runs.jsonl").write_text(log[0][:20] + "\n" + "\n".join(log[1:]) + "\n")  # cut short
     third = refresh([sheet], out, force=True)
