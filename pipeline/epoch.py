@@ -203,12 +203,11 @@ def _dataset_unit_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
         frame.select(
             pl.int_range(pl.len()).alias("_row"),
             # Mentions alone: context words before one could swallow the mention before it.
-            notes.str.extract_all(_UNIT_PATTERN).alias("_phrases"),
+            notes.str.extract_all(_UNIT_PATTERN).alias("_mention"),
             size.alias("_size"),
             audio.alias("_audio"),
         )
-        .explode("_phrases", empty_as_null=True, keep_nulls=True)
-        .with_columns(pl.col("_phrases").alias("_mention"))
+        .explode("_mention", empty_as_null=True, keep_nulls=True)
         .with_columns(unit.alias("_unit"), states_size.alias("_states"), plausible.alias("_ok"))
     )
     chosen = pl.when(pl.col("_states") & pl.col("_ok")).then(0).when(pl.col("_ok")).then(1)
@@ -220,7 +219,7 @@ def _dataset_unit_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
         .group_by("_row", maintain_order=True)
         .agg(
             pl.col("_unit").filter(pl.col("_rank").is_not_null()).first(),
-            pl.col("_phrases").filter(pl.col("_rank").is_not_null()).first().alias("_unit_phrase"),
+            pl.col("_mention").filter(pl.col("_rank").is_not_null()).first().alias("_unit_phrase"),
         )
         .sort("_row")
         .select("_unit", "_unit_phrase")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.annotate import finish_annotations, start_annotations
-from pipeline.estimators import hardware_method, ops_method
+from pipeline.estimators import chips_without_name, hardware_method, ops_method
 from pipeline.reconcile import reconcile
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.stages import add_base_models
@@ -35,18 +35,7 @@ def estimate(
     shape = [c for c, kind in ARCHITECTURE_COLUMNS.items() if kind == "count"]
     described = systems.select(pl.any_horizontal(pl.col(shape).is_not_null()).any()).item()
     # Chips and time without a chip name bound the count of operations (see reconcile).
-    unnamed_chips = (
-        pl.col("hardware").is_null()
-        & pl.col("peak_flop_per_second").is_null()
-        & (
-            pl.col("chip_hours").is_not_null()
-            | (
-                pl.col("hardware_quantity").is_not_null()
-                & pl.col("training_time_hours").is_not_null()
-            )
-        )
-    )
-    bounded = systems.select(unnamed_chips.any()).item()
+    bounded = systems.select(chips_without_name().any()).item()
     frame = stage(ops_method(frame, settings, transformers=described))
     frame = stage(hardware_method(frame, hardware, settings, priors, bound_unnamed=bounded))
     frame = reconcile(frame, settings, bound_unnamed=bounded)

@@ -54,18 +54,18 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         (incomplete if transformers else pl.lit(False)).alias("_tf_incomplete"),
     )
     described = pl.col("_tf_described")
-    nothing = pl.lit(None, pl.Float64)
-    frame = frame.with_columns(
-        pl.when(described).then(transformer.parameters()["active"]).alias("_tf_active")
-        if transformers
-        else nothing.alias("_tf_active"),
-        pl.when(described).then(transformer.parameters()["total"]).alias("_tf_total")
-        if transformers
-        else nothing.alias("_tf_total"),
-        pl.when(described).then(transformer.forward_flop_per_token()).alias("_tf_forward")
-        if transformers
-        else nothing.alias("_tf_forward"),
-    )
+    if transformers:
+        parameters = transformer.parameters()
+        counts = {"_tf_active": parameters["active"], "_tf_total": parameters["total"],
+                  "_tf_forward": transformer.forward_flop_per_token()}  # fmt: skip
+        frame = frame.with_columns(
+            pl.when(described).then(count).alias(name) for name, count in counts.items()
+        )
+    else:
+        frame = frame.with_columns(
+            pl.lit(None, pl.Float64).alias(name)
+            for name in ("_tf_active", "_tf_total", "_tf_forward")
+        )
     # A mixture of experts reads only its active parameters per token; without their count,
     # a typical share of the total is assumed (and widens the interval).
     share_assumed = (
@@ -448,7 +448,6 @@ def hardware_method(
             pl.lit(" = "), sci(pl.col("hardware_flop")), pl.lit(" FLOP"),
         ])
     )  # fmt: skip
-    has_time = pl.col("chip_seconds").is_not_null()
     unresolved = named & pl.col("hardware_matched").is_null() & ~pl.col("_hardware_multiple")
     hardware_text = pl.col("hardware")
     return frame.with_columns(
@@ -471,7 +470,7 @@ def hardware_method(
                     pl.concat_str([pl.col("precision"), pl.lit(" has no peak on this chip: "), pl.col("precision_used"), pl.lit(" used")]),
                 ),
                 "utilization_assumed": (applies & pl.col("utilization").is_null(), None),
-                "hardware_time_without_chip": (has_time & ~named & paper_peak.is_null(), None),
+                "hardware_time_without_chip": (chips_without_name(), None),
             },
             note,
         )
@@ -480,6 +479,14 @@ def hardware_method(
         "_hardware_generation",
         "_prior_utilization", "_prior_sigma", "_prior_label", pl.selectors.starts_with("_peak_"),
     )  # fmt: skip
+
+
+def chips_without_name() -> pl.Expr:
+    """Chips and time (or chip-hours) given without a chip name or a stated peak."""
+    time = pl.col("chip_hours").is_not_null() | (
+        pl.col("hardware_quantity").is_not_null() & pl.col("training_time_hours").is_not_null()
+    )
+    return pl.col("hardware").is_null() & pl.col("peak_flop_per_second").is_null() & time
 
 
 def _capacity(frame: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
@@ -492,6 +499,5 @@ def _capacity(frame: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
         fastest.lazy().rename({"year": "_capacity_year", "fastest_peak": "_fastest_peak"}),
         on="_capacity_year", how="left", maintain_order="left",
     )  # fmt: skip
-    unnamed = pl.col("hardware").is_null() & pl.col("peak_flop_per_second").is_null()
-    capacity = pl.when(unnamed).then(pl.col("chip_seconds") * pl.col("_fastest_peak"))
+    capacity = pl.when(chips_without_name()).then(pl.col("chip_seconds") * pl.col("_fastest_peak"))
     return frame.with_columns(capacity.alias("_capacity_flop")).drop("_capacity_year")

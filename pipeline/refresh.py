@@ -122,6 +122,21 @@ def run_key(
 ) -> str:
     """Hash of everything a run depends on: input bytes, hardware table, utilization priors,
     settings, the column map, the input format, and the flopsheet version and code."""
+    return _run_key_and_layer_lists(
+        inputs, hardware_path, settings, column_map, input_format, priors_path
+    )[0]
+
+
+def _run_key_and_layer_lists(
+    inputs: Sequence[Path],
+    hardware_path: Path,
+    settings: Settings,
+    column_map: dict[str, str] | None,
+    input_format: str,
+    priors_path: Path | str,
+) -> tuple[str, list[Path]]:
+    """The run key, and the layer-list files the sheets name (which it covers): a run
+    snapshots the same files without reading the sheets again."""
     digest = hashlib.sha256()
     parts = [
         __version__,
@@ -140,10 +155,10 @@ def run_key(
         except OSError as error:
             raise InputFileError(path, f"cannot read: {error.strerror or error}") from None
     # The layer lists a sheet names are inputs too: editing one must not be skipped.
-    for layer_file in architecture_files(inputs, column_map, input_format):
-        parts.append(f"{layer_file}:{file_sha256(layer_file)}")
+    layer_files = architecture_files(inputs, column_map, input_format)
+    parts += [f"{layer_file}:{file_sha256(layer_file)}" for layer_file in layer_files]
     digest.update("\n".join(parts).encode())
-    return digest.hexdigest()
+    return digest.hexdigest(), layer_files
 
 
 def _may_name_layer_lists(path: Path) -> bool:
@@ -476,7 +491,9 @@ def refresh(
             "inputs": [{"file": str(p), "sha256": None} for p in inputs],
         }
         try:
-            key = run_key(inputs, hardware_path, settings, column_map, input_format, priors_path)
+            key, layer_files = _run_key_and_layer_lists(
+                inputs, hardware_path, settings, column_map, input_format, priors_path
+            )
         except Exception as error:
             _fail(output_dir, {**record, "run_id": _new_run_id(output_dir, "0" * 8)}, error)
             raise
@@ -494,7 +511,7 @@ def refresh(
         try:
             diff, summary = _run(
                 inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold,
-                on_stage, input_format, priors_path,
+                on_stage, input_format, priors_path, layer_files,
             )  # fmt: skip
         except BaseException as error:
             # Once `current` points at the run, it is the published dataset: keep it.
@@ -521,12 +538,11 @@ def _fail(output_dir: Path, record: dict, error: BaseException) -> None:
 
 def _run(
     inputs, output_dir, run_dir, record, column_map, hardware_path, settings, threshold, on_stage,
-    input_format, priors_path,
+    input_format, priors_path, layer_files,
 ):  # fmt: skip
     """Estimate, write and publish one run inside `run_dir`; fills in `record`.
     Returns the diff against the previous run and the estimate's summary."""
     # The layer lists are read from the run's copies: the run holds every byte it counted.
-    layer_files = architecture_files(inputs, column_map, input_format)
     snapshot, layers = _snapshot_inputs(inputs, hardware_path, priors_path, run_dir, layer_files)
     record["inputs"] = snapshot
     if layers:

@@ -566,13 +566,14 @@ def shown(frame: pl.DataFrame, limit: int = MAX_CHART_POINTS) -> pl.DataFrame:
     return frame.gather_every(math.ceil(frame.height / limit))
 
 
-def _shown_note(frame: pl.DataFrame, what: str) -> str:
-    if frame.height <= MAX_CHART_POINTS:
+def _shown_note(rows: int, what: str) -> str:
+    """What `shown` drew of `rows` rows, when it thinned them."""
+    if rows <= MAX_CHART_POINTS:
         return ""
-    step = math.ceil(frame.height / MAX_CHART_POINTS)
+    step = math.ceil(rows / MAX_CHART_POINTS)
     return (
-        f" The chart draws one in every {step:,} of the {frame.height:,} {what}"
-        f" ({shown(frame).height:,} points); counts and fits use them all."
+        f" The chart draws one in every {step:,} of the {rows:,} {what}"
+        f" ({math.ceil(rows / step):,} points); counts and fits use them all."
     )
 
 
@@ -1218,7 +1219,7 @@ def render_html(data: ReportData, specs: dict[str, dict]) -> str:
     methods_note = (
         f"{data.methods.height} systems have both methods; {len(outside)} fall outside "
         f"{AGREEMENT_FACTOR:g}x of each other" + named
-    ) + _shown_note(data.methods.sort("system"), "systems with both methods")
+    ) + _shown_note(data.methods.height, "systems with both methods")
     attention = data.attention.head(MAX_TABLE_ROWS)
     attention_note = (
         f" The table lists the first {MAX_TABLE_ROWS:,} of {data.attention.height:,}; query the"
@@ -1266,7 +1267,7 @@ def render_html(data: ReportData, specs: dict[str, dict]) -> str:
 
 <h2 id="trend">Training compute over time</h2>
 <p class="note">Each point is a system with an estimate, coloured by where its estimate came from;
-hover for details, drag to pan and scroll to zoom. {_e(interval_note)}{_e(date_note)}{_e(_shown_note(data.points, "plotted systems"))}
+hover for details, drag to pan and scroll to zoom. {_e(interval_note)}{_e(date_note)}{_e(_shown_note(data.points.height, "plotted systems"))}
 Lines are least-squares fits of log10(FLOP) on the fractional publication year; the doubling time
 is log10(2) / slope, and its 95% interval comes from the slope's, slope &plusmn; t &times; s.e.
 with Student's t at n &minus; 2 degrees of freedom.</p>
@@ -1282,7 +1283,7 @@ with Student's t at n &minus; 2 degrees of freedom.</p>
 <p class="note">Implied utilization is what method 1's compute means for the hardware that method 2
 counts. Solid rules are the utilization priors that method 2 used where a paper reports none
 ({_e(priors) or "none used"}); dashed rules bound the plausible range outside which a row is
-flagged.{_e(_shown_note(data.utilization.sort("system"), "systems with an implied utilization"))}</p>
+flagged.{_e(_shown_note(data.utilization.height, "systems with an implied utilization"))}</p>
 <div class="chart" id="chart-utilization"></div>
 
 <h2 id="counts">Counts</h2>

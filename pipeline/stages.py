@@ -91,7 +91,8 @@ def add_base_models(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.when(~staged).then(pl.col("estimate_flop").is_not_null())
          .otherwise(stage.is_not_null() | given)).alias("_known"),
     )  # fmt: skip
-    sums = chain_sums(parts, frame.select(pl.when(follows).then(pl.col("_base_row"))).to_series())
+    base_row = frame.select(pl.when(follows).then(pl.col("_base_row"))).to_series()
+    sums = chain_sums(parts, base_row)
     known, bounded = sums["_known"], sums["_known"] & ~sums["_unbounded"]
     totals = sums.select(
         pl.when(known).then(pl.col("_sum")).alias("_total"),
@@ -99,7 +100,6 @@ def add_base_models(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(bounded).then(pl.col("_sum_high")).alias("_total_high"),
     )
     # The base's total: given, or its row's chain total.
-    base_row = frame.select(pl.when(follows).then(pl.col("_base_row"))).to_series()
     ahead = totals.select(pl.all().gather(base_row))
     frame = pl.concat([frame, totals], how="horizontal").with_columns(
         stage.alias("stage_flop"),

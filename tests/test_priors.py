@@ -109,12 +109,22 @@ def test_calibrate_with_no_observations_keeps_the_seed(tmp_path):
     assert "observations: none" in out.read_text()
 
 
-def test_a_priors_error_names_the_users_file_not_the_runs_copy(tmp_path):
-    bad = tmp_path / "mine.toml"
-    bad.write_text('[[prior]]\ndomain = "language"\nutilization = 0.3\nsigma = 0.3\n')
+def estimate_with_priors(tmp_path, name: str, text: str | None):
+    """`flopsheet estimate` of the shipped sheet with a priors file holding `text` (None: a
+    file that does not exist)."""
+    priors = tmp_path / name
+    if text is not None:
+        priors.write_text(text)
     sheet = str(REPO / "data" / "raw" / "systems.csv")
     result = runner.invoke(
-        app, ["estimate", sheet, "-o", str(tmp_path / "o"), "--priors", str(bad)]
+        app, ["estimate", sheet, "-o", str(tmp_path / "o"), "--priors", str(priors)]
+    )
+    return priors, result
+
+
+def test_a_priors_error_names_the_users_file_not_the_runs_copy(tmp_path):
+    bad, result = estimate_with_priors(
+        tmp_path, "mine.toml", '[[prior]]\ndomain = "language"\nutilization = 0.3\nsigma = 0.3\n'
     )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {bad}: no fallback prior")
@@ -156,17 +166,12 @@ def test_a_bad_priors_file_is_a_file_error_naming_the_problem(tmp_path, text, pr
 
 
 def test_estimate_with_a_bad_priors_file_is_one_line_and_exit_2(tmp_path):
-    bad = tmp_path / "p.toml"
-    bad.write_text("[[prior]]\nutilization = 2\nsigma = 0.3\n")
-    sheet = str(REPO / "data" / "raw" / "systems.csv")
-    result = runner.invoke(
-        app, ["estimate", sheet, "-o", str(tmp_path / "o"), "--priors", str(bad)]
+    _, result = estimate_with_priors(
+        tmp_path, "p.toml", "[[prior]]\nutilization = 2\nsigma = 0.3\n"
     )
     assert result.exit_code == 2
     assert "utilization = 2" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    missing = runner.invoke(
-        app, ["estimate", sheet, "-o", str(tmp_path / "o"), "--priors", str(tmp_path / "no.toml")]
-    )
+    _, missing = estimate_with_priors(tmp_path, "no.toml", None)
     assert missing.exit_code == 2 and "priors file not found" in missing.stderr
 
 
