@@ -182,7 +182,8 @@ def architecture_files(
     inputs: Sequence[Path], column_map: dict[str, str] | None, input_format: str
 ) -> list[Path]:
     """The layer-list files the sheets name and that exist (a missing or bad one is the run's
-    to reject, row by row), in a stable order."""
+    to reject, row by row), ordered by file name first so that a run's copies are numbered the
+    same wherever the project and the sheets live."""
     mapped = "architecture_file" in (column_map or {}).values()
     if not mapped and not any(_may_name_layer_lists(Path(p)) for p in inputs):
         return []  # spares reading a large sheet twice
@@ -197,7 +198,7 @@ def architecture_files(
                 found.add(resolve_architecture(cell, search_dirs))
             except ArchitectureFileError:
                 continue
-    return sorted(found)
+    return sorted(found, key=lambda path: (path.name, str(path)))
 
 
 def read_run_log(output_dir: Path) -> list[dict]:

@@ -310,7 +310,9 @@ def test_a_run_holds_the_layer_lists_it_counted(tmp_path):
     assert set(copies) == {"mlp.json", "resnet50.json"}  # beside the sheet, and shipped
     assert copies["mlp.json"].read_bytes() == (tmp_path / "mlp.json").read_bytes()
     sums = (run / "inputs" / "SHA256SUMS").read_text()
+    # numbered by file name, whichever folder (the sheet's, the shipped one) sorts first
     assert "architectures/00-mlp.json" in sums and "architectures/01-resnet50.json" in sums
+    assert copies["mlp.json"].name == "00-mlp.json"
     # the run counted its copy, not whatever the file holds later
     (tmp_path / "mlp.json").write_text("not json")
     assert pl.read_parquet(run / "estimates.parquet").filter(pl.col("system") == "m")["ops_flop"][
