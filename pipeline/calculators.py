@@ -67,6 +67,8 @@ def _calculate(
 
 
 def _missing_inputs_message(row: dict, hardware: pl.DataFrame, method: str) -> str:
+    if f"{method}_out_of_range" in row["flags"]:
+        return next(n for n in row["notes"].split("; ") if " comes to " in n)
     if "unknown_hardware" in row["flags"]:
         return unknown_hardware_message(row["hardware"], hardware) + ", or give --peak"
     if "multiple_hardware" in row["flags"]:

@@ -27,7 +27,7 @@ from pipeline import __version__, calculators
 from pipeline.calibrate import DEFAULT_MIN_OBSERVATIONS
 from pipeline.columns import load_column_map
 from pipeline.diff import DEFAULT_THRESHOLD
-from pipeline.errors import EXIT_INPUT_FILE, EXIT_ROWS_REJECTED, FlopsheetError
+from pipeline.errors import EXIT_INPUT_FILE, EXIT_ROWS_REJECTED, FlopsheetError, is_engine_panic
 from pipeline.hardware import (
     DEFAULT_HARDWARE_PATH,
     alias_frame,
@@ -125,8 +125,10 @@ def user_errors() -> Iterator[None]:
         where = error.filename or "file system"
         err.print(f"Error: {where}: {error.strerror or error}", markup=False)
         raise typer.Exit(1) from None
-    except Exception as error:
-        if os.environ.get("FLOPSHEET_DEBUG"):
+    except BaseException as error:
+        if os.environ.get("FLOPSHEET_DEBUG") or not (
+            isinstance(error, Exception) or is_engine_panic(error)
+        ):
             raise
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         err.print(f"Error: {type(error).__name__}: {first}", markup=False)

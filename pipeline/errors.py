@@ -22,3 +22,9 @@ class InputFileError(FlopsheetError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+def is_engine_panic(error: BaseException) -> bool:
+    """A panic inside polars' Rust engine, raised as pyo3's PanicException, which derives from
+    BaseException rather than Exception: still a failure to report in one line, not an exit."""
+    return type(error).__name__ == "PanicException"

@@ -19,10 +19,37 @@ from pipeline.hardware import fastest_peak_by_year, resolve_hardware, table_peak
 from pipeline.priors import generation, seed_priors, with_prior
 from pipeline.settings import Settings
 from pipeline.uncertainty import factor_sigma, quadrature
-from schemas.systems import ARCHITECTURE_COLUMNS
+from schemas.systems import ARCHITECTURE_COLUMNS, PLAUSIBLE_FLOP
 
 # Domains whose models read audio, pixels or states: a dataset counted in words is not their input.
 DOMAINS_NOT_READING_WORDS = ("speech", "vision", "games", "robotics")
+
+
+def _plausible(flop: pl.Expr) -> pl.Expr:
+    """`flop` where it lies in PLAUSIBLE_FLOP, else null (NaN and infinity included): a figure
+    outside comes from a cell off by orders of magnitude, or past the float range."""
+    return pl.when(flop.is_between(*PLAUSIBLE_FLOP)).then(flop)
+
+
+def _out_of_range(raw: str, method: str) -> tuple[pl.Expr, pl.Expr]:
+    """The out-of-range flag and note of one method whose unchecked figure is `raw`."""
+    low, high = PLAUSIBLE_FLOP
+    figure = pl.col(raw)
+    size = (
+        pl.when(figure.is_finite() & (figure > 0))
+        .then(pl.concat_str([sci(figure), pl.lit(" FLOP")]))
+        .when(figure.is_finite())
+        .then(pl.lit("less than the smallest float"))
+        .otherwise(pl.lit("more than a float holds"))
+    )
+    return (
+        figure.is_not_null() & ~figure.is_between(low, high),
+        pl.concat_str([
+            pl.lit(f"{method} comes to "), size,
+            pl.lit(f", outside {low:g} to 1e{math.log10(high):.0f} FLOP: an input is off by "
+                   "orders of magnitude, so it was not used"),
+        ]),
+    )  # fmt: skip
 
 
 def _number(value: float) -> str:
@@ -158,8 +185,9 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         .then(2 * per_token_params * training_factor * pl.col("training_tokens"))
         .otherwise(forward_per_example * training_factor * dataset * epochs_used)
     )
-    # A product past the float range is no estimate (each input alone is finite and positive).
-    frame = frame.with_columns(pl.when(ops_flop.is_finite()).then(ops_flop).alias("ops_flop"))
+    frame = frame.with_columns(ops_flop.alias("_ops_raw")).with_columns(
+        _plausible(pl.col("_ops_raw")).alias("ops_flop")
+    )
     is_6nd = rule == "6ND"
     # Dataset sizes read as tokens (6ND, a transformer, a layer list over token sequences).
     reads_tokens = (is_6nd | by_transformer | (by_layers & sequence.is_not_null())) & token_data
@@ -240,124 +268,134 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         ~ops_applies & per_token_params.is_not_null() & dataset.is_not_null() & ~token_data
     )
     words_per_token = f"{settings.tokens_per_word:.3g}"
-    return frame.with_columns(
-        *annotate(
-            {
-                "epochs_assumed": (
-                    ops_applies & epochs.is_null(),
-                    pl.lit("epochs not reported: 1 assumed"),
-                ),
-                "tokens_assumed": (
-                    reads_tokens & tokens_assumed,
-                    pl.lit("dataset unit blank: tokens assumed for a language model"),
-                ),
-                "words_converted_to_tokens": (
-                    reads_tokens & (unit == "words"),
-                    pl.lit(f"words converted at {words_per_token} tokens per word"),
-                ),
-                "dataset_unit_from_notes": (
-                    ops_applies & pl.col("dataset_unit_phrase").is_not_null(),
-                    pl.concat_str(
-                        [
-                            pl.lit("dataset unit '"),
-                            unit,
-                            pl.lit("' read from the notes: \""),
-                            pl.col("dataset_unit_phrase"),
-                            pl.lit('"'),
-                        ]
+    return (
+        frame.with_columns(
+            *annotate(
+                {
+                    "epochs_assumed": (
+                        ops_applies & epochs.is_null(),
+                        pl.lit("epochs not reported: 1 assumed"),
                     ),
-                ),
-                "active_parameters_from_notes": (
-                    is_6nd & pl.col("active_parameters_phrase").is_not_null(),
-                    pl.concat_str(
-                        [
-                            pl.lit('active parameters read from the name or notes: "'),
-                            pl.col("active_parameters_phrase"),
-                            pl.lit('"'),
-                        ]
+                    "tokens_assumed": (
+                        reads_tokens & tokens_assumed,
+                        pl.lit("dataset unit blank: tokens assumed for a language model"),
                     ),
-                ),
-                "active_parameters_assumed": (
-                    is_6nd & share_assumed,
-                    pl.concat_str(
-                        [
-                            pl.lit(
-                                f"mixture of experts without its active count: "
-                                f"{settings.moe_active_share:g} of the parameters assumed active"
-                            ),
-                            pl.when(pl.col("mixture_of_experts_phrase").is_not_null())
-                            .then(
+                    "words_converted_to_tokens": (
+                        reads_tokens & (unit == "words"),
+                        pl.lit(f"words converted at {words_per_token} tokens per word"),
+                    ),
+                    "dataset_unit_from_notes": (
+                        ops_applies & pl.col("dataset_unit_phrase").is_not_null(),
+                        pl.concat_str(
+                            [
+                                pl.lit("dataset unit '"),
+                                unit,
+                                pl.lit("' read from the notes: \""),
+                                pl.col("dataset_unit_phrase"),
+                                pl.lit('"'),
+                            ]
+                        ),
+                    ),
+                    "active_parameters_from_notes": (
+                        is_6nd & pl.col("active_parameters_phrase").is_not_null(),
+                        pl.concat_str(
+                            [
+                                pl.lit('active parameters read from the name or notes: "'),
+                                pl.col("active_parameters_phrase"),
+                                pl.lit('"'),
+                            ]
+                        ),
+                    ),
+                    "active_parameters_assumed": (
+                        is_6nd & share_assumed,
+                        pl.concat_str(
+                            [
+                                pl.lit(
+                                    f"mixture of experts without its active count: "
+                                    f"{settings.moe_active_share:g} of the parameters assumed active"
+                                ),
+                                pl.when(pl.col("mixture_of_experts_phrase").is_not_null())
+                                .then(
+                                    pl.concat_str(
+                                        [
+                                            pl.lit(' (notes: "'),
+                                            pl.col("mixture_of_experts_phrase"),
+                                            pl.lit('")'),
+                                        ]
+                                    )
+                                )
+                                .otherwise(pl.lit("")),
+                            ]
+                        ),
+                    ),
+                    "epochs_needed": (
+                        too_few_tokens & ~ops_applies,
+                        pl.concat_str(
+                            [
+                                pl.lit("1 epoch of "),
+                                sci(tokens_per_epoch),
+                                pl.lit(" tokens is too few to train "),
+                                sci(per_token_params),
+                                pl.lit(" parameters: epochs (or the base model) needed for 6ND"),
+                            ]
+                        ),
+                    ),
+                    **(
+                        {}
+                        if not transformers
+                        else {
+                            "parameters_disagree_with_shape": (
+                                (
+                                    by_transformer
+                                    & (
+                                        (pl.col("parameters") / pl.col("_tf_total")).log().abs()
+                                        > math.log(settings.shape_parameters_factor)
+                                    )
+                                ).fill_null(False),
                                 pl.concat_str(
                                     [
-                                        pl.lit(' (notes: "'),
-                                        pl.col("mixture_of_experts_phrase"),
-                                        pl.lit('")'),
+                                        pl.lit("parameters "),
+                                        sci(pl.col("parameters")),
+                                        pl.lit(" against the shape's count of "),
+                                        sci(pl.col("_tf_total")),
+                                        pl.lit(": the shape was counted; check one or the other"),
                                     ]
-                                )
+                                ),
                             )
-                            .otherwise(pl.lit("")),
-                        ]
+                        }
                     ),
-                ),
-                "epochs_needed": (
-                    too_few_tokens & ~ops_applies,
-                    pl.concat_str(
-                        [
-                            pl.lit("1 epoch of "),
-                            sci(tokens_per_epoch),
-                            pl.lit(" tokens is too few to train "),
-                            sci(per_token_params),
-                            pl.lit(" parameters: epochs (or the base model) needed for 6ND"),
-                        ]
+                    "architecture_incomplete": (
+                        pl.col("_tf_incomplete"),
+                        pl.lit(
+                            "transformer shape given in part: n_layers, d_model, seq_len and "
+                            "vocab_size are all needed to count it, so it was not counted"
+                        ),
                     ),
-                ),
-                **(
-                    {}
-                    if not transformers
-                    else {
-                        "parameters_disagree_with_shape": (
-                            (
-                                by_transformer
-                                & (
-                                    (pl.col("parameters") / pl.col("_tf_total")).log().abs()
-                                    > math.log(settings.shape_parameters_factor)
-                                )
-                            ).fill_null(False),
-                            pl.concat_str(
-                                [
-                                    pl.lit("parameters "),
-                                    sci(pl.col("parameters")),
-                                    pl.lit(" against the shape's count of "),
-                                    sci(pl.col("_tf_total")),
-                                    pl.lit(": the shape was counted; check one or the other"),
-                                ]
-                            ),
-                        )
-                    }
-                ),
-                "architecture_incomplete": (
-                    pl.col("_tf_incomplete"),
-                    pl.lit(
-                        "transformer shape given in part: n_layers, d_model, seq_len and "
-                        "vocab_size are all needed to count it, so it was not counted"
+                    "parameters_not_connections": (
+                        parameters_unused,
+                        pl.lit(
+                            "parameters are not connections for non-token data: no 6ND estimate"
+                        ),
                     ),
-                ),
-                "parameters_not_connections": (
-                    parameters_unused,
-                    pl.lit("parameters are not connections for non-token data: no 6ND estimate"),
-                ),
-            },
-            note,
+                    "ops_out_of_range": _out_of_range("_ops_raw", "the count of operations"),
+                },
+                note,
+            )
         )
-    ).drop(
-        "_tf_described",
-        "_tf_incomplete",
-        "_tf_active",
-        "_tf_total",
-        "_tf_forward",
-        "_tf_note",
-        "_too_few_tokens",
-        "_has_layers",
+        .with_columns(
+            pl.when(pl.col("ops_flop").is_not_null()).then(pl.col("ops_rule")).alias("ops_rule")
+        )
+        .drop(
+            "_ops_raw",
+            "_tf_described",
+            "_tf_incomplete",
+            "_tf_active",
+            "_tf_total",
+            "_tf_forward",
+            "_tf_note",
+            "_too_few_tokens",
+            "_has_layers",
+        )
     )
 
 
@@ -413,8 +451,8 @@ def hardware_method(
     )
     seconds, peak = pl.col("chip_seconds"), pl.col("peak_flop_per_second_used")
     hardware_flop = seconds * peak * pl.col("utilization_used")
-    frame = frame.with_columns(
-        pl.when(hardware_flop.is_finite()).then(hardware_flop).alias("hardware_flop")
+    frame = frame.with_columns(hardware_flop.alias("_hardware_raw")).with_columns(
+        _plausible(pl.col("_hardware_raw")).alias("hardware_flop")
     )
     precision_assumed = paper_peak.is_null() & pl.col("precision").is_null()
     spread = quadrature([
@@ -471,10 +509,12 @@ def hardware_method(
                 ),
                 "utilization_assumed": (applies & pl.col("utilization").is_null(), None),
                 "hardware_time_without_chip": (chips_without_name(), None),
+                "hardware_out_of_range": _out_of_range("_hardware_raw", "the hardware estimate"),
             },
             note,
         )
     ).drop(
+        "_hardware_raw",
         "_precision_fell_back", "_hardware_multiple", "_hardware_year", "_hardware_type", "_hardware_maker",
         "_hardware_generation",
         "_prior_utilization", "_prior_sigma", "_prior_label", pl.selectors.starts_with("_peak_"),

@@ -104,6 +104,8 @@ def read_table(
             "'system' or map it with --columns",
         )
     reserved = {name: f"{name}_input" for name in frame.columns if name in RESERVED_OUTPUT_COLUMNS}
+    # Names starting with "_" are the pipeline's working columns: a user's would collide with them.
+    reserved |= {name: f"input{name}" for name in frame.columns if name.startswith("_")}
     clash = set(reserved.values()) & set(frame.columns)
     if clash:
         raise InputFileError(path, f"column {clash.pop()!r} clashes with a renamed output column")

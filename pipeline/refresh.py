@@ -36,7 +36,7 @@ import polars as pl
 from pipeline import __version__
 from pipeline.columns import header_key
 from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
-from pipeline.errors import FlopsheetError, InputFileError
+from pipeline.errors import FlopsheetError, InputFileError, is_engine_panic
 from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
 from pipeline.history import change_column
 from pipeline.ingest import read_inputs
@@ -518,7 +518,7 @@ def refresh(
             # Once `current` points at the run, it is the published dataset: keep it.
             if _current_run_dir(output_dir) != run_dir.resolve():
                 shutil.rmtree(run_dir, ignore_errors=True)
-            if isinstance(error, Exception):
+            if isinstance(error, Exception) or is_engine_panic(error):
                 _fail(output_dir, record, error)
             raise
         _prune(output_dir, keep)

@@ -43,6 +43,7 @@ CHECK_REASONS = {
     "not_nullable": "a system name is required",
     "str_length": "a system name is required",
     "isin": "expected one of the documented values",
+    "in_range": "expected a compute figure from 1 to 1e40 FLOP",
 }
 
 

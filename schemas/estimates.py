@@ -77,6 +77,8 @@ FLAGS = (
     "active_parameters_assumed",
     "ops_beyond_capacity",
     "parameters_disagree_with_shape",
+    "ops_out_of_range",
+    "hardware_out_of_range",
 )
 
 _FLOP = {"nullable": True, "gt": 0}

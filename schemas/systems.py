@@ -80,6 +80,14 @@ DOMAINS = (
 PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 
 _POSITIVE = {"nullable": True, "gt": 0}
+# No training run did less than one operation or will soon do 1e40 (the largest are near 1e27):
+# a compute figure outside is a cell off by orders of magnitude. The estimators hold their own
+# figures to the same range, which also keeps every interval's bounds positive and finite.
+PLAUSIBLE_FLOP = (1.0, 1e40)
+_COMPUTE = {
+    "nullable": True,
+    "in_range": {"min_value": PLAUSIBLE_FLOP[0], "max_value": PLAUSIBLE_FLOP[1]},
+}
 
 
 class SystemsSchema(pa.DataFrameModel):
@@ -104,9 +112,9 @@ class SystemsSchema(pa.DataFrameModel):
     precision: str = pa.Field(nullable=True, isin=PRECISIONS)
     utilization: float = pa.Field(nullable=True, gt=0, le=1)
     peak_flop_per_second: float = pa.Field(**_POSITIVE)
-    reported_compute_flop: float = pa.Field(**_POSITIVE)
+    reported_compute_flop: float = pa.Field(**_COMPUTE)
     base_model: str = pa.Field(nullable=True)
-    base_model_compute_flop: float = pa.Field(**_POSITIVE)
+    base_model_compute_flop: float = pa.Field(**_COMPUTE)
     mixture_of_experts: pl.Boolean = pa.Field(nullable=True)
     dataset_unit_phrase: str = pa.Field(nullable=True)
     active_parameters_phrase: str = pa.Field(nullable=True)

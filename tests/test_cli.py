@@ -185,6 +185,46 @@ def test_headers_match_loosely_and_extra_columns_are_carried(tmp_path):
     assert frame["My Comment"].to_list() == ["hello"]
 
 
+def test_columns_named_like_working_columns_are_carried_under_another_name(tmp_path):
+    # "_row" and "_hardware_maker" are names the pipeline uses for its own working columns
+    sheet = tmp_path / "under.csv"
+    sheet.write_text(
+        "system,hardware,hardware_quantity,training_time_hours,precision,_row,_hardware_maker\n"
+        "Net,A100,8,10,fp32,x,AMD\n"
+    )
+    result = runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    row = pl.read_parquet(tmp_path / "estimates.parquet").row(0, named=True)
+    assert (row["input_row"], row["input_hardware_maker"]) == ("x", "AMD")
+    assert row["precision_used"].startswith("tf32")  # the chip's own maker, not the user's column
+
+
+def test_figures_outside_the_plausible_range_are_dropped_with_a_reason(tmp_path):
+    sheet = tmp_path / "range.csv"
+    sheet.write_text(
+        "system,peak_flop_per_second,chip_hours,parameters,dataset_size,dataset_unit,"
+        "reported_compute_flop\n"
+        "Good,1e14,100,,,,\n"
+        "Tiny,1e-200,1e-200,,,,\n"
+        "Huge,1e14,100,1e200,1e200,tokens,\n"
+        "Reported,,,,,,1e308\n"
+    )
+    result = runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["system"]: r for r in pl.read_parquet(tmp_path / "estimates.parquet").to_dicts()}
+    assert rows["Good"]["estimate_flop"] == pytest.approx(rows["Huge"]["estimate_flop"])
+    assert (
+        rows["Tiny"]["estimate_flop"] is None and "hardware_out_of_range" in rows["Tiny"]["flags"]
+    )
+    assert "less than the smallest float" in rows["Tiny"]["notes"]
+    huge = rows["Huge"]
+    assert huge["ops_flop"] is None and huge["ops_rule"] is None
+    assert "ops_out_of_range" in huge["flags"] and "more than a float holds" in huge["notes"]
+    rejects = pl.read_csv(tmp_path / "rejects.csv")
+    assert rejects["system"].to_list() == ["Reported"]
+    assert rejects["reason"][0] == "expected a compute figure from 1 to 1e40 FLOP"
+
+
 def test_several_inputs_and_formats(tmp_path):
     frame = pl.read_csv(SYSTEMS, infer_schema=False)
     first, second = frame.head(30), frame.slice(30)
