@@ -42,6 +42,9 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_ARCHITECTURES_DIR = REPO / "data" / "raw" / "architectures"
 
 MAX_REPEAT = 10_000  # blocks repeated more often than any real network are a typo
+# Nested repeats multiply: a list that unrolls to more layers than this (the largest networks
+# have a few thousand) is a typo too, and walking it would not end in any useful time.
+MAX_LAYERS = 100_000
 FRAME_SCHEMA = {
     "architecture_file": pl.String,
     "architecture_parameters": pl.Float64,
@@ -465,6 +468,7 @@ class _Walker:
         self.source = source
         self.defaults = defaults
         self.tally = _Tally()
+        self.walked = 0
 
     def run(self, layers: Sequence[Any], shape: Shape, where: str) -> Shape:
         for index, layer in enumerate(layers):
@@ -478,6 +482,12 @@ class _Walker:
             )
         raw_type = layer.get("type")
         ctx = _Context(self.source, where, raw_type if isinstance(raw_type, str) else None)
+        self.walked += 1
+        if self.walked > MAX_LAYERS:
+            raise ctx.fail(
+                f"the list unrolls to more than {MAX_LAYERS:,} layers (nested repeats multiply)",
+                expected="a network no larger than any real one",
+            )
         known = ", ".join(sorted([*LAYER_TYPES, *BLOCK_TYPES]))
         if not isinstance(raw_type, str):
             raise ctx.fail("no layer type", field="type", value=raw_type, expected=known)

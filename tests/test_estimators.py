@@ -383,6 +383,10 @@ def test_a_contradictory_architecture_is_rejected_with_its_column(cells, column)
          ' {"type": "dense", "out_features": 1e300}]}', "cannot be counted"),
         ('{"input": [4], "layers": [{"type": "repeat", "times": 100000000,'
          ' "layers": [{"type": "dense", "out_features": 4}]}]}', "at most 10,000"),
+        # three nested repeats of 10,000 unroll to 1e12 layers: refused, not walked for weeks
+        ('{"input": [10], "layers": [{"type": "repeat", "times": 10000, "layers": [{"type":'
+         ' "repeat", "times": 10000, "layers": [{"type": "repeat", "times": 10000, "layers":'
+         ' [{"type": "dense", "out_features": 10}]}]}]}]}', "more than 100,000 layers"),
     ],
 )  # fmt: skip
 def test_a_layer_list_past_any_real_network_quarantines_its_row(cell, problem):
