@@ -206,12 +206,19 @@ def read_run_log(output_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
         if not line.strip():
             continue
+        # A line cut short (a full disk) or edited by hand: the rest still counts.
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut short (a full disk): the rest still counts
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        if isinstance(record, dict) and all(
+            isinstance(record.get(key), str) for key in ("run_id", "status")
+        ):
+            records.append(record)
+        else:
             print(f"warning: {path} line {number} is damaged and was skipped", file=sys.stderr)
     return records
 

@@ -259,12 +259,18 @@ def test_a_failure_after_publishing_keeps_the_new_dataset(sheet, tmp_path, monke
     assert [r["status"] for r in read_run_log(out)][-1] == "published"
 
 
-def test_a_damaged_log_line_does_not_stop_refreshes(sheet, tmp_path):
+@pytest.mark.parametrize(
+    "damage",
+    [b'{"run_id": "cut sho', b"null", b"{}", b"[1, 2]", b'{"run_id": 5}', b"\xff\xfe{}"],
+)
+def test_a_damaged_log_line_does_not_stop_refreshes(sheet, tmp_path, damage, capsys):
     out = tmp_path / "out"
     refresh([sheet], out)
-    with open(out / "runs.jsonl", "a") as handle:
-        handle.write('{"run_id": "cut sho')
+    with open(out / "runs.jsonl", "ab") as handle:
+        handle.write(damage + b"\n")
     assert refresh([sheet], out, force=True).status == "published"
+    assert "line 2 is damaged and was skipped" in capsys.readouterr().err
+    assert [r["status"] for r in read_run_log(out)] == ["published", "published"]
 
 
 def test_input_errors_name_the_users_file(tmp_path):
