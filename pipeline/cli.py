@@ -69,6 +69,15 @@ class OutputFormat(StrEnum):
 
 
 DEFAULT_OUTPUT_DIR = Path("data/processed")
+
+
+def named_path(value: str | Path) -> Path:
+    """An output path must name something: an empty one would mean the working directory."""
+    if isinstance(value, str) and not value.strip():
+        raise typer.BadParameter("is empty; give a file or folder name")
+    return Path(value)
+
+
 LONG_INPUT_BYTES = 5_000_000
 
 InputsArgument = Annotated[
@@ -177,7 +186,10 @@ def _stage_progress(inputs: list[Path]) -> Iterator[Callable[[str], None]]:
 def estimate(
     inputs: InputsArgument,
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="Where the outputs are written.")
+        Path,
+        typer.Option(
+            "--output-dir", "-o", parser=named_path, help="Where the outputs are written."
+        ),
     ] = DEFAULT_OUTPUT_DIR,
     columns: ColumnsOption = None,
     strict: Annotated[
@@ -469,7 +481,13 @@ def refresh(
         ),
     ] = None,
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="The dataset folder kept between runs.")
+        Path,
+        typer.Option(
+            "--output-dir",
+            "-o",
+            parser=named_path,
+            help="The dataset folder kept between runs.",
+        ),
     ] = DEFAULT_OUTPUT_DIR,
     force: Annotated[bool, typer.Option("--force", help="Run even when nothing changed.")] = False,
     keep: Annotated[int, typer.Option("--keep", min=1, help="Run folders to keep.")] = DEFAULT_KEEP,
@@ -581,7 +599,10 @@ def diff(
         str | None, typer.Argument(help="Newer run id (or a unique prefix).", show_default=False)
     ] = None,
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="The dataset folder kept by refresh.")
+        Path,
+        typer.Option(
+            "--output-dir", "-o", parser=named_path, help="The dataset folder kept by refresh."
+        ),
     ] = DEFAULT_OUTPUT_DIR,
     threshold: Annotated[
         float,
@@ -616,8 +637,9 @@ def diff(
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="A SQL query.")],
-    db: Annotated[Path, typer.Option("--db", help="The DuckDB database.")] = DEFAULT_OUTPUT_DIR
-    / "compute.duckdb",
+    db: Annotated[
+        Path, typer.Option("--db", parser=named_path, help="The DuckDB database.")
+    ] = DEFAULT_OUTPUT_DIR / "compute.duckdb",
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
     ] = OutputFormat.table,
@@ -663,10 +685,12 @@ def query(
 
 @app.command()
 def report(
-    db: Annotated[Path, typer.Option("--db", help="The DuckDB database.")] = DEFAULT_OUTPUT_DIR
-    / "compute.duckdb",
+    db: Annotated[
+        Path, typer.Option("--db", parser=named_path, help="The DuckDB database.")
+    ] = DEFAULT_OUTPUT_DIR / "compute.duckdb",
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for report.html and the charts.")
+        Path,
+        typer.Option("--out", parser=named_path, help="Folder for report.html and the charts."),
     ] = DEFAULT_OUTPUT_DIR / REPORT_DIR,
     as_json: JsonOption = False,
 ) -> None:
@@ -713,7 +737,12 @@ def evaluate(
         typer.Argument(help="An Epoch AI export (CSV) with its `Training compute (FLOP)` column."),
     ],
     report: Annotated[
-        Path, typer.Option("--report", help="Folder for evaluation.md and evaluation.parquet.")
+        Path,
+        typer.Option(
+            "--report",
+            parser=named_path,
+            help="Folder for evaluation.md and evaluation.parquet.",
+        ),
     ] = DEFAULT_OUTPUT_DIR / "evaluation",
     priors: PriorsOption = str(DEFAULT_PRIORS_PATH),
     as_json: JsonOption = False,
@@ -752,7 +781,10 @@ def evaluate(
 def calibrate(
     inputs: InputsArgument,
     out_path: Annotated[
-        Path | None, typer.Option("--out", help="Write the priors here (default: print them).")
+        Path | None,
+        typer.Option(
+            "--out", parser=named_path, help="Write the priors here (default: print them)."
+        ),
     ] = None,
     min_observations: Annotated[
         int, typer.Option("--min-observations", min=1, help="Fewest observations for a group.")

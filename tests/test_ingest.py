@@ -47,6 +47,9 @@ def test_typed_parquet_cells_become_text(tmp_path):
         ["calc", "ops", "--bogus", "1"],
         ["query", "select 1", "--format", "xml"],
         ["hardware", "show"],
+        # an empty output path would write into the working directory
+        ["estimate", "data/raw/systems.csv", "-o", ""],
+        ["report", "--out", " "],
     ],
 )
 def test_usage_mistakes_are_one_line(args):
