@@ -441,14 +441,7 @@ def hardware_method(
     )
     # Chips and time without a chip name still bound the compute: no run did more than the
     # fastest chip of its year could (reconcile drops a count of operations beyond it).
-    frame = (
-        _capacity(frame, hardware)
-        if bound_unnamed
-        else frame.with_columns(
-            pl.lit(None, pl.Float64).alias("_capacity_flop"),
-            pl.lit(None, pl.Float64).alias("_fastest_peak"),
-        )
-    )
+    frame = _capacity(frame, hardware) if bound_unnamed else _no_capacity(frame)
     seconds, peak = pl.col("chip_seconds"), pl.col("peak_flop_per_second_used")
     hardware_flop = seconds * peak * pl.col("utilization_used")
     frame = frame.with_columns(hardware_flop.alias("_hardware_raw")).with_columns(
@@ -529,10 +522,19 @@ def chips_without_name() -> pl.Expr:
     return pl.col("hardware").is_null() & pl.col("peak_flop_per_second").is_null() & time
 
 
+def _no_capacity(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.with_columns(
+        pl.lit(None, pl.Float64).alias("_capacity_flop"),
+        pl.lit(None, pl.Float64).alias("_fastest_peak"),
+    )
+
+
 def _capacity(frame: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
     """`_capacity_flop`: for chips and time without a chip name, chip seconds x the fastest
     peak of any chip released by the publication year (`_fastest_peak`)."""
     fastest = fastest_peak_by_year(hardware)
+    if fastest.height == 0:
+        return _no_capacity(frame)
     first, last = fastest["year"].min(), fastest["year"].max()
     year = pl.col("publication_date").dt.year().cast(pl.Int32)
     frame = frame.with_columns(year.clip(first, last).fill_null(last).alias("_capacity_year")).join(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandera.polars as pa
 import polars as pl
 
 from pipeline.errors import InputFileError
+from pipeline.ingest import FIRST_DATA_ROW
 from schemas.hardware import PEAK_COLUMNS, HardwareSchema
 
 DEFAULT_HARDWARE_PATH = Path(__file__).resolve().parent.parent / "data" / "raw" / "hardware.csv"
@@ -48,24 +50,57 @@ def hardware_key(name: pl.Expr) -> pl.Expr:
 
 
 def load_hardware(path: Path = DEFAULT_HARDWARE_PATH) -> pl.DataFrame:
-    """Read and validate the hardware table; a broken table is a file-level error."""
+    """Read and validate the hardware table. The table is reference data every estimate rests
+    on, so a broken one is a file-level error naming the row, column and value."""
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except FileNotFoundError:
         raise InputFileError(path, "hardware table not found") from None
     except Exception as error:
         raise InputFileError(path, f"cannot read the hardware table: {error}") from None
+    missing = [c for c in HardwareSchema.to_schema().columns if c not in frame.columns]
+    if missing:
+        raise InputFileError(path, f"hardware table lacks the columns {', '.join(missing)}")
+    if frame.height == 0:
+        raise InputFileError(path, "hardware table has no rows")
     peak_columns = list(PEAK_COLUMNS.values())
-    frame = frame.with_columns(
-        pl.col(peak_columns).cast(pl.Float64, strict=False),
-        pl.col("release_date").str.to_date("%Y-%m-%d", strict=False),
+    typed = frame.with_columns(
+        pl.col(peak_columns).str.strip_chars().cast(pl.Float64, strict=False),
+        pl.col("release_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
     )
+    for column in [*peak_columns, "release_date"]:
+        unread = frame[column].str.strip_chars().is_not_null() & typed[column].is_null()
+        unread &= frame[column].str.strip_chars() != ""
+        if unread.any():
+            index = unread.arg_true()[0]
+            expected = (
+                "a date as YYYY-MM-DD" if column == "release_date" else "a number such as 3.12e14"
+            )
+            raise InputFileError(
+                path,
+                f"hardware table row {index + FIRST_DATA_ROW}, column {column}: "
+                f"{frame[column][index]!r} is not {expected}",
+            )
     try:
-        frame = HardwareSchema.validate(frame, lazy=True)
-    except Exception as error:
-        raise InputFileError(path, f"hardware table breaks its schema: {error}") from None
-    _check_aliases_unique(frame, path)
-    return frame
+        typed = HardwareSchema.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        raise InputFileError(path, _first_schema_failure(errors, typed)) from None
+    _check_aliases_unique(typed, path)
+    return typed
+
+
+def _first_schema_failure(errors: pa.errors.SchemaErrors, typed: pl.DataFrame) -> str:
+    """One line for the first broken rule of the table: its row, column, value and check."""
+    case = errors.failure_cases.row(0, named=True)
+    index, column = case.get("index"), case.get("column")
+    if index is None:
+        return f"hardware table breaks its rule {case['check']}"
+    if column not in typed.columns:
+        return f"hardware table row {int(index) + FIRST_DATA_ROW} breaks its rule {case['check']}"
+    return (
+        f"hardware table row {int(index) + FIRST_DATA_ROW}, column {column}: "
+        f"{typed[column][int(index)]!r} breaks its rule {case['check']}"
+    )
 
 
 def alias_frame(hardware: pl.DataFrame) -> pl.DataFrame:
@@ -195,6 +230,8 @@ def fastest_peak_by_year(hardware: pl.DataFrame) -> pl.DataFrame:
         pl.col("release_date").dt.year().alias("year"),
         pl.max_horizontal(float_peaks).alias("peak"),
     )
+    if chips.height == 0:  # a table without release dates bounds nothing
+        return pl.DataFrame(schema={"year": pl.Int32, "fastest_peak": pl.Float64})
     first, last = chips["year"].min(), chips["year"].max()
     years = pl.DataFrame({"year": pl.int_range(first, last + 1, eager=True, dtype=pl.Int32)})
     best = (

@@ -144,7 +144,7 @@ def _run_key_and_layer_lists(
         json.dumps(settings.as_dict(), sort_keys=True),
         json.dumps(column_map or {}, sort_keys=True),
         input_format,
-        file_sha256(hardware_path),
+        _hardware_sha256(hardware_path),
         priors_fingerprint(priors_path),
     ]
     for path in inputs:
@@ -159,6 +159,15 @@ def _run_key_and_layer_lists(
     parts += [f"{layer_file}:{file_sha256(layer_file)}" for layer_file in layer_files]
     digest.update("\n".join(parts).encode())
     return digest.hexdigest(), layer_files
+
+
+def _hardware_sha256(path: Path) -> str:
+    try:
+        return file_sha256(path)
+    except FileNotFoundError:
+        raise InputFileError(path, "hardware table not found") from None
+    except OSError as error:
+        raise InputFileError(path, f"cannot read the hardware table: {error.strerror}") from None
 
 
 def _may_name_layer_lists(path: Path) -> bool:
@@ -568,6 +577,7 @@ def _run(
     except InputFileError as error:  # name the file the user gave, not the run's copy
         originals = {str(c): i["file"] for c, i in zip(copies, snapshot, strict=True)}
         originals[str(priors_copy)] = str(priors_path)
+        originals[str(hardware_copy)] = str(hardware_path)
         originals.update({str(copy): str(file) for file, copy in layer_copies.items()})
         original = originals.get(str(error.path), error.path)
         raise InputFileError(original, error.problem) from None

@@ -129,3 +129,69 @@ def test_every_chip_named_in_the_epoch_exports_resolves(shipped_hardware):
     matched = match_names(pl.DataFrame({"hardware": names}).lazy(), shipped_hardware).collect()
     unresolved = set(matched.filter(pl.col("hardware_matched").is_null())["hardware"])
     assert unresolved == set(KNOWINGLY_UNKNOWN)
+
+
+def _edited_table(tmp_path, edit) -> str:
+    """The shipped table with `edit(header, rows)` applied, written to tmp_path."""
+    from pipeline.hardware import DEFAULT_HARDWARE_PATH
+
+    header, *rows = list(csv.reader(DEFAULT_HARDWARE_PATH.open()))
+    header, rows = edit(header, rows)
+    path = tmp_path / "hardware.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    return str(path)
+
+
+def _set(column, value):
+    def edit(header, rows):
+        rows[0][header.index(column)] = value
+        return header, rows
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_set("tensor_16bit_flop_per_second", "312 TFLOPS"),
+         "row 2, column tensor_16bit_flop_per_second: '312 TFLOPS' is not a number"),
+        (_set("release_date", "May 2020"), "row 2, column release_date: 'May 2020' is not a date"),
+        (_set("fp32_flop_per_second", "-5"), "row 2, column fp32_flop_per_second: -5.0 breaks"),
+        (lambda header, rows: (header[:3] + header[4:], [r[:3] + r[4:] for r in rows]),
+         "lacks the columns release_date"),
+        (lambda header, rows: (header, []), "hardware table has no rows"),
+    ],
+)  # fmt: skip
+def test_a_broken_hardware_table_is_one_line_naming_its_row(tmp_path, edit, message):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    table = _edited_table(tmp_path, edit)
+    args = ["--hardware-table", table]
+    for command in (["estimate", "data/raw/systems.csv", "-o", str(tmp_path / "o")],
+                    ["calc", "hardware", "--hardware", "A100", "--chip-hours", "1"]):  # fmt: skip
+        result = CliRunner().invoke(app, [*command, *args])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"Error: {table}: hardware table ")
+        assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_hardware_table_without_release_dates_still_estimates(tmp_path):
+    from pipeline.estimate import estimate
+    from pipeline.hardware import load_hardware
+    from tests.conftest import systems_frame
+
+    def undated(header, rows):
+        for row in rows:
+            row[header.index("release_date")] = ""
+        return header, rows
+
+    hardware = load_hardware(_edited_table(tmp_path, undated))
+    rows = systems_frame([
+        {"system": "named", "hardware": "A100", "chip_hours": "10"},
+        {"system": "unnamed", "hardware_quantity": "8", "training_time_hours": "10"},
+    ])  # fmt: skip
+    result = estimate(rows, hardware)
+    assert result["hardware_flop"][0] > 0 and result["estimate_flop"][1] is None
