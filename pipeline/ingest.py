@@ -7,6 +7,7 @@ spreadsheet program shows (the header is row 1).
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,15 +28,31 @@ def _first_line(error: Exception) -> str:
 
 
 def _utf8_source(path: Path) -> Path | bytes:
-    """The file itself when it is UTF-8; otherwise its text decoded as Windows-1252, the
-    encoding of spreadsheet programs' CSV exports on Windows (every byte decodes)."""
+    """The file itself when it is UTF-8; otherwise its text as UTF-8 bytes. A UTF-16 file (as
+    some spreadsheet programs save "Unicode text") is known by its byte-order mark. Any other
+    line that is not UTF-8 is read as Windows-1252, the encoding of spreadsheet programs' CSV
+    exports on Windows (every byte decodes): line by line, so that one pasted line in another
+    encoding leaves the UTF-8 lines as they are."""
     with open(path, "rb") as handle:
         data = handle.read()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputFileError(path, f"cannot read as UTF-16: {error.reason}") from None
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace").encode("utf-8")
+        return b"".join(_line_as_utf8(line) for line in data.splitlines(keepends=True))
     return path
+
+
+def _line_as_utf8(line: bytes) -> bytes:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="replace").encode("utf-8")
+    return line
 
 
 def _read_text_frame(path: Path) -> pl.DataFrame:

@@ -17,6 +17,23 @@ def test_windows_1252_csv_is_decoded_not_mangled():
     assert "Café Net" in frame["system"].to_list()
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_with_its_byte_order_mark_is_decoded(tmp_path, encoding):
+    sheet = tmp_path / "unicode.csv"
+    text = "system,parameters\nCafé-LM,1B\n"
+    sheet.write_bytes(
+        ("\ufeff" if encoding != "utf-16" else "").encode(encoding) + text.encode(encoding)
+    )
+    frame = read_table(sheet)
+    assert frame.select("system", "parameters").rows() == [("Café-LM", "1B")]
+
+
+def test_one_line_in_another_encoding_leaves_the_utf8_lines_alone(tmp_path):
+    sheet = tmp_path / "mixed.csv"
+    sheet.write_bytes("system\nCafé-LM\n".encode() + b"Caf\xe9 Net\n")
+    assert read_table(sheet)["system"].to_list() == ["Café-LM", "Café Net"]
+
+
 def test_utf8_bom_and_crlf():
     frame = read_table(CORPUS / "bom_and_crlf.csv")
     assert frame.columns[0] == "system"
