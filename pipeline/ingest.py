@@ -8,8 +8,10 @@ spreadsheet program shows (the header is row 1).
 from __future__ import annotations
 
 import codecs
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 
@@ -55,7 +57,47 @@ def _line_as_utf8(line: bytes) -> bytes:
     return line
 
 
-def _read_text_frame(path: Path) -> pl.DataFrame:
+def _leading_blank_lines(source: Path | bytes) -> int:
+    """Empty lines before a CSV's header: the reader skips them, a spreadsheet counts them."""
+    data = source if isinstance(source, bytes) else source.read_bytes()[:65536]
+    count = 0
+    for line in data.splitlines(keepends=True):
+        if line.strip(b"\r\n"):
+            break
+        count += 1
+    return count
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATION_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _excel_header_row(path: Path) -> int:
+    """The sheet row of the first sheet's header: the reader starts at the first row holding a
+    value, a spreadsheet counts the empty rows above it. 1 when the workbook cannot tell."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+            first = workbook.find(f"{_SHEET_NS}sheets/{_SHEET_NS}sheet")
+            relations = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+            wanted = first.get(f"{_RELATION_NS}id")
+            target = next(r.get("Target") for r in relations if r.get("Id") == wanted)
+            sheet = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            with book.open(sheet) as xml:
+                for _, element in ElementTree.iterparse(xml):
+                    if element.tag == f"{_SHEET_NS}row" and any(
+                        cell.find(f"{_SHEET_NS}v") is not None
+                        or cell.find(f"{_SHEET_NS}is") is not None
+                        for cell in element
+                    ):
+                        return int(element.get("r", "1"))
+    except Exception:  # an odd but readable workbook: its rows are numbered from the top
+        return 1
+    return 1
+
+
+def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
+    """The file's cells as text, and the spreadsheet row of its first data row."""
     kind = READERS_BY_SUFFIX.get(path.suffix.lower())
     if kind is None:
         raise InputFileError(
@@ -65,23 +107,28 @@ def _read_text_frame(path: Path) -> pl.DataFrame:
         raise InputFileError(path, "file not found")
     if not path.is_file():
         raise InputFileError(path, "not a file")
+    first_data_row = FIRST_DATA_ROW
     try:
         if kind == "csv":
+            source = _utf8_source(path)
+            first_data_row += _leading_blank_lines(source)
             frame = pl.read_csv(
-                _utf8_source(path),
+                source,
                 infer_schema=False,
                 separator="\t" if path.suffix.lower() == ".tsv" else ",",
                 encoding="utf8-lossy",
                 truncate_ragged_lines=True,
             )
         elif kind == "excel":
-            frame = pl.read_excel(path, infer_schema_length=0)
+            # Blank rows are kept so that row numbers stay the sheet's (read_table drops them).
+            frame = pl.read_excel(path, infer_schema_length=0, drop_empty_rows=False)
+            first_data_row = _excel_header_row(path) + 1
         else:
             frame = pl.read_parquet(path)
     except Exception as error:  # every reader has its own error types; all mean "unreadable"
         raise InputFileError(path, f"cannot read as {kind}: {_first_line(error)}") from None
     try:
-        return frame.select(pl.all().cast(pl.String))
+        return frame.select(pl.all().cast(pl.String)), first_data_row
     except Exception as error:
         raise InputFileError(
             path, f"a column holds values that are not plain cells: {_first_line(error)}"
@@ -102,7 +149,7 @@ def read_table(
     `input_format` "auto" recognises an Epoch export by its headers; `withhold` names
     columns dropped before anything else sees them."""
     path = Path(path)
-    frame = _read_text_frame(path)
+    frame, first_data_row = _read_text_frame(path)
     if frame.width == 0:
         raise InputFileError(path, "the file has no columns")
     epoch = input_format == "epoch" or (input_format == "auto" and is_epoch_export(frame.columns))
@@ -129,7 +176,7 @@ def read_table(
     frame = frame.rename(reserved)
     frame = frame.with_columns(
         pl.lit(str(path)).alias("source_file"),
-        (pl.int_range(pl.len(), dtype=pl.Int64) + FIRST_DATA_ROW).alias("source_row"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first_data_row).alias("source_row"),
     )
     cells = [c for c in frame.columns if c not in ("source_file", "source_row")]
     # Spreadsheet exports end with rows that hold nothing at all; they are not systems.

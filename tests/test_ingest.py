@@ -47,6 +47,24 @@ def test_row_numbers_are_spreadsheet_rows_and_blank_rows_skipped(tmp_path):
     assert frame.select("system", "source_row").rows() == [("A", 2), ("B", 4)]
 
 
+def test_row_numbers_count_blank_lines_above_a_csv_header(tmp_path):
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("\n\nsystem,parameters\nA,1\n\nB,2\n")
+    assert read_table(sheet).select("system", "source_row").rows() == [("A", 4), ("B", 6)]
+
+
+def test_row_numbers_are_the_workbooks_rows_with_blank_rows_anywhere(tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "s.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet()
+        sheet.write_row(2, 0, ["system", "parameters"])  # header on row 3
+        sheet.write_row(3, 0, ["A", "1"])
+        sheet.write_row(6, 0, ["B", "2"])  # after two blank rows
+    assert read_table(path).select("system", "source_row").rows() == [("A", 4), ("B", 7)]
+
+
 def test_typed_parquet_cells_become_text(tmp_path):
     path = tmp_path / "t.parquet"
     pl.DataFrame({"system": ["A"], "parameters": [1.5e9], "hardware_quantity": [8]}).write_parquet(
