@@ -8,11 +8,13 @@ spreadsheet program shows (the header is row 1).
 from __future__ import annotations
 
 import codecs
+import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 
+import fastexcel
 import polars as pl
 
 from pipeline.columns import canonical_names
@@ -96,6 +98,33 @@ def _excel_header_row(path: Path) -> int:
     return 1
 
 
+# calamine's names for Excel's error values
+_EXCEL_ERRORS = {
+    "Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!", "Num": "#NUM!",
+    "Ref": "#REF!", "Value": "#VALUE!", "GettingData": "#GETTING_DATA",
+}  # fmt: skip
+
+
+def _with_excel_errors(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    """Error cells (#DIV/0!, #N/A, ...) come back blank from the reader; put their error back
+    as text, so that the cell is rejected for its value instead of being read as missing."""
+    try:
+        _, errors = fastexcel.read_excel(path).load_sheet(0, dtypes="string").to_arrow_with_errors()
+    except Exception:  # the frame was read; a second look that fails changes nothing
+        return frame
+    by_column: dict[int, dict[int, str]] = {}
+    for error in errors.errors if errors is not None else []:
+        row, column = error.offset_position
+        code = re.search(r"Error\((\w+)\)", error.detail)
+        text = _EXCEL_ERRORS.get(code.group(1), f"#{code.group(1)}") if code else "#ERROR"
+        if row < frame.height and column < frame.width:
+            by_column.setdefault(column, {})[row] = text
+    return frame.with_columns(
+        frame.to_series(column).scatter(list(cells), list(cells.values()))
+        for column, cells in by_column.items()
+    )
+
+
 def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
     """The file's cells as text, and the spreadsheet row of its first data row."""
     kind = READERS_BY_SUFFIX.get(path.suffix.lower())
@@ -122,6 +151,7 @@ def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
         elif kind == "excel":
             # Blank rows are kept so that row numbers stay the sheet's (read_table drops them).
             frame = pl.read_excel(path, infer_schema_length=0, drop_empty_rows=False)
+            frame = _with_excel_errors(path, frame)
             first_data_row = _excel_header_row(path) + 1
         else:
             frame = pl.read_parquet(path)

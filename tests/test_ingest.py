@@ -65,6 +65,26 @@ def test_row_numbers_are_the_workbooks_rows_with_blank_rows_anywhere(tmp_path):
     assert read_table(path).select("system", "source_row").rows() == [("A", 4), ("B", 7)]
 
 
+def test_excel_error_cells_are_rejected_not_read_as_blank(tmp_path):
+    import xlsxwriter
+
+    from pipeline.validate import validate
+
+    path = tmp_path / "s.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet()
+        sheet.write_row(1, 0, ["system", "epochs", "organization"])  # header on row 2
+        sheet.write_row(2, 0, ["A", 3])
+        sheet.write(4, 0, "B")  # after a blank row
+        sheet.write_formula(4, 1, "=1/0", None, "#DIV/0!")
+        sheet.write_row(5, 0, ["C", 2])
+        sheet.write_formula(5, 2, "=NA()", None, "#N/A")
+    systems, rejects = validate(read_table(path))
+    assert systems["system"].to_list() == ["A", "C"]
+    assert systems["organization"].to_list() == [None, "#N/A"]  # text, carried as Excel shows it
+    assert rejects.select("source_row", "column_name", "value").rows() == [(5, "epochs", "#DIV/0!")]
+
+
 def test_typed_parquet_cells_become_text(tmp_path):
     path = tmp_path / "t.parquet"
     pl.DataFrame({"system": ["A"], "parameters": [1.5e9], "hardware_quantity": [8]}).write_parquet(
