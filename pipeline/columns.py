@@ -20,7 +20,8 @@ from schemas.systems import CANONICAL_COLUMNS
 
 
 def header_key(header: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", header.lower())
+    """Headers match ignoring case, spaces and punctuation; letters of any script count."""
+    return re.sub(r"[\W_]", "", header.casefold())
 
 
 _CANONICAL_BY_KEY = {header_key(name): name for name in CANONICAL_COLUMNS}

@@ -165,6 +165,18 @@ def test_column_map(tmp_path):
     assert frame["ops_flop"][0] == pytest.approx(6 * 1e9 * 2e10)
 
 
+def test_column_map_with_headers_in_any_script(tmp_path):
+    sheet = tmp_path / "mine.csv"
+    sheet.write_text("模型,参数,Données (jetons)\nTiny LM,1e9,2e10\n")
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(
+        '[columns]\n"模型" = "system"\n"参数" = "parameters"\n"données (JETONS)" = "dataset_size"\n'
+    )
+    result = runner.invoke(app, ["validate", str(sheet), "--columns", str(mapping), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows_rejected"] == 0
+
+
 def test_column_map_to_unknown_column_is_a_file_error(tmp_path):
     mapping = tmp_path / "map.toml"
     mapping.write_text('[columns]\n"Model" = "name_of_thing"\n')
