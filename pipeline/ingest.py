@@ -160,9 +160,17 @@ def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
     try:
         return frame.select(pl.all().cast(pl.String)), first_data_row
     except Exception as error:
-        raise InputFileError(
-            path, f"a column holds values that are not plain cells: {_first_line(error)}"
-        ) from None
+        raise InputFileError(path, _unplain_column(frame) or _first_line(error)) from None
+
+
+def _unplain_column(frame: pl.DataFrame) -> str | None:
+    """Which column holds values that are not cells (lists, durations, ...), in words."""
+    for name, dtype in frame.schema.items():
+        try:
+            frame.select(pl.col(name).cast(pl.String))
+        except Exception:
+            return f"column {name!r} holds {dtype} values; expected plain cells (text or numbers)"
+    return None
 
 
 INPUT_FORMATS = ("auto", "canonical", "epoch")

@@ -149,7 +149,7 @@ def _run_key_and_layer_lists(
     ]
     for path in inputs:
         if not Path(path).is_file():
-            raise InputFileError(path, "file not found")
+            raise InputFileError(path, "not a file" if Path(path).exists() else "file not found")
         try:
             parts.append(f"{Path(path).name}:{file_sha256(Path(path))}")
         except OSError as error:

@@ -85,6 +85,15 @@ def test_excel_error_cells_are_rejected_not_read_as_blank(tmp_path):
     assert rejects.select("source_row", "column_name", "value").rows() == [(5, "epochs", "#DIV/0!")]
 
 
+def test_a_parquet_column_of_lists_is_named(tmp_path):
+    from pipeline.errors import InputFileError
+
+    path = tmp_path / "t.parquet"
+    pl.DataFrame({"system": ["A"], "tags": [[1, 2]]}).write_parquet(path)
+    with pytest.raises(InputFileError, match="column 'tags' holds List"):
+        read_table(path)
+
+
 def test_typed_parquet_cells_become_text(tmp_path):
     path = tmp_path / "t.parquet"
     pl.DataFrame({"system": ["A"], "parameters": [1.5e9], "hardware_quantity": [8]}).write_parquet(
