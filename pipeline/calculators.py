@@ -71,6 +71,9 @@ def _missing_inputs_message(row: dict, hardware: pl.DataFrame, method: str) -> s
         return next(n for n in row["notes"].split("; ") if " comes to " in n)
     if "unknown_hardware" in row["flags"]:
         return unknown_hardware_message(row["hardware"], hardware) + ", or give --peak"
+    if "no_peak_for_precision" in row["flags"]:
+        note = next(n for n in row["notes"].split("; ") if " peak in the hardware table" in n)
+        return note.replace("give peak_flop_per_second", "give --peak")
     if "multiple_hardware" in row["flags"]:
         return "give one chip type to --hardware"
     if method == "ops":

@@ -502,6 +502,17 @@ def hardware_method(
                 ),
                 "utilization_assumed": (applies & pl.col("utilization").is_null(), None),
                 "hardware_time_without_chip": (chips_without_name(), None),
+                "no_peak_for_precision": (
+                    pl.col("hardware_matched").is_not_null()
+                    & pl.col("chip_seconds").is_not_null()
+                    & pl.col("peak_flop_per_second_used").is_null(),
+                    pl.concat_str([
+                        pl.col("hardware_matched"), pl.lit(" has no "),
+                        pl.coalesce(pl.col("precision"), pl.lit("floating-point")),
+                        pl.lit(" peak in the hardware table, nor one to fall back on: "
+                               "no hardware estimate (give peak_flop_per_second)"),
+                    ]),  # fmt: skip
+                ),
                 "hardware_out_of_range": _out_of_range("_hardware_raw", "the hardware estimate"),
             },
             note,

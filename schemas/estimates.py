@@ -61,6 +61,7 @@ FLAGS = (
     "precision_not_supported",
     "utilization_assumed",
     "hardware_time_without_chip",
+    "no_peak_for_precision",
     "reported_disagrees",
     "methods_disagree",
     "methods_inconsistent",

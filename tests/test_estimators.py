@@ -221,6 +221,18 @@ def test_unsupported_precision_falls_back_and_flags(tiny_hardware):
     assert "precision_not_supported" in row["flags"]
 
 
+def test_a_chip_without_a_peak_for_the_precision_says_so(shipped_hardware):
+    row = hardware_row(shipped_hardware, hardware="TPU v1", chip_hours="10", precision="fp32")
+    assert row["hardware_flop"] is None
+    assert "no_peak_for_precision" in row["flags"]
+    assert "Google TPU v1 has no fp32 peak in the hardware table" in row["notes"]
+    with_peak = hardware_row(
+        shipped_hardware, hardware="TPU v1", chip_hours="10", precision="fp32",
+        peak_flop_per_second="1e13",
+    )  # fmt: skip
+    assert with_peak["hardware_flop"] > 0 and "no_peak_for_precision" not in with_peak["flags"]
+
+
 def test_paper_peak_overrides_table(tiny_hardware):
     row = hardware_row(
         tiny_hardware, hardware="A100", hardware_quantity="1", training_time_hours="1",
