@@ -143,7 +143,11 @@ def _prior_row(path: Path, number: int, entry: object) -> tuple:
             )
         texts.append(value)
     observations = entry.get("observations", 0)
-    if isinstance(observations, bool) or not isinstance(observations, int) or observations < 0:
+    if (
+        isinstance(observations, bool)
+        or not isinstance(observations, int)
+        or not 0 <= observations < 2**63
+    ):
         raise InputFileError(
             path, f"{where}: observations = {observations!r}, expected a whole number >= 0"
         )
@@ -151,11 +155,14 @@ def _prior_row(path: Path, number: int, entry: object) -> tuple:
         number_field("low", 0.0, 1.0, required=False),
         number_field("high", 0.0, 1.0, required=False),
     )
-    if low is not None and high is not None and low > high:
-        raise InputFileError(path, f"{where}: low = {low} is above high = {high}")
+    utilization = number_field("utilization", 0.0, 1.0)
+    # The 90% range holds its median: a bound on the wrong side is a swapped or mistyped figure.
+    if low is not None and low > utilization:
+        raise InputFileError(path, f"{where}: low = {low} is above utilization = {utilization}")
+    if high is not None and high < utilization:
+        raise InputFileError(path, f"{where}: high = {high} is below utilization = {utilization}")
     return (
-        *texts, number_field("utilization", 0.0, 1.0), number_field("sigma", 0.0, 5.0),
-        low, high, observations,
+        *texts, utilization, number_field("sigma", 0.0, 5.0), low, high, observations,
     )  # fmt: skip
 
 

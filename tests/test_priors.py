@@ -154,8 +154,16 @@ def test_a_written_priors_file_reads_back(tmp_path):
         ),
         ('[[prior]]\nutilization = 0.3\nsigma = 0.3\ndomain = "nlp"\n', "domain = 'nlp'"),
         ('[[prior]]\nutilization = 0.3\nsigma = 0.3\ngeneration = "2020-2023"\n', "generation"),
-        ("[[prior]]\nutilization = 0.3\nsigma = 0.3\nlow = 0.5\nhigh = 0.2\n", "is above high"),
+        (
+            "[[prior]]\nutilization = 0.3\nsigma = 0.3\nlow = 0.5\nhigh = 0.2\n",
+            "low = 0.5 is above utilization = 0.3",
+        ),
+        ("[[prior]]\nutilization = 0.3\nsigma = 0.3\nhigh = 0.2\n", "high = 0.2 is below"),
         ("[[prior]]\nutilization = 0.3\nsigma = 0.3\nobservations = true\n", "observations"),
+        (
+            "[[prior]]\nutilization = 0.3\nsigma = 0.3\nobservations = 99999999999999999999\n",
+            "observations",
+        ),
     ],
 )
 def test_a_bad_priors_file_is_a_file_error_naming_the_problem(tmp_path, text, problem):
