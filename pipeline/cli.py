@@ -656,6 +656,8 @@ def query(
     """  # fmt: skip
     import duckdb
 
+    if not sql.strip():
+        raise typer.BadParameter("is empty; give a SQL query", param_hint="'SQL'")
     with user_errors():
         if not db.is_file():
             err.print(f"Error: {db}: database not found; run `flopsheet estimate` first")
@@ -666,7 +668,7 @@ def query(
             no_files = {"enable_external_access": False}
             with duckdb.connect(str(db), read_only=True, config=no_files) as connection:
                 relation = connection.sql(sql)
-                frame = relation.pl() if relation is not None else pl.DataFrame()
+                frame = _query_frame(relation)
         except duckdb.Error as error:
             err.print(f"Error: {str(error).strip().splitlines()[0]}", markup=False)
             raise typer.Exit(1) from None
@@ -724,10 +726,27 @@ def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         pl.col(name).list.join("; ")
         if dtype == pl.List(pl.String)
-        else pl.struct(pl.col(name)).struct.json_encode().str.slice(len(name) + 4).str.head(-1)
+        # {"v":...} with the value's JSON in place of the dots
+        else pl.struct(pl.col(name).alias("v"))
+        .struct.json_encode()
+        .str.slice(5)
+        .str.head(-1)
+        .alias(name)
         for name, dtype in frame.schema.items()
         if dtype.is_nested()
     )
+
+
+def _query_frame(relation) -> pl.DataFrame:  # noqa: ANN001 (a DuckDB relation or None)
+    """A query's result as a frame. Types polars cannot hold (intervals, unions) come as
+    DuckDB's own text for them."""
+    if relation is None:  # a statement without a result
+        return pl.DataFrame()
+    try:
+        return relation.pl()
+    except pl.exceptions.PolarsError:
+        quoted = ['"' + column.replace('"', '""') + '"' for column in relation.columns]
+        return relation.project(", ".join(f"CAST({q} AS VARCHAR) AS {q}" for q in quoted)).pl()
 
 
 @app.command()

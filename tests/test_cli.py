@@ -90,6 +90,20 @@ def test_query_formats(published, fmt):
         assert result.stdout.splitlines()[0] == "system,estimate_flop,flags"
 
 
+def test_query_results_of_any_type(published):
+    db = str(published[0] / "compute.duckdb")
+    sql = """SELECT [1, 2] AS "a""b", {'x': 1} AS s, ['p', 'q'] AS t"""
+    result = runner.invoke(app, ["query", sql, "--db", db, "--format", "csv"])
+    assert result.stdout.splitlines() == ['"a""b",s,t', '"[1,2]","{""x"":1}",p; q']
+    # intervals and unions, which polars cannot hold, come as DuckDB's text for them
+    sql = "SELECT INTERVAL 1 DAY AS i, union_value(n := 2) AS u"
+    result = runner.invoke(app, ["query", sql, "--db", db, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{"i": "1 day", "u": "2"}]
+    empty = runner.invoke(app, ["query", " ", "--db", db])
+    assert empty.exit_code == 2 and "give a SQL query" in empty.stderr
+
+
 def test_query_is_read_only(published):
     out, _ = published
     result = runner.invoke(
