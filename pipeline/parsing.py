@@ -15,6 +15,8 @@ from schemas.systems import DOMAINS, PRECISIONS
 MISSING_TOKENS = ("", "n/a", "na", "unknown", "?", "-", "–", "—", "none", "null", "nan")
 
 SUFFIX_MULTIPLIERS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
+# Publication years outside are typos (0000, 2202 for 2022): machine learning begins in the 1950s.
+DATE_YEARS = (1900, 2100)
 
 # Commas only as thousands separators: "1,000,000" yes; "1,5" (a decimal comma) and "1,00" no.
 THOUSANDS = r"^[^,]*?\d{1,3}(?:,\d{3})+(?:[^,\d][^,]*)?$"
@@ -123,7 +125,7 @@ EXPECTED = {
     "number": "a number such as 1.75e11, 175B or 1,000,000",
     "count": "a whole number such as 1024",
     "duration": 'a duration: hours as a number, or a number with a unit such as "21 days", "3 weeks", "90 min"',
-    "date": "a date as YYYY-MM-DD, YYYY-MM or YYYY",
+    "date": f"a date as YYYY-MM-DD, YYYY-MM or YYYY, from {DATE_YEARS[0]} to {DATE_YEARS[1]}",
     "domain": "one of " + ", ".join(DOMAINS),
     "precision": "one of " + ", ".join(PRECISIONS) + " (or mixed, half, bfloat16, float32, ...)",
     "utilization": 'a fraction in (0, 1] or a percentage such as "40%"',
@@ -200,13 +202,14 @@ def parse_date(cell: pl.Expr) -> pl.Expr:
     timestamps give it, with or without a time zone) is ignored."""
     parts = cell.str.strip_chars().str.extract_groups(
         r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?"
-        r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+        r"(?:[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
     )
     year = parts.struct.field("1")
     month = parts.struct.field("2").fill_null("1").str.zfill(2)
     day = parts.struct.field("3").fill_null("1").str.zfill(2)
     text = pl.concat_str([year, month, day], separator="-")
-    return text.str.to_date("%Y-%m-%d", strict=False)
+    plausible = year.cast(pl.Int32).is_between(*DATE_YEARS)
+    return pl.when(plausible).then(text.str.to_date("%Y-%m-%d", strict=False))
 
 
 def parse_utilization(cell: pl.Expr) -> pl.Expr:

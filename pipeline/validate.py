@@ -43,7 +43,11 @@ CHECK_REASONS = {
     "not_nullable": "a system name is required",
     "str_length": "a system name is required",
     "isin": "expected one of the documented values",
-    "in_range": "expected a compute figure from 1 to 1e40 FLOP",
+}
+# Checks whose meaning depends on the column, by "column:check".
+COLUMN_CHECK_REASONS = {
+    "reported_compute_flop:in_range": "expected a compute figure from 1 to 1e40 FLOP",
+    "base_model_compute_flop:in_range": "expected a compute figure from 1 to 1e40 FLOP",
 }
 
 
@@ -142,7 +146,11 @@ def schema_failures(typed: pl.DataFrame) -> pl.DataFrame:
         .alias("column"),
         pl.when(frame_check)
         .then(pl.concat_str([pl.lit("expected "), pl.col("check").replace_strict(reason_by_check, default=None)]))
-        .otherwise(check_kind.replace_strict(CHECK_REASONS, default="breaks " + pl.col("check")))
+        .otherwise(
+            pl.concat_str([pl.col("column"), pl.lit(":"), check_kind])
+            .replace_strict(COLUMN_CHECK_REASONS, default=None)
+            .fill_null(check_kind.replace_strict(CHECK_REASONS, default="breaks " + pl.col("check")))
+        )
         .alias("reason"),
     )  # fmt: skip
 
