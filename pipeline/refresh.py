@@ -460,6 +460,15 @@ def _publish_run(output_dir: Path, run_dir: Path) -> None:
     _link_published_files(output_dir)
 
 
+def _check_nothing_in_the_way(output_dir: Path) -> None:
+    """A folder where a published link goes cannot be replaced by it: say so before the run,
+    not after it has switched `current`."""
+    for name in (CURRENT, *PUBLISHED_FILES):
+        path = output_dir / name
+        if path.is_dir() and not path.is_symlink():
+            raise InputFileError(path, "a folder is where this link to the published run goes")
+
+
 def _link_published_files(output_dir: Path) -> None:
     """DIR/compute.duckdb and the others are links into `current`; make them so again."""
     for name in PUBLISHED_FILES:
@@ -508,6 +517,7 @@ def refresh(
             "inputs": [{"file": str(p), "sha256": None} for p in inputs],
         }
         try:
+            _check_nothing_in_the_way(output_dir)
             key, layer_files = _run_key_and_layer_lists(
                 inputs, hardware_path, settings, column_map, input_format, priors_path
             )

@@ -451,3 +451,17 @@ def test_an_old_run_that_kept_no_rows_stays_empty_after_conversion(sheet, tmp_pa
     assert "Chinchilla" in states[first.run_id]
     assert states[empty.run_id] == []
     assert states[last.run_id] == ["Only"]
+
+
+def test_a_folder_in_the_way_of_a_published_link_stops_the_run_before_it_publishes(
+    sheet, tmp_path
+):
+    out = tmp_path / "out"
+    (out / "compute.duckdb").mkdir(parents=True)
+    result = runner.invoke(app, ["refresh", str(sheet), "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {out / 'compute.duckdb'}: a folder is where this link to the published run goes"
+    )
+    assert not (out / "current").exists()
+    assert read_run_log(out)[-1]["status"] == "failed"
