@@ -666,9 +666,14 @@ def query(
             # Read-only, and no file access beyond the database: `COPY ... TO`, `read_csv` and
             # `ATTACH` cannot write or read other files.
             no_files = {"enable_external_access": False}
-            with duckdb.connect(str(db), read_only=True, config=no_files) as connection:
-                relation = connection.sql(sql)
-                frame = _query_frame(relation)
+            connection = duckdb.connect(str(db), read_only=True, config=no_files)
+        except duckdb.Error as error:  # not a database, or one this DuckDB cannot read
+            first = str(error).strip().splitlines()[0]
+            err.print(f"Error: {db}: cannot open the database: {first}", markup=False)
+            raise typer.Exit(EXIT_INPUT_FILE) from None
+        try:
+            with connection:
+                frame = _query_frame(connection.sql(sql))
         except duckdb.Error as error:
             err.print(f"Error: {str(error).strip().splitlines()[0]}", markup=False)
             raise typer.Exit(1) from None
