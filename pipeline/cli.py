@@ -94,10 +94,17 @@ HardwareTableOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
+def _named_priors(value: str) -> str:
+    if not value.strip():
+        raise typer.BadParameter("is empty; give a priors file or 'seed'")
+    return value
+
+
 PriorsOption = Annotated[
     str,
     typer.Option(
         "--priors",
+        parser=_named_priors,
         help="Utilization priors (TOML from `flopsheet calibrate`), or 'seed' for the fixed "
         "0.30 language / 0.40 other.",
     ),

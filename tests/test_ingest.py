@@ -114,6 +114,7 @@ def test_typed_parquet_cells_become_text(tmp_path):
         # an empty output path would write into the working directory
         ["estimate", "data/raw/systems.csv", "-o", ""],
         ["report", "--out", " "],
+        ["estimate", "data/raw/systems.csv", "--priors", ""],
     ],
 )
 def test_usage_mistakes_are_one_line(args):
