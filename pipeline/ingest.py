@@ -105,24 +105,30 @@ _EXCEL_ERRORS = {
 }  # fmt: skip
 
 
-def _with_excel_errors(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
-    """Error cells (#DIV/0!, #N/A, ...) come back blank from the reader; put their error back
-    as text, so that the cell is rejected for its value instead of being read as missing."""
-    try:
-        _, errors = fastexcel.read_excel(path).load_sheet(0, dtypes="string").to_arrow_with_errors()
-    except Exception:  # the frame was read; a second look that fails changes nothing
-        return frame
+def _read_excel(path: Path) -> pl.DataFrame:
+    """The first sheet's cells as text, one read. Error cells (#DIV/0!, #N/A, ...) come back
+    from the reader as errors beside the table; they are put back as their error text, so that
+    the cell is rejected for its value instead of being read as missing. Blank rows are kept so
+    that row numbers stay the sheet's (read_table drops them); a column with neither header nor
+    value is spacing, and dropped."""
+    table, errors = fastexcel.read_excel(path).load_sheet(0, dtypes="string").to_arrow_with_errors()
+    frame = pl.DataFrame(pl.from_arrow(table))
     by_column: dict[int, dict[int, str]] = {}
     for error in errors.errors if errors is not None else []:
         row, column = error.offset_position
         code = re.search(r"Error\((\w+)\)", error.detail)
         text = _EXCEL_ERRORS.get(code.group(1), f"#{code.group(1)}") if code else "#ERROR"
-        if row < frame.height and column < frame.width:
-            by_column.setdefault(column, {})[row] = text
-    return frame.with_columns(
+        by_column.setdefault(column, {})[row] = text
+    frame = frame.with_columns(
         frame.to_series(column).scatter(list(cells), list(cells.values()))
         for column, cells in by_column.items()
     )
+    spacing = [
+        name
+        for name in frame.columns
+        if re.fullmatch(r"__UNNAMED__\d+", name) and frame[name].null_count() == frame.height
+    ]
+    return frame.drop(spacing)
 
 
 def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
@@ -149,9 +155,7 @@ def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
                 truncate_ragged_lines=True,
             )
         elif kind == "excel":
-            # Blank rows are kept so that row numbers stay the sheet's (read_table drops them).
-            frame = pl.read_excel(path, infer_schema_length=0, drop_empty_rows=False)
-            frame = _with_excel_errors(path, frame)
+            frame = _read_excel(path)
             first_data_row = _excel_header_row(path) + 1
         else:
             frame = pl.read_parquet(path)

@@ -1,5 +1,6 @@
 """Reading files: encodings, row numbers, blank rows, and usage errors of the console script."""
 
+import datetime
 import subprocess
 import sys
 
@@ -73,16 +74,27 @@ def test_excel_error_cells_are_rejected_not_read_as_blank(tmp_path):
     path = tmp_path / "s.xlsx"
     with xlsxwriter.Workbook(path) as book:
         sheet = book.add_worksheet()
-        sheet.write_row(1, 0, ["system", "epochs", "organization"])  # header on row 2
-        sheet.write_row(2, 0, ["A", 3])
+        # header on row 2, with a spacing column B; the last column holds an error too
+        sheet.write_row(1, 0, ["system", None, "epochs", "organization", "parameters"])
+        sheet.write_row(2, 0, ["A", None, 3, "OpenAI", "1B"])
         sheet.write(4, 0, "B")  # after a blank row
-        sheet.write_formula(4, 1, "=1/0", None, "#DIV/0!")
-        sheet.write_row(5, 0, ["C", 2])
-        sheet.write_formula(5, 2, "=NA()", None, "#N/A")
-    systems, rejects = validate(read_table(path))
+        sheet.write_formula(4, 2, "=1/0", None, "#DIV/0!")
+        sheet.write(4, 3, "Lab")
+        sheet.write_row(5, 0, ["C", None, 2])
+        sheet.write_formula(5, 3, "=NA()", None, "#N/A")
+        sheet.write(6, 0, "D")
+        sheet.write_formula(6, 4, "=1/0", None, "#DIV/0!")
+        sheet.write_datetime(2, 5, datetime.datetime(2020, 5, 17))  # a date-formatted cell
+        sheet.write(1, 5, "publication_date")
+    frame = read_table(path)
+    assert "__UNNAMED__1" not in frame.columns
+    systems, rejects = validate(frame)
     assert systems["system"].to_list() == ["A", "C"]
-    assert systems["organization"].to_list() == [None, "#N/A"]  # text, carried as Excel shows it
-    assert rejects.select("source_row", "column_name", "value").rows() == [(5, "epochs", "#DIV/0!")]
+    assert systems["organization"].to_list() == ["OpenAI", "#N/A"]  # text, as Excel shows it
+    assert systems["publication_date"][0] == datetime.date(2020, 5, 17)
+    assert rejects.select("source_row", "column_name", "value").rows() == [
+        (5, "epochs", "#DIV/0!"), (7, "parameters", "#DIV/0!"),
+    ]  # fmt: skip
 
 
 def test_a_parquet_column_of_lists_is_named(tmp_path):

@@ -120,6 +120,7 @@ def test_unreadable_durations_are_null(text):
         ("2020-01-02 00:00:00.000000+00:00", "2020-01-02"),
         ("1957-01", "1957-01-01"),
         ("2020-05-17 23:59", "2020-05-17"),
+        ("43968", "2020-05-17"),  # a date-formatted Excel cell's serial
     ],
 )
 def test_dates(text, iso):
@@ -128,7 +129,16 @@ def test_dates(text, iso):
 
 @pytest.mark.parametrize(
     "text",
-    ["2020-13", "2020-02-30", "May 2020", "28/05/2020", "0000", "2202-01-01", "2020-05-17 25:00"],
+    [
+        "2020-13",
+        "2020-02-30",
+        "May 2020",
+        "28/05/2020",
+        "0000",
+        "2202-01-01",
+        "2020-05-17 25:00",
+        "99999",
+    ],
 )
 def test_bad_dates_are_null(text):
     assert apply(parse_date, [text]) == [None]

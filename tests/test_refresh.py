@@ -453,9 +453,7 @@ def test_an_old_run_that_kept_no_rows_stays_empty_after_conversion(sheet, tmp_pa
     assert states[last.run_id] == ["Only"]
 
 
-def test_a_folder_in_the_way_of_a_published_link_stops_the_run_before_it_publishes(
-    sheet, tmp_path
-):
+def test_a_folder_in_the_way_of_a_published_link_stops_the_run_before_it_publishes(sheet, tmp_path):
     out = tmp_path / "out"
     (out / "compute.duckdb").mkdir(parents=True)
     result = runner.invoke(app, ["refresh", str(sheet), "-o", str(out)])
