@@ -750,15 +750,20 @@ def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _query_frame(relation) -> pl.DataFrame:  # noqa: ANN001 (a DuckDB relation or None)
-    """A query's result as a frame. Types polars cannot hold (intervals, unions) come as
-    DuckDB's own text for them."""
+    """A query's result as a frame. Columns of types polars cannot hold (intervals, unions,
+    and anything holding them) come as DuckDB's own text for them; the others keep theirs."""
     if relation is None:  # a statement without a result
         return pl.DataFrame()
-    try:
-        return relation.pl()
-    except pl.exceptions.PolarsError:
+    foreign = [any(word in str(kind) for word in ("INTERVAL", "UNION(")) for kind in relation.types]
+    if any(foreign):
         quoted = ['"' + column.replace('"', '""') + '"' for column in relation.columns]
-        return relation.project(", ".join(f"CAST({q} AS VARCHAR) AS {q}" for q in quoted)).pl()
+        relation = relation.project(
+            ", ".join(
+                f"CAST({q} AS VARCHAR) AS {q}" if cast else q
+                for q, cast in zip(quoted, foreign, strict=True)
+            )
+        )
+    return relation.pl()
 
 
 @app.command()

@@ -96,10 +96,10 @@ def test_query_results_of_any_type(published):
     result = runner.invoke(app, ["query", sql, "--db", db, "--format", "csv"])
     assert result.stdout.splitlines() == ['"a""b",s,t', '"[1,2]","{""x"":1}",p; q']
     # intervals and unions, which polars cannot hold, come as DuckDB's text for them
-    sql = "SELECT INTERVAL 1 DAY AS i, union_value(n := 2) AS u"
+    sql = "SELECT INTERVAL 1 DAY AS i, union_value(n := 2) AS u, 1 AS n, {'a': 1} AS s"
     result = runner.invoke(app, ["query", sql, "--db", db, "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [{"i": "1 day", "u": "2"}]
+    assert json.loads(result.stdout) == [{"i": "1 day", "u": "2", "n": 1, "s": {"a": 1}}]
     empty = runner.invoke(app, ["query", " ", "--db", db])
     assert empty.exit_code == 2 and "give a SQL query" in empty.stderr
 
