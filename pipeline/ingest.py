@@ -61,13 +61,14 @@ def _line_as_utf8(line: bytes) -> bytes:
 
 def _leading_blank_lines(source: Path | bytes) -> int:
     """Empty lines before a CSV's header: the reader skips them, a spreadsheet counts them."""
-    data = source if isinstance(source, bytes) else source.read_bytes()[:65536]
-    count = 0
-    for line in data.splitlines(keepends=True):
-        if line.strip(b"\r\n"):
-            break
-        count += 1
-    return count
+    if isinstance(source, bytes):
+        head = source[:65536]
+    else:
+        with open(source, "rb") as handle:
+            head = handle.read(65536)
+    head = head.removeprefix(codecs.BOM_UTF8)
+    blank = re.match(rb"(?:\r?\n|\r)*", head)
+    return len(re.findall(rb"\r?\n|\r", blank.group(0))) if blank else 0
 
 
 _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

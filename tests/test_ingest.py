@@ -48,9 +48,18 @@ def test_row_numbers_are_spreadsheet_rows_and_blank_rows_skipped(tmp_path):
     assert frame.select("system", "source_row").rows() == [("A", 2), ("B", 4)]
 
 
-def test_row_numbers_count_blank_lines_above_a_csv_header(tmp_path):
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\n\nsystem,parameters\nA,1\n\nB,2\n",
+        b"\xef\xbb\xbf\r\n\r\nsystem,parameters\r\nA,1\r\n\r\nB,2\r\n",  # BOM, CRLF
+        b"\n\nsystem,parameters\nA,1\n\nB,2 \xe9\n",  # decoded line by line
+        "\n\nsystem,parameters\nA,1\n\nB,2\n".encode("utf-16"),
+    ],
+)
+def test_row_numbers_count_blank_lines_above_a_csv_header(tmp_path, data):
     sheet = tmp_path / "s.csv"
-    sheet.write_text("\n\nsystem,parameters\nA,1\n\nB,2\n")
+    sheet.write_bytes(data)
     assert read_table(sheet).select("system", "source_row").rows() == [("A", 4), ("B", 6)]
 
 
