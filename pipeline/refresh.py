@@ -210,15 +210,25 @@ def architecture_files(
     return sorted(found, key=lambda path: (path.name, str(path)))
 
 
-def read_run_log(output_dir: Path) -> list[dict]:
+def read_run_log(output_dir: Path, warn: bool = False) -> list[dict]:
+    """The run log's records; with `warn`, a warning for each damaged line skipped."""
+    records, damaged = _read_log(output_dir)
+    for number in damaged if warn else []:
+        print(f"warning: {output_dir / RUN_LOG} line {number} is damaged and was skipped",
+              file=sys.stderr)  # fmt: skip
+    return records
+
+
+def _read_log(output_dir: Path) -> tuple[list[dict], list[int]]:
+    """(records, numbers of the damaged lines). A line cut short (a full disk) or edited by
+    hand is damaged; the rest still counts."""
     path = output_dir / RUN_LOG
     if not path.exists():
-        return []
-    records = []
+        return [], []
+    records, damaged = [], []
     for number, line in enumerate(path.read_bytes().splitlines(), start=1):
         if not line.strip():
             continue
-        # A line cut short (a full disk) or edited by hand: the rest still counts.
         try:
             record = json.loads(line.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -228,8 +238,8 @@ def read_run_log(output_dir: Path) -> list[dict]:
         ):
             records.append(record)
         else:
-            print(f"warning: {path} line {number} is damaged and was skipped", file=sys.stderr)
-    return records
+            damaged.append(number)
+    return records, damaged
 
 
 def _append_run_log(output_dir: Path, record: dict) -> None:
@@ -251,7 +261,7 @@ def _repair_log(output_dir: Path) -> None:
     """A run killed after it was published but before it was logged gets its log line now."""
     record = _published_record(output_dir)
     if record is not None and record["run_id"] not in {
-        r.get("run_id") for r in read_run_log(output_dir)
+        r.get("run_id") for r in read_run_log(output_dir, warn=True)
     }:
         _append_run_log(output_dir, record)
 
@@ -265,12 +275,14 @@ def clean_debris(output_dir: Path) -> list[str]:
     """Remove what killed runs left: run directories never published, temporary files."""
     removed = []
     current = _current_run_dir(output_dir)
-    published = {
-        r.get("run_id") for r in read_run_log(output_dir) if r.get("status") == "published"
-    }
+    records, damaged = _read_log(output_dir)
+    published = {r["run_id"] for r in records if r["status"] == "published"}
     runs = output_dir / RUNS_DIR
     for run_dir in sorted(runs.iterdir()) if runs.exists() else []:
         if run_dir == current or run_dir.name in published:
+            continue
+        # A damaged log line may have been a published run's: keep every run that finished.
+        if damaged and (run_dir / RUN_RECORD).exists():
             continue
         shutil.rmtree(run_dir, ignore_errors=True)
         removed.append(str(run_dir))

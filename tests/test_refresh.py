@@ -269,8 +269,18 @@ def test_a_damaged_log_line_does_not_stop_refreshes(sheet, tmp_path, damage, cap
     with open(out / "runs.jsonl", "ab") as handle:
         handle.write(damage + b"\n")
     assert refresh([sheet], out, force=True).status == "published"
-    assert "line 2 is damaged and was skipped" in capsys.readouterr().err
+    assert capsys.readouterr().err.count("line 2 is damaged and was skipped") == 1
     assert [r["status"] for r in read_run_log(out)] == ["published", "published"]
+
+
+def test_a_published_run_whose_log_line_is_damaged_keeps_its_folder(sheet, tmp_path):
+    out = tmp_path / "out"
+    first = refresh([sheet], out)
+    refresh([sheet], out, force=True)
+    log = (out / "runs.jsonl").read_bytes().splitlines(keepends=True)
+    (out / "runs.jsonl").write_bytes(log[0][:40] + b"\n" + b"".join(log[1:]))
+    refresh([sheet], out, force=True)
+    assert (out / "runs" / first.run_id / "run.json").exists()
 
 
 def test_input_errors_name_the_users_file(tmp_path):
