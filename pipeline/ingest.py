@@ -213,9 +213,13 @@ def read_table(
     reserved = {name: f"{name}_input" for name in frame.columns if name in RESERVED_OUTPUT_COLUMNS}
     # Names starting with "_" are the pipeline's working columns: a user's would collide with them.
     reserved |= {name: f"input{name}" for name in frame.columns if name.startswith("_")}
-    clash = set(reserved.values()) & set(frame.columns)
-    if clash:
-        raise InputFileError(path, f"column {clash.pop()!r} clashes with a renamed output column")
+    clashes = sorted((old, new) for old, new in reserved.items() if new in frame.columns)
+    if clashes:
+        old, new = clashes[0]
+        raise InputFileError(
+            path, f"column {old!r} would be renamed {new!r} (its name is flopsheet's), "
+            f"but the sheet already has a column {new!r}: rename one of them",
+        )  # fmt: skip
     frame = frame.rename(reserved)
     frame = frame.with_columns(
         pl.lit(str(path)).alias("source_file"),

@@ -23,6 +23,7 @@ FILE_LEVEL = {
     "truncated.parquet": "cannot read as parquet",
     "unsupported.json": "unsupported file type",
     "two_headers_one_column.csv": "both mean 'parameters'",
+    "working_column_clash.csv": "would be renamed 'input_notes'",
 }
 
 # file -> (rejected column, words of the reason)
@@ -44,6 +45,8 @@ ROW_LEVEL = {
     "negative_duration.csv": ("training_time_hours", "expected a positive number"),
     "heads_not_dividing_width.csv": ("n_heads", "n_heads dividing d_model"),
     "shared_experts_without_experts.csv": ("shared_experts", "only in a mixture of experts"),
+    "date_out_of_range.csv": ("publication_date", "from 1900 to 2100"),
+    "compute_out_of_range.csv": ("reported_compute_flop", "from 1 to 1e40 FLOP"),
 }
 
 CLEAN = {
