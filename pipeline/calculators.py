@@ -13,6 +13,7 @@ import polars as pl
 
 from pipeline.errors import FlopsheetError
 from pipeline.estimate import estimate
+from pipeline.estimators import NO_PEAK_NOTE, OUT_OF_RANGE_NOTE
 from pipeline.hardware import alias_frame
 from pipeline.priors import DEFAULT_PRIORS_PATH, load_priors
 from pipeline.validate import validate
@@ -68,11 +69,11 @@ def _calculate(
 
 def _missing_inputs_message(row: dict, hardware: pl.DataFrame, method: str) -> str:
     if f"{method}_out_of_range" in row["flags"]:
-        return next(n for n in row["notes"].split("; ") if " comes to " in n)
+        return next(n for n in row["notes"].split("; ") if n.endswith(OUT_OF_RANGE_NOTE))
     if "unknown_hardware" in row["flags"]:
         return unknown_hardware_message(row["hardware"], hardware) + ", or give --peak"
     if "no_peak_for_precision" in row["flags"]:
-        note = next(n for n in row["notes"].split("; ") if " peak in the hardware table" in n)
+        note = next(n for n in row["notes"].split("; ") if NO_PEAK_NOTE in n)
         return note.replace("give peak_flop_per_second", "give --peak")
     if "multiple_hardware" in row["flags"]:
         return "give one chip type to --hardware"

@@ -19,7 +19,7 @@ from pipeline.hardware import fastest_peak_by_year, resolve_hardware, table_peak
 from pipeline.priors import generation, seed_priors, with_prior
 from pipeline.settings import Settings
 from pipeline.uncertainty import factor_sigma, quadrature
-from schemas.systems import ARCHITECTURE_COLUMNS, PLAUSIBLE_FLOP
+from schemas.systems import ARCHITECTURE_COLUMNS, PLAUSIBLE_FLOP, PLAUSIBLE_FLOP_TEXT
 
 # Domains whose models read audio, pixels or states: a dataset counted in words is not their input.
 DOMAINS_NOT_READING_WORDS = ("speech", "vision", "games", "robotics")
@@ -29,6 +29,13 @@ def _plausible(flop: pl.Expr) -> pl.Expr:
     """`flop` where it lies in PLAUSIBLE_FLOP, else null (NaN and infinity included): a figure
     outside comes from a cell off by orders of magnitude, or past the float range."""
     return pl.when(flop.is_between(*PLAUSIBLE_FLOP)).then(flop)
+
+
+# The endings of two notes; the calculators find them in a row's notes to say why it failed.
+OUT_OF_RANGE_NOTE = (
+    f", outside {PLAUSIBLE_FLOP_TEXT}: an input is off by orders of magnitude, so it was not used"
+)
+NO_PEAK_NOTE = " peak in the hardware table, nor one to fall back on: no hardware estimate"
 
 
 def _out_of_range(raw: str, method: str) -> tuple[pl.Expr, pl.Expr]:
@@ -45,9 +52,7 @@ def _out_of_range(raw: str, method: str) -> tuple[pl.Expr, pl.Expr]:
     return (
         figure.is_not_null() & ~figure.is_between(low, high),
         pl.concat_str([
-            pl.lit(f"{method} comes to "), size,
-            pl.lit(f", outside {low:g} to 1e{math.log10(high):.0f} FLOP: an input is off by "
-                   "orders of magnitude, so it was not used"),
+            pl.lit(f"{method} comes to "), size, pl.lit(OUT_OF_RANGE_NOTE),
         ]),
     )  # fmt: skip
 
@@ -509,8 +514,7 @@ def hardware_method(
                     pl.concat_str([
                         pl.col("hardware_matched"), pl.lit(" has no "),
                         pl.coalesce(pl.col("precision"), pl.lit("floating-point")),
-                        pl.lit(" peak in the hardware table, nor one to fall back on: "
-                               "no hardware estimate (give peak_flop_per_second)"),
+                        pl.lit(NO_PEAK_NOTE + " (give peak_flop_per_second)"),
                     ]),  # fmt: skip
                 ),
                 "hardware_out_of_range": _out_of_range("_hardware_raw", "the hardware estimate"),

@@ -25,7 +25,7 @@ from pipeline.parsing import (
     parse_number,
     whole_number,
 )
-from schemas.systems import CANONICAL_COLUMNS, FRAME_CHECKS, SystemsSchema
+from schemas.systems import CANONICAL_COLUMNS, FRAME_CHECKS, PLAUSIBLE_FLOP_TEXT, SystemsSchema
 
 REJECT_SCHEMA = {
     "source_file": pl.String,
@@ -46,8 +46,8 @@ CHECK_REASONS = {
 }
 # Checks whose meaning depends on the column, by "column:check".
 COLUMN_CHECK_REASONS = {
-    "reported_compute_flop:in_range": "expected a compute figure from 1 to 1e40 FLOP",
-    "base_model_compute_flop:in_range": "expected a compute figure from 1 to 1e40 FLOP",
+    "reported_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
+    "base_model_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
 }
 
 

@@ -84,6 +84,7 @@ _POSITIVE = {"nullable": True, "gt": 0}
 # a compute figure outside is a cell off by orders of magnitude. The estimators hold their own
 # figures to the same range, which also keeps every interval's bounds positive and finite.
 PLAUSIBLE_FLOP = (1.0, 1e40)
+PLAUSIBLE_FLOP_TEXT = "1 to 1e40 FLOP"
 _COMPUTE = {
     "nullable": True,
     "in_range": {"min_value": PLAUSIBLE_FLOP[0], "max_value": PLAUSIBLE_FLOP[1]},

@@ -134,8 +134,14 @@ def test_hardware_calculator_human_output():
         (["ops", "--parameters", "1e9"], "not enough inputs"),
         (["ops", "--examples", "1", "--tokens", "1", "--parameters", "1"], "not both"),
         (["hardware", "--hardware", "A100", "--chip-hours", "10", "--chips", "8"], "not both"),
+        (["ops", "--forward-flop", "1e300", "--examples", "1e300"],
+         "the count of operations comes to more than a float holds, outside 1 to 1e40 FLOP"),
+        (["hardware", "--peak", "1e-200", "--chip-hours", "1e-200"],
+         "the hardware estimate comes to less than the smallest float"),
+        (["hardware", "--hardware", "TPU v1", "--precision", "fp64", "--chip-hours", "10"],
+         "Google TPU v1 has no fp64 peak in the hardware table, nor one to fall back on"),
     ],
-)
+)  # fmt: skip
 def test_calculator_errors_are_one_line(args, message):
     result = calc(*args)
     assert result.exit_code == 2
