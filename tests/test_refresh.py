@@ -473,3 +473,21 @@ def test_a_folder_in_the_way_of_a_published_link_stops_the_run_before_it_publish
     )
     assert not (out / "current").exists()
     assert read_run_log(out)[-1]["status"] == "failed"
+
+
+def test_an_engine_panic_is_one_line_and_a_failed_run(sheet, tmp_path, monkeypatch):
+    import pipeline.refresh as refresh_module
+
+    class PanicException(BaseException):  # how pyo3 raises a Rust panic: not an Exception
+        pass
+
+    def panics(*args, **kwargs):
+        raise PanicException("no valid schema can be derived")
+
+    monkeypatch.setattr(refresh_module, "run_estimate", panics)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["estimate", str(sheet), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: PanicException: no valid schema can be derived\n"
+    assert read_run_log(out)[-1]["status"] == "failed"
+    assert not (out / "current").exists()
