@@ -33,7 +33,7 @@ def _first_line(error: Exception) -> str:
 
 def _utf8_source(path: Path) -> Path | bytes:
     """The file itself when it is UTF-8; otherwise its text as UTF-8 bytes. A UTF-16 file (as
-    some spreadsheet programs save "Unicode text") is known by its byte-order mark. Any other
+    some editors and exports write CSV) is known by its byte-order mark. Any other
     line that is not UTF-8 is read as Windows-1252, the encoding of spreadsheet programs' CSV
     exports on Windows (every byte decodes): line by line, so that one pasted line in another
     encoding leaves the UTF-8 lines as they are."""

@@ -42,8 +42,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_ARCHITECTURES_DIR = REPO / "data" / "raw" / "architectures"
 
 MAX_REPEAT = 10_000  # blocks repeated more often than any real network are a typo
-# Nested repeats multiply: a list that unrolls to more layers than this (the largest networks
-# have a few thousand) is a typo too, and walking it would not end in any useful time.
+# Nested repeats multiply: a list that unrolls to more entries than this (layers and blocks; the
+# largest networks have a few thousand) is a typo too, and walking it would take hours.
 MAX_LAYERS = 100_000
 FRAME_SCHEMA = {
     "architecture_file": pl.String,
