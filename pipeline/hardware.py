@@ -93,6 +93,9 @@ def _first_schema_failure(errors: pa.errors.SchemaErrors, typed: pl.DataFrame) -
     """One line for the first broken rule of the table: its row, column, value and check."""
     case = errors.failure_cases.row(0, named=True)
     index, column = case.get("index"), case.get("column")
+    if case["check"] == "column_in_schema":
+        known = ", ".join(HardwareSchema.to_schema().columns)
+        return f"hardware table has a column {case['failure_case']!r}; expected only {known}"
     if index is None:
         return f"hardware table breaks its rule {case['check']}"
     if column not in typed.columns:

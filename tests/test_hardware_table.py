@@ -161,6 +161,8 @@ def _set(column, value):
         (lambda header, rows: (header[:3] + header[4:], [r[:3] + r[4:] for r in rows]),
          "lacks the columns release_date"),
         (lambda header, rows: (header, []), "hardware table has no rows"),
+        (lambda header, rows: ([*header, "notes"], [[*r, ""] for r in rows]),
+         "has a column 'notes'; expected only name, manufacturer"),
     ],
 )  # fmt: skip
 def test_a_broken_hardware_table_is_one_line_naming_its_row(tmp_path, edit, message):
