@@ -2,21 +2,19 @@
 
 Parsing happens later, column by column, so that a bad cell costs one row and never the
 file. Each row keeps where it came from: `source_file` and `source_row`, the row number a
-spreadsheet program shows (the header is row 1).
+spreadsheet program shows (blank rows above the header and between rows count).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from xml.etree import ElementTree
 
-import fastexcel
 import polars as pl
 
+from pipeline import excel
 from pipeline.columns import canonical_names
 from pipeline.epoch import derive_from_notes, epoch_column_map, is_epoch_export
 from pipeline.errors import InputFileError
@@ -71,67 +69,6 @@ def _leading_blank_lines(source: Path | bytes) -> int:
     return len(re.findall(rb"\r?\n|\r", blank.group(0))) if blank else 0
 
 
-_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_RELATION_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-
-
-def _excel_header_row(path: Path) -> int:
-    """The sheet row of the first sheet's header: the reader starts at the first row holding a
-    value, a spreadsheet counts the empty rows above it. 1 when the workbook cannot tell."""
-    try:
-        with zipfile.ZipFile(path) as book:
-            workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
-            first = workbook.find(f"{_SHEET_NS}sheets/{_SHEET_NS}sheet")
-            relations = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
-            wanted = first.get(f"{_RELATION_NS}id")
-            target = next(r.get("Target") for r in relations if r.get("Id") == wanted)
-            sheet = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            with book.open(sheet) as xml:
-                for _, element in ElementTree.iterparse(xml):
-                    if element.tag == f"{_SHEET_NS}row" and any(
-                        cell.find(f"{_SHEET_NS}v") is not None
-                        or cell.find(f"{_SHEET_NS}is") is not None
-                        for cell in element
-                    ):
-                        return int(element.get("r", "1"))
-    except Exception:  # an odd but readable workbook: its rows are numbered from the top
-        return 1
-    return 1
-
-
-# calamine's names for Excel's error values
-_EXCEL_ERRORS = {
-    "Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!", "Num": "#NUM!",
-    "Ref": "#REF!", "Value": "#VALUE!", "GettingData": "#GETTING_DATA",
-}  # fmt: skip
-
-
-def _read_excel(path: Path) -> pl.DataFrame:
-    """The first sheet's cells as text, one read. Error cells (#DIV/0!, #N/A, ...) come back
-    from the reader as errors beside the table; they are put back as their error text, so that
-    the cell is rejected for its value instead of being read as missing. Blank rows are kept so
-    that row numbers stay the sheet's (read_table drops them); a column with neither header nor
-    value is spacing, and dropped."""
-    table, errors = fastexcel.read_excel(path).load_sheet(0, dtypes="string").to_arrow_with_errors()
-    frame = pl.DataFrame(pl.from_arrow(table))
-    by_column: dict[int, dict[int, str]] = {}
-    for error in errors.errors if errors is not None else []:
-        row, column = error.offset_position
-        code = re.search(r"Error\((\w+)\)", error.detail)
-        text = _EXCEL_ERRORS.get(code.group(1), f"#{code.group(1)}") if code else "#ERROR"
-        by_column.setdefault(column, {})[row] = text
-    frame = frame.with_columns(
-        frame.to_series(column).scatter(list(cells), list(cells.values()))
-        for column, cells in by_column.items()
-    )
-    spacing = [
-        name
-        for name in frame.columns
-        if re.fullmatch(r"__UNNAMED__\d+", name) and frame[name].null_count() == frame.height
-    ]
-    return frame.drop(spacing)
-
-
 def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
     """The file's cells as text, and the spreadsheet row of its first data row."""
     kind = READERS_BY_SUFFIX.get(path.suffix.lower())
@@ -156,8 +93,8 @@ def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
                 truncate_ragged_lines=True,
             )
         elif kind == "excel":
-            frame = _read_excel(path)
-            first_data_row = _excel_header_row(path) + 1
+            frame = excel.read_sheet(path)
+            first_data_row = excel.header_row(path) + 1
         else:
             frame = pl.read_parquet(path)
     except Exception as error:  # every reader has its own error types; all mean "unreadable"
