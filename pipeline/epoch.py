@@ -60,8 +60,12 @@ PARAMETER_NOTES = "Parameters notes"
 _SCALE = r"(b|billion|m|million|t|trillion|k|thousand)\b"
 _SCALES = {"b": 1e9, "billion": 1e9, "m": 1e6, "million": 1e6, "t": 1e12, "trillion": 1e12,
            "k": 1e3, "thousand": 1e3}  # fmt: skip
-_ACTIVE_AFTER = rf"(\d+(?:\.\d+)?)\s*{_SCALE}\s*(?:parameters?\s*|params?\s*)?(?:are\s*)?(?:active|activated|activation)\b"
-_ACTIVE_BEFORE = rf"\b(?:active|activated|activates)\s*(?:parameters?|params)?\s*[:=-]?\s*(\d+(?:\.\d+)?)\s*{_SCALE}"
+# A whole figure, "3,500" or "3.5": never the tail of another number ("1e400", "1,000").
+_FIGURE = r"\b(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_ACTIVE_AFTER = rf"{_FIGURE}\s*{_SCALE}\s*(?:parameters?\s*|params?\s*)?(?:are\s*)?(?:active|activated|activation)\b"
+_ACTIVE_BEFORE = (
+    rf"\b(?:active|activated|activates)\s*(?:parameters?|params)?\s*[:=-]?\s*{_FIGURE}\s*{_SCALE}"
+)
 # "25% of the weights active on a given token"
 _ACTIVE_SHARE = r"(\d+(?:\.\d+)?)\s*%\s*of\s*(?:the\s*|its\s*)?(?:weights|parameters|params)\s*(?:are\s*)?(?:active|activated|used)\b"
 # "Qwen3-30B-A3B": 30B in total, 3B active
@@ -132,6 +136,7 @@ def _clean_text(column: str) -> pl.Expr:
 
 
 def _scaled(number: pl.Expr, scale: pl.Expr) -> pl.Expr:
+    number = number.str.replace_all(",", "")
     return number.cast(pl.Float64, strict=False) * scale.replace_strict(
         _SCALES, default=None, return_dtype=pl.Float64
     )
@@ -252,8 +257,8 @@ def derive_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
         )
         name = pl.col("system").str.to_lowercase() if "system" in frame.columns else pl.lit("")
         value, phrase = _active_from_notes(notes, name, total)
-        # A figure not below the total is not an active count.
-        value = pl.when((value < total).fill_null(total.is_null())).then(value)
+        # A figure not below the total, or none at all, is not an active count.
+        value = pl.when((value < total).fill_null(total.is_null()) & (value > 0)).then(value)
         blank = (
             pl.col("active_parameters").is_null()
             if "active_parameters" in frame.columns

@@ -118,6 +118,11 @@ def test_the_unit_comes_from_the_mention_that_states_the_dataset_size(
         ("Qwen3-Omni-30B-A3B", "3.53e10", "Thinker MoE Transformer", 3e9),
         ("m", "3.53e10", "Thinker MoE Transformer 30B-A3B, Talker 3B-A0.3B", 3e9),
         ("m", "5.4e11", "a 540-billion parameter, densely activated Transformer", None),
+        ("m", "1.2e12", "1,200B total, 3,500M active", 3.5e9),  # thousands separators
+        ("m", "1.6e12", "Total 1.6T; 1,000M activated", 1e9),
+        ("m", "1.6e12", "0B active", None),  # no active count: the row is not rejected for it
+        ("m", "1.6e12", "0% of the weights active", None),
+        ("m", "1.6e12", "...1e400B active", None),  # the tail of another number
     ],
 )
 def test_active_parameters_from_the_notes_or_the_name(tmp_path, name, total, note, active):
