@@ -606,7 +606,10 @@ def _run(
     # Rows name the file the user gave, not its copy, so runs over the same bytes are identical.
     originals = {str(copy): item["file"] for copy, item in zip(copies, snapshot, strict=True)}
     estimates = result.estimates.with_columns(pl.col("source_file").replace(originals))
-    rejects = result.rejects.with_columns(pl.col("source_file").replace(originals))
+    reason = pl.col("reason")
+    for copy, original in originals.items():  # "duplicate system name; first used in <file>"
+        reason = reason.str.replace_all(copy, original, literal=True)
+    rejects = result.rejects.with_columns(pl.col("source_file").replace(originals), reason)
     _pause("estimated")
 
     previous_database = _previous_database(output_dir)

@@ -491,3 +491,16 @@ def test_an_engine_panic_is_one_line_and_a_failed_run(sheet, tmp_path, monkeypat
     assert result.stderr == "Error: PanicException: no valid schema can be derived\n"
     assert read_run_log(out)[-1]["status"] == "failed"
     assert not (out / "current").exists()
+
+
+def test_a_duplicate_names_the_users_file_and_runs_stay_identical(tmp_path):
+    sheet = tmp_path / "dup.csv"
+    sheet.write_text("system,parameters\nX,1e9\nX,2e9\n")
+    for folder in ("one", "two"):
+        assert (
+            runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path / folder)]).exit_code
+            == 0
+        )
+    first = (tmp_path / "one" / "rejects.csv").read_bytes()
+    assert first == (tmp_path / "two" / "rejects.csv").read_bytes()
+    assert f"duplicate system name; first used in {sheet} row 2".encode() in first
