@@ -18,6 +18,7 @@ from pipeline.ingest import read_table
 from pipeline.parsing import parse_number
 from pipeline.priors import DEFAULT_PRIORS_PATH, SEED
 from pipeline.run import run_estimate
+from schemas.systems import PLAUSIBLE_FLOP
 
 EPOCH_FIGURE = "Training compute (FLOP)"
 METHOD_LABEL = "Training compute estimation method"
@@ -106,8 +107,10 @@ def evaluate(
     export_rows = read_table(export, input_format="epoch")
     if "reported_compute_flop" not in export_rows.columns:
         raise InputFileError(export, f"no {EPOCH_FIGURE!r} column to compare with")
+    # A figure outside the plausible range (zero, negative) is no figure to compare with.
+    figure = parse_number(pl.col("reported_compute_flop"))
     figures = export_rows.select(
-        "source_row", parse_number(pl.col("reported_compute_flop")).alias("epoch_flop")
+        "source_row", pl.when(figure.is_between(*PLAUSIBLE_FLOP)).then(figure).alias("epoch_flop")
     )
     del export_rows
 

@@ -206,3 +206,14 @@ def test_evaluate_reports_agreement(tmp_path, name):
 def test_evaluate_never_sees_epochs_figure():
     evaluation = evaluate(EPOCH_DIR / "notable_ai_models_2025-12.csv")
     assert (evaluation.rows["estimate_source"] != "reported").all()
+
+
+def test_an_epoch_figure_of_zero_or_less_is_no_figure_to_compare_with(tmp_path):
+    rows = {"Model": ["a", "b", "c"], "Domain": ["Language"] * 3, "Parameters": ["1e9"] * 3,
+            "Training dataset size (gradients)": ["1e10"] * 3, "Epochs": ["1"] * 3,
+            "Training compute (FLOP)": ["6e19", "-1e23", "0"]}  # fmt: skip
+    export = tmp_path / "e.csv"
+    pl.DataFrame(rows).write_csv(export)
+    summary = evaluate(export, compare_seed=False).summary
+    assert summary["rows_with_epoch_figure"] == 1
+    assert summary["estimated_within_2x"] == 1.0
