@@ -153,6 +153,8 @@ SEED_COMPARED = (
 
 
 def write_report(evaluation: Evaluation, directory: Path) -> Path:
+    if directory.exists() and not directory.is_dir():
+        raise InputFileError(directory, "exists and is not a folder")
     directory.mkdir(parents=True, exist_ok=True)
     evaluation.rows.write_parquet(directory / "evaluation.parquet")
     s = evaluation.summary

@@ -217,3 +217,12 @@ def test_an_epoch_figure_of_zero_or_less_is_no_figure_to_compare_with(tmp_path):
     summary = evaluate(export, compare_seed=False).summary
     assert summary["rows_with_epoch_figure"] == 1
     assert summary["estimated_within_2x"] == 1.0
+
+
+def test_evaluate_report_into_a_file_is_one_line(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    export = EPOCH_DIR / "notable_ai_models_2025-03.csv"
+    result = runner.invoke(app, ["evaluate", str(export), "--report", str(taken)])
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {taken}: exists and is not a folder\n"
