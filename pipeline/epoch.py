@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipeline.columns import header_key
 from pipeline.errors import InputFileError
 from pipeline.parsing import parse_number
 from schemas.systems import CANONICAL_COLUMNS
@@ -97,6 +98,25 @@ SIZE_MATCH = 1.15
 
 def is_epoch_export(headers: list[str]) -> bool:
     return all(h in headers for h in SIGNATURE)
+
+
+def with_epoch_spelling(frame: pl.DataFrame) -> pl.DataFrame:
+    """Headers that are Epoch's but for case, spaces or punctuation ("Model ", "model") take
+    Epoch's spelling, so that recognising the export, withholding its figures and mapping its
+    columns all see them. A spelling whose header is already there is left alone."""
+    known = {
+        header_key(h): h
+        for h in (*(h for names in EPOCH_COLUMNS.values() for h in names), *COMPUTE_COLUMNS,
+                  DATASET_NOTES, PARAMETER_NOTES)
+    }  # fmt: skip
+    renames: dict[str, str] = {}
+    for header in frame.columns:
+        spelled = known.get(header_key(header))
+        if spelled and spelled != header and spelled not in frame.columns:
+            renames.setdefault(header, spelled)
+    if len(set(renames.values())) < len(renames):  # two spellings of one header: keep both
+        return frame
+    return frame.rename(renames)
 
 
 def _mostly_numbers(frame: pl.DataFrame, header: str) -> bool:

@@ -15,8 +15,13 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import excel
-from pipeline.columns import canonical_names
-from pipeline.epoch import derive_from_notes, epoch_column_map, is_epoch_export
+from pipeline.columns import canonical_names, header_key
+from pipeline.epoch import (
+    derive_from_notes,
+    epoch_column_map,
+    is_epoch_export,
+    with_epoch_spelling,
+)
 from pipeline.errors import InputFileError
 from schemas.estimates import RESERVED_OUTPUT_COLUMNS
 
@@ -132,6 +137,10 @@ def read_table(
     frame, first_data_row = _read_text_frame(path)
     if frame.width == 0:
         raise InputFileError(path, "the file has no columns")
+    if input_format != "canonical":
+        spelled = with_epoch_spelling(frame)
+        if input_format == "epoch" or is_epoch_export(spelled.columns):
+            frame = spelled
     epoch = input_format == "epoch" or (input_format == "auto" and is_epoch_export(frame.columns))
     frame = frame.drop([c for c in withhold if c in frame.columns])
     if epoch:
@@ -142,10 +151,12 @@ def read_table(
         frame = derive_from_notes(frame.with_columns(pl.col(pl.String).str.strip_chars()))
     if "system" not in frame.columns:
         found = ", ".join(repr(h) for h in renames) or "none"
+        # An Epoch export is known by its headers; one that lost some needs saying so.
+        hint = "" if epoch or "model" not in map(header_key, renames) else ", or --format epoch"
         raise InputFileError(
             path,
             f"no 'system' column (headers found: {found}); name the column of system names "
-            "'system' or map it with --columns",
+            f"'system' or map it with --columns{hint}",
         )
     reserved = {name: f"{name}_input" for name in frame.columns if name in RESERVED_OUTPUT_COLUMNS}
     # Names starting with "_" are the pipeline's working columns: a user's would collide with them.

@@ -226,3 +226,18 @@ def test_evaluate_report_into_a_file_is_one_line(tmp_path):
     result = runner.invoke(app, ["evaluate", str(export), "--report", str(taken)])
     assert result.exit_code == 2
     assert result.stderr == f"Error: {taken}: exists and is not a folder\n"
+
+
+def test_epoch_headers_spelled_loosely_are_recognised_and_the_figure_still_withheld(tmp_path):
+    export = tmp_path / "e.csv"
+    pl.DataFrame({
+        "Model ": ["a", "b"], "domain": ["Language"] * 2, "parameters": ["1e9", "1e9"],
+        "TRAINING DATASET SIZE (GRADIENTS)": ["1e10", None], "epochs": ["1", None],
+        "training compute (flop)": ["6e19", "1e21"],
+    }).write_csv(export)  # fmt: skip
+    frame = read_table(export)
+    assert frame["system"].to_list() == ["a", "b"]
+    assert frame["reported_compute_flop"].to_list() == ["6e19", "1e21"]
+    summary = evaluate(export, compare_seed=False).summary
+    # b has no method inputs: its figure is compared with, never used to estimate it
+    assert (summary["rows_with_epoch_figure"], summary["estimated_of_those"]) == (2, 1)
