@@ -13,6 +13,12 @@ class FlopsheetError(Exception):
     exit_code = 1
 
 
+class InputValueError(FlopsheetError):
+    """An argument that names nothing usable (a run prefix matching no run, or several)."""
+
+    exit_code = EXIT_INPUT_FILE
+
+
 class InputFileError(FlopsheetError):
     """The input file as a whole cannot be used."""
 

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from pipeline.diff import DEFAULT_THRESHOLD, diff_estimates
-from pipeline.errors import FlopsheetError, InputFileError
+from pipeline.errors import FlopsheetError, InputFileError, InputValueError
 from pipeline.publish import DATABASE_NAME
 
 
@@ -61,7 +61,7 @@ def _resolve(run: str, runs: list[str]) -> str:
     matches = [r for r in runs if r.startswith(run)]
     if len(matches) != 1:
         found = "no published run starts" if not matches else f"{len(matches)} runs start"
-        raise FlopsheetError(f"run {run!r}: {found} with it (runs: {', '.join(runs[-5:])})")
+        raise InputValueError(f"run {run!r}: {found} with it (runs: {', '.join(runs[-5:])})")
     return matches[0]
 
 

@@ -149,6 +149,10 @@ def test_history_and_diffs_over_three_refreshes(sheet, tmp_path):
         app, ["diff", first.run_id, second.run_id, "-o", str(out), "--threshold", "2", "--json"]
     )
     assert json.loads(loose.stdout) == []
+    for prefix, found in (("1999", "no published run starts"), ("20", "3 runs start")):
+        unknown = runner.invoke(app, ["diff", prefix, second.run_id, "-o", str(out)])
+        assert unknown.exit_code == 2  # an argument that names no run, as a missing file is
+        assert unknown.stderr.startswith(f"Error: run {prefix!r}: {found} with it (runs: ")
 
 
 def test_bad_input_leaves_the_dataset_and_records_a_failed_run(sheet, tmp_path):
