@@ -24,7 +24,8 @@ VENDOR_WORDS = (
 )  # fmt: skip
 
 # Separators of a cell naming several chip types ("V100, A100"); such a row has no method 2.
-MULTIPLE_HARDWARE_PATTERN = r",|;|\+|&|\band\b"
+# What separates chip names in one cell: "V100, A100", "TPU v3 + v4", "A100 / H100", lines.
+MULTIPLE_HARDWARE_PATTERN = r",|;|\+|&|\band\b|\s/\s|\n"
 
 # precision -> peaks to try in order, each (table column, label of the format used)
 PEAK_CHOICES: dict[str | None, list[tuple[str, str]]] = {
@@ -153,11 +154,19 @@ def alias_maps(hardware: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def match_names(names: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
     """For each distinct `hardware` name: `hardware_matched`, `_hardware_multiple`, peaks."""
     exact, short = alias_maps(hardware)
-    name = pl.col("hardware")
+    # One chip named twice ("TPU v4, TPU v4") is one chip.
+    parts = (
+        pl.col("hardware")
+        .str.replace_all(MULTIPLE_HARDWARE_PATTERN, "\x1f")
+        .str.split("\x1f")
+        .list.eval(pl.element().str.strip_chars().filter(hardware_key(pl.element()) != ""))
+    )
+    kinds = parts.list.eval(hardware_key(pl.element())).list.n_unique()
+    name = pl.when(kinds == 1).then(parts.list.first()).otherwise(pl.col("hardware"))
     keyed = names.with_columns(
         hardware_key(name).alias("_key"),
         hardware_key(strip_memory_size(name)).alias("_short_key"),
-        name.str.contains(MULTIPLE_HARDWARE_PATTERN).fill_null(False).alias("_hardware_multiple"),
+        (kinds > 1).fill_null(False).alias("_hardware_multiple"),
     )
     keyed = keyed.join(
         exact.lazy().rename({"key": "_key", "name": "_exact"}), on="_key", how="left"

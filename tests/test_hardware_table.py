@@ -197,3 +197,18 @@ def test_a_hardware_table_without_release_dates_still_estimates(tmp_path):
     ])  # fmt: skip
     result = estimate(rows, hardware)
     assert result["hardware_flop"][0] > 0 and result["estimate_flop"][1] is None
+
+
+@pytest.mark.parametrize(
+    ("cell", "matched", "multiple"),
+    [
+        ("Google TPU v4, Google TPU v4", "Google TPU v4", False),  # one chip named twice
+        ("A100 / H100", None, True),
+        ("V100\nA100", None, True),
+        ("[a-z]+*", None, False),  # a typo, not two chips
+        ("NVIDIA A100 SXM4 40 GB", "NVIDIA A100 SXM4 40 GB", False),
+    ],
+)
+def test_several_chips_in_one_cell(shipped_hardware, cell, matched, multiple):
+    found = match_names(pl.LazyFrame({"hardware": [cell]}), shipped_hardware).collect()
+    assert found.select("hardware_matched", "_hardware_multiple").row(0) == (matched, multiple)
