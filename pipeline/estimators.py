@@ -521,6 +521,9 @@ def hardware_method(
             },
             note,
         )
+    ).with_columns(
+        # A utilization is part of a hardware estimate: a row without one used none.
+        pl.when(applies).then(pl.col(c)).alias(c) for c in ("utilization_used", "utilization_source")
     ).drop(
         "_hardware_raw",
         "_precision_fell_back", "_hardware_multiple", "_hardware_year", "_hardware_type", "_hardware_maker",
