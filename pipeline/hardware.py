@@ -24,8 +24,9 @@ VENDOR_WORDS = (
 )  # fmt: skip
 
 # Separators of a cell naming several chip types ("V100, A100"); such a row has no method 2.
-# What separates chip names in one cell: "V100, A100", "TPU v3 + v4", "A100 / H100", lines.
-MULTIPLE_HARDWARE_PATTERN = r",|;|\+|&|\band\b|\s/\s|\n"
+# What separates chip names in one cell: "V100, A100", "TPU v3 + v4", "A100 / H100". A line
+# break is not: spreadsheet users wrap one long name onto two lines ("NVIDIA A100 SXM4\n80 GB").
+MULTIPLE_HARDWARE_PATTERN = r",|;|\+|&|\band\b|\s/\s"
 
 # precision -> peaks to try in order, each (table column, label of the format used)
 PEAK_CHOICES: dict[str | None, list[tuple[str, str]]] = {

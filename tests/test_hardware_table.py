@@ -204,7 +204,7 @@ def test_a_hardware_table_without_release_dates_still_estimates(tmp_path):
     [
         ("Google TPU v4, Google TPU v4", "Google TPU v4", False),  # one chip named twice
         ("A100 / H100", None, True),
-        ("V100\nA100", None, True),
+        ("NVIDIA A100 SXM4\n80 GB", "NVIDIA A100 SXM4 80 GB", False),  # one name, wrapped
         ("[a-z]+*", None, False),  # a typo, not two chips
         ("NVIDIA A100 SXM4 40 GB", "NVIDIA A100 SXM4 40 GB", False),
     ],
