@@ -137,7 +137,10 @@ def read_table(
     frame, first_data_row = _read_text_frame(path)
     if frame.width == 0:
         raise InputFileError(path, "the file has no columns")
-    if input_format != "canonical":
+    # Epoch's headers spelled loosely ("Model ", "training compute (flop)") are Epoch's, unless
+    # the sheet names its systems in a `system` column: then it is flopsheet's own layout.
+    own_layout = "system" in map(header_key, frame.columns)
+    if input_format == "epoch" or (input_format == "auto" and not own_layout):
         spelled = with_epoch_spelling(frame)
         if input_format == "epoch" or is_epoch_export(spelled.columns):
             frame = spelled

@@ -241,3 +241,13 @@ def test_epoch_headers_spelled_loosely_are_recognised_and_the_figure_still_withh
     summary = evaluate(export, compare_seed=False).summary
     # b has no method inputs: its figure is compared with, never used to estimate it
     assert (summary["rows_with_epoch_figure"], summary["estimated_of_those"]) == (2, 1)
+
+
+def test_a_sheet_with_a_system_column_is_never_taken_for_a_loosely_spelled_export(tmp_path):
+    sheet = tmp_path / "mine.csv"
+    sheet.write_text(
+        "system,model,training_compute_flop,parameters\nGPT-3 175B,GPT-3,3.14e23,175e9\n"
+    )
+    frame = read_table(sheet)
+    assert frame["system"].to_list() == ["GPT-3 175B"]
+    assert "model" in frame.columns and "reported_compute_flop" not in frame.columns
