@@ -6,7 +6,6 @@ cell it cannot read; `pipeline.validate` tells a missing cell from an unreadable
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 
 import polars as pl
@@ -18,7 +17,6 @@ MISSING_TOKENS = ("", "n/a", "na", "unknown", "?", "-", "–", "—", "none", "n
 SUFFIX_MULTIPLIERS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 # Publication years outside are typos (0000, 2202 for 2022): machine learning begins in the 1950s.
 DATE_YEARS = (1900, 2100)
-EXCEL_EPOCH = datetime.date(1899, 12, 30)  # day 0 of Excel's date serials (1900 system)
 
 # Commas only as thousands separators: "1,000,000" yes; "1,5" (a decimal comma) and "1,00" no.
 THOUSANDS = r"^[^,]*?\d{1,3}(?:,\d{3})+(?:[^,\d][^,]*)?$"
@@ -201,8 +199,7 @@ def parse_duration_hours(cell: pl.Expr) -> pl.Expr:
 
 def parse_date(cell: pl.Expr) -> pl.Expr:
     """YYYY-MM-DD, YYYY-MM or YYYY. A time of day after the date (as Excel and Parquet
-    timestamps give it, with or without a time zone) is ignored. A five-digit number is the
-    serial a date-formatted Excel cell holds: days since 1899-12-30."""
+    timestamps give it, with or without a time zone) is ignored."""
     parts = cell.str.strip_chars().str.extract_groups(
         r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?"
         r"(?:[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -211,11 +208,7 @@ def parse_date(cell: pl.Expr) -> pl.Expr:
     month = parts.struct.field("2").fill_null("1").str.zfill(2)
     day = parts.struct.field("3").fill_null("1").str.zfill(2)
     text = pl.concat_str([year, month, day], separator="-")
-    serial = cell.str.strip_chars().str.extract(r"^(\d{5})(?:\.\d+)?$", 1).cast(pl.Int64)
-    date = pl.coalesce(
-        text.str.to_date("%Y-%m-%d", strict=False),
-        pl.lit(EXCEL_EPOCH) + pl.duration(days=serial),
-    )
+    date = text.str.to_date("%Y-%m-%d", strict=False)
     return pl.when(date.dt.year().is_between(*DATE_YEARS)).then(date)
 
 

@@ -93,7 +93,8 @@ def test_excel_error_cells_are_rejected_not_read_as_blank(tmp_path):
         sheet.write_formula(5, 3, "=NA()", None, "#N/A")
         sheet.write(6, 0, "D")
         sheet.write_formula(6, 4, "=1/0", None, "#DIV/0!")
-        sheet.write_datetime(2, 5, datetime.datetime(2020, 5, 17))  # a date-formatted cell
+        dated = book.add_format({"num_format": "yyyy-mm-dd"})
+        sheet.write_datetime(2, 5, datetime.datetime(2020, 5, 17), dated)  # a date cell
         sheet.write(1, 5, "publication_date")
     frame = read_table(path)
     assert "__UNNAMED__1" not in frame.columns
