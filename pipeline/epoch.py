@@ -61,14 +61,17 @@ PARAMETER_NOTES = "Parameters notes"
 _SCALE = r"(b|billion|m|million|t|trillion|k|thousand)\b"
 _SCALES = {"b": 1e9, "billion": 1e9, "m": 1e6, "million": 1e6, "t": 1e12, "trillion": 1e12,
            "k": 1e3, "thousand": 1e3}  # fmt: skip
-# A whole figure, "3,500" or "3.5": never the tail of another number ("1e400", "1,000").
-_FIGURE = r"\b(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+# A whole figure, "3,500" or "3.5", and where one may start: at the start or after anything but
+# a letter, digit, point or comma, so never the tail of another number ("1e400", "1,5") or word.
+# (polars' regular expressions have no look-behind.)
+_FIGURE = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_FIGURE_START = r"(?:^|[^\w.,])"
 _ACTIVE_AFTER = rf"{_FIGURE}\s*{_SCALE}\s*(?:parameters?\s*|params?\s*)?(?:are\s*)?(?:active|activated|activation)\b"
 _ACTIVE_BEFORE = (
     rf"\b(?:active|activated|activates)\s*(?:parameters?|params)?\s*[:=-]?\s*{_FIGURE}\s*{_SCALE}"
 )
 # "25% of the weights active on a given token"
-_ACTIVE_SHARE = r"(\d+(?:\.\d+)?)\s*%\s*of\s*(?:the\s*|its\s*)?(?:weights|parameters|params)\s*(?:are\s*)?(?:active|activated|used)\b"
+_ACTIVE_SHARE = rf"{_FIGURE}\s*%\s*of\s*(?:the\s*|its\s*)?(?:weights|parameters|params)\s*(?:are\s*)?(?:active|activated|used)\b"
 # "Qwen3-30B-A3B": 30B in total, 3B active
 _ACTIVE_NAMED = r"\b\d+(?:\.\d+)?b-a(\d+(?:\.\d+)?)b\b"
 _CITATION = r"""\b(?:in|from|see)\s+['"‘“][^'"’”]*['"’”]|https?://\S+"""
@@ -168,8 +171,9 @@ def _active_from_notes(notes: pl.Expr, name: pl.Expr, total: pl.Expr) -> tuple[p
     # "active parameters: 47B" names the figure more surely than "424B ... active", so the
     # label-first form is tried first.
     before = notes.str.extract_groups(_ACTIVE_BEFORE)
-    after = notes.str.extract_groups(_ACTIVE_AFTER)
-    share = notes.str.extract(_ACTIVE_SHARE, 1).cast(pl.Float64, strict=False)
+    after = notes.str.extract_groups(_FIGURE_START + _ACTIVE_AFTER)
+    share = notes.str.extract(_FIGURE_START + _ACTIVE_SHARE, 1)
+    share = share.str.replace_all(",", "").cast(pl.Float64, strict=False)
     named = [
         text.str.extract(_ACTIVE_NAMED, 1).cast(pl.Float64, strict=False) for text in (name, notes)
     ]
@@ -181,8 +185,8 @@ def _active_from_notes(notes: pl.Expr, name: pl.Expr, total: pl.Expr) -> tuple[p
     )
     phrase = pl.coalesce(
         notes.str.extract(f"({_ACTIVE_BEFORE})", 1),
-        notes.str.extract(f"({_ACTIVE_AFTER})", 1),
-        notes.str.extract(f"({_ACTIVE_SHARE})", 1),
+        notes.str.extract(f"{_FIGURE_START}({_ACTIVE_AFTER})", 1),
+        notes.str.extract(f"{_FIGURE_START}({_ACTIVE_SHARE})", 1),
         name.str.extract(f"({_ACTIVE_NAMED})", 1),
         notes.str.extract(f"({_ACTIVE_NAMED})", 1),
     )

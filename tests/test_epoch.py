@@ -123,6 +123,8 @@ def test_the_unit_comes_from_the_mention_that_states_the_dataset_size(
         ("m", "1.6e12", "0B active", None),  # no active count: the row is not rejected for it
         ("m", "1.6e12", "0% of the weights active", None),
         ("m", "1.6e12", "...1e400B active", None),  # the tail of another number
+        ("m", "1.6e12", "1,5B active", None),  # a decimal comma: not 5B
+        ("m", "1.6e12", "(37B active)", 37e9),
     ],
 )
 def test_active_parameters_from_the_notes_or_the_name(tmp_path, name, total, note, active):
