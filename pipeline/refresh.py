@@ -259,10 +259,9 @@ def _published_record(output_dir: Path) -> dict | None:
 
 def _repair_log(output_dir: Path) -> None:
     """A run killed after it was published but before it was logged gets its log line now."""
+    logged = {r["run_id"] for r in read_run_log(output_dir, warn=True)}
     record = _published_record(output_dir)
-    if record is not None and record["run_id"] not in {
-        r.get("run_id") for r in read_run_log(output_dir, warn=True)
-    }:
+    if record is not None and record["run_id"] not in logged:
         _append_run_log(output_dir, record)
 
 

@@ -277,6 +277,14 @@ def test_a_damaged_log_line_does_not_stop_refreshes(sheet, tmp_path, damage, cap
     assert [r["status"] for r in read_run_log(out)] == ["published", "published"]
 
 
+def test_a_damaged_log_line_before_any_publish_is_warned_about(sheet, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "runs.jsonl").write_text('{"run_id": "cut sho\n')
+    assert refresh([sheet], out).status == "published"
+    assert capsys.readouterr().err.count("line 1 is damaged and was skipped") == 1
+
+
 def test_a_published_run_whose_log_line_is_damaged_keeps_its_folder(sheet, tmp_path):
     out = tmp_path / "out"
     first = refresh([sheet], out)
