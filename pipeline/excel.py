@@ -58,6 +58,8 @@ def read_sheet(path: Path) -> pl.DataFrame:
     value is spacing, and dropped."""
     table, errors = fastexcel.read_excel(path).load_sheet(0, dtypes="string").to_arrow_with_errors()
     frame = pl.DataFrame(pl.from_arrow(table))
+    if frame.width == 0:
+        raise ValueError("the first sheet is empty (only the first sheet is read)")
     by_column: dict[int, dict[int, str]] = {}
     for error in errors.errors if errors is not None else []:
         row, column = error.offset_position

@@ -116,6 +116,19 @@ def test_a_parquet_column_of_lists_is_named(tmp_path):
         read_table(path)
 
 
+def test_an_empty_first_sheet_says_only_the_first_sheet_is_read(tmp_path):
+    import xlsxwriter
+
+    from pipeline.errors import InputFileError
+
+    path = tmp_path / "s.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        book.add_worksheet()
+        book.add_worksheet().write_row(0, 0, ["system"])
+    with pytest.raises(InputFileError, match="the first sheet is empty"):
+        read_table(path)
+
+
 def test_typed_parquet_cells_become_text(tmp_path):
     path = tmp_path / "t.parquet"
     pl.DataFrame({"system": ["A"], "parameters": [1.5e9], "hardware_quantity": [8]}).write_parquet(
