@@ -749,18 +749,35 @@ def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# DuckDB types that polars holds as they are; any other comes as DuckDB's own text for it.
+POLARS_HOLDS = frozenset({
+    "boolean", "tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint",
+    "uinteger", "ubigint", "float", "double", "decimal", "varchar", "date", "time",
+    "timestamp", "timestamp_s", "timestamp_ms", "timestamp_ns", "timestamp with time zone",
+    "null",
+})  # fmt: skip
+NESTED = frozenset({"list", "array", "struct", "map"})
+
+
+def _polars_holds(kind) -> bool:  # noqa: ANN001 (a DuckDBPyType)
+    if kind.id in NESTED:
+        return all(_polars_holds(child) for _, child in kind.children if not isinstance(child, int))
+    return kind.id in POLARS_HOLDS
+
+
 def _query_frame(relation) -> pl.DataFrame:  # noqa: ANN001 (a DuckDB relation or None)
-    """A query's result as a frame. Columns of types polars cannot hold (intervals, unions,
-    and anything holding them) come as DuckDB's own text for them; the others keep theirs."""
+    """A query's result as a frame. Columns of types polars cannot hold as they are
+    (intervals, unions, unsigned 128-bit integers, times with a zone, blobs, and anything
+    holding them) come as DuckDB's own text for them; the others keep their types."""
     if relation is None:  # a statement without a result
         return pl.DataFrame()
-    foreign = [any(word in str(kind) for word in ("INTERVAL", "UNION(")) for kind in relation.types]
-    if any(foreign):
+    holds = [_polars_holds(kind) for kind in relation.types]
+    if not all(holds):
         quoted = ['"' + column.replace('"', '""') + '"' for column in relation.columns]
         relation = relation.project(
             ", ".join(
-                f"CAST({q} AS VARCHAR) AS {q}" if cast else q
-                for q, cast in zip(quoted, foreign, strict=True)
+                q if held else f"CAST({q} AS VARCHAR) AS {q}"
+                for q, held in zip(quoted, holds, strict=True)
             )
         )
     return relation.pl()

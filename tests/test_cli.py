@@ -100,6 +100,9 @@ def test_query_results_of_any_type(published):
     result = runner.invoke(app, ["query", sql, "--db", db, "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [{"i": "1 day", "u": "2", "n": 1, "s": {"a": 1}}]
+    sql = "SELECT 340282366920938463463374607431768211455::UHUGEINT AS big, 'ab'::BLOB AS b, 2 AS n"
+    result = runner.invoke(app, ["query", sql, "--db", db, "--format", "csv"])
+    assert result.stdout.splitlines() == ["big,b,n", "340282366920938463463374607431768211455,ab,2"]
     empty = runner.invoke(app, ["query", " ", "--db", db])
     assert empty.exit_code == 2 and "give a SQL query" in empty.stderr
 
