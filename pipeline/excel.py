@@ -51,14 +51,18 @@ _EXCEL_ERRORS = {
 
 
 def read_sheet(path: Path) -> pl.DataFrame:
-    """The first sheet's cells as text, one read. Error cells (#DIV/0!, #N/A, ...) come back
-    from the reader as errors beside the table; they are put back as their error text, so that
-    the cell is rejected for its value instead of being read as missing. Blank rows are kept so
-    that row numbers stay the sheet's (read_table drops them); a column with neither header nor
-    value is spacing, and dropped."""
-    table, errors = fastexcel.read_excel(path).load_sheet(0, dtypes="string").to_arrow_with_errors()
-    frame = pl.DataFrame(pl.from_arrow(table))
-    if frame.width == 0:
+    """The first sheet's cells as text, one read, the first row its header.
+
+    Error cells (#DIV/0!, #N/A, ...) come back from the reader as errors beside the table;
+    they are put back as their error text, so that the cell is rejected for its value instead
+    of being read as missing. A header written twice is named as polars names a repeated CSV
+    header, so that it is reported the same way. Blank rows are kept so that row numbers stay
+    the sheet's (read_table drops them); a column with neither header nor value is spacing,
+    and dropped."""
+    sheet = fastexcel.read_excel(path).load_sheet(0, header_row=None, dtypes="string")
+    table, errors = sheet.to_arrow_with_errors()
+    cells = pl.DataFrame(pl.from_arrow(table))
+    if cells.height == 0:
         raise ValueError("the first sheet is empty (only the first sheet is read)")
     by_column: dict[int, dict[int, str]] = {}
     for error in errors.errors if errors is not None else []:
@@ -66,13 +70,31 @@ def read_sheet(path: Path) -> pl.DataFrame:
         code = re.search(r"Error\((\w+)\)", error.detail)
         text = _EXCEL_ERRORS.get(code.group(1), f"#{code.group(1)}") if code else "#ERROR"
         by_column.setdefault(column, {})[row] = text
-    frame = frame.with_columns(
-        frame.to_series(column).scatter(list(cells), list(cells.values()))
-        for column, cells in by_column.items()
+    cells = cells.with_columns(
+        cells.to_series(column).scatter(list(rows), list(rows.values()))
+        for column, rows in by_column.items()
     )
+    frame = cells.slice(1).rename(dict(zip(cells.columns, _names(cells.row(0)), strict=True)))
     spacing = [
         name
         for name in frame.columns
-        if re.fullmatch(r"__UNNAMED__\d+", name) and frame[name].null_count() == frame.height
+        if name.startswith(UNNAMED) and frame[name].null_count() == frame.height
     ]
     return frame.drop(spacing)
+
+
+UNNAMED = "__UNNAMED__"
+
+
+def _names(header: tuple) -> list[str]:
+    """Column names from the header row: a blank cell is unnamed, a repeat is `x_duplicated_0`."""
+    names, seen = [], {}
+    for index, cell in enumerate(header):
+        name = cell.strip() if cell and cell.strip() else f"{UNNAMED}{index}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_duplicated_{seen[name] - 1}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    return names

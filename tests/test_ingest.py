@@ -116,6 +116,20 @@ def test_a_parquet_column_of_lists_is_named(tmp_path):
         read_table(path)
 
 
+def test_a_header_written_twice_in_a_workbook_is_reported_as_in_a_csv(tmp_path):
+    import xlsxwriter
+
+    from pipeline.errors import InputFileError
+
+    path = tmp_path / "s.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet()
+        sheet.write_row(0, 0, ["system", "parameters", "parameters", "parameters_1"])
+        sheet.write_row(1, 0, ["A", "1", "2", "3"])
+    with pytest.raises(InputFileError, match="'parameters' and 'parameters' both mean"):
+        read_table(path)
+
+
 def test_an_empty_first_sheet_says_only_the_first_sheet_is_read(tmp_path):
     import xlsxwriter
 
