@@ -83,3 +83,20 @@ def finish_annotations(frame: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("_flags").str.split(FLAG_SEPARATOR).fill_null([]).alias("flags"),
         pl.col("_notes").fill_null("").alias("notes"),
     ).drop("_flags", "_notes")
+
+
+def by_partition(
+    frame: pl.LazyFrame, key: pl.Expr, name: str, values: dict[str, pl.Expr]
+) -> pl.LazyFrame:
+    """Adds column `name`: on the rows whose `key` is one of `values`, that value's expression,
+    computed on those rows only; null elsewhere. A when/then chain would compute every branch
+    for every row, and formatted notes and sentences are the dearest expressions of a run."""
+    index = f"_{name}_row"
+    indexed = frame.with_row_index(index)
+    parts = pl.concat(
+        [
+            indexed.filter(key == value).select(index, expression.alias(name))
+            for value, expression in values.items()
+        ]
+    )
+    return indexed.join(parts, on=index, how="left", maintain_order="left").drop(index)

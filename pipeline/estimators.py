@@ -12,7 +12,7 @@ import math
 
 import polars as pl
 
-from pipeline.annotate import annotate
+from pipeline.annotate import annotate, by_partition
 from pipeline.architecture import Transformer
 from pipeline.formatting import fixed, sci, short
 from pipeline.hardware import fastest_peak_by_year, resolve_hardware, table_peak
@@ -239,35 +239,37 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         transformer_note = pl.lit(None, pl.String)
     frame = frame.with_columns(transformer_note.alias("_tf_note"))
     result = pl.concat_str([pl.lit(" = "), sci(pl.col("ops_flop")), pl.lit(" FLOP")])
-    note = (
-        pl.when(rule == "forward_flop")
-        .then(pl.concat_str([
+    # Each rule's derivation is written on that rule's rows only (see `by_partition`).
+    rule_kind = (
+        pl.when(by_layers).then(pl.lit("layers"))
+        .when(by_transformer).then(pl.lit("transformer"))
+        .otherwise(rule)
+    )  # fmt: skip
+    frame = by_partition(frame, rule_kind, "_ops_note", {
+        "forward_flop": pl.concat_str([
             pl.lit(f"{factor} x "), sci(pl.col("forward_flop_per_example")), pl.lit(" FLOP per forward pass x "),
             sci(dataset), pl.lit(" "), unit_word, pl.lit(" x "), epochs_text, result,
-        ]))
-        .when(rule == "connections")
-        .then(pl.concat_str([
+        ]),
+        "connections": pl.concat_str([
             pl.lit("2 x "), sci(pl.col("connections")), pl.lit(f" connections x {factor} x "),
             sci(dataset), pl.lit(" "), unit_word, pl.lit(" x "), epochs_text, result,
-        ]))
-        .when(by_layers)
-        .then(pl.concat_str([
+        ]),
+        "layers": pl.concat_str([
             pl.lit(f"{factor} x "), sci(layers_forward), pl.lit(" FLOP per forward pass (layer list '"),
             pl.col("architecture_file").str.slice(0, 60), pl.lit("') x "), sci(layer_examples),
             pl.lit(" examples x "), epochs_text, result, pl.lit("; layers: "), pl.col("_layers_breakdown"),
-        ]))
-        .when(by_transformer)
-        .then(pl.concat_str([
+        ]),
+        "transformer": pl.concat_str([
             pl.lit(f"{factor} x "), sci(forward_per_token), pl.lit(" FLOP per token x "),
             sci(tokens_per_epoch), pl.lit(" tokens x "), epochs_text, result, pl.lit("; "),
             pl.col("_tf_note"),
-        ]))
-        .when(rule == "6ND")
-        .then(pl.concat_str([
+        ]),
+        "6ND": pl.concat_str([
             pl.lit(_number(2 * training_factor) + " x "), sci(per_token_params), params_word, pl.lit(" x "),
             sci(tokens_per_epoch), pl.lit(" tokens x "), epochs_text, result,
-        ]))
-    )  # fmt: skip
+        ]),
+    })  # fmt: skip
+    note = pl.col("_ops_note")
     ops_applies = rule.is_not_null()
     parameters_unused = (
         ~ops_applies & per_token_params.is_not_null() & dataset.is_not_null() & ~token_data
@@ -392,6 +394,7 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         )
         .drop(
             "_ops_raw",
+            "_ops_note",
             "_tf_described",
             "_tf_incomplete",
             "_tf_active",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.annotate import add_flags, add_notes
+from pipeline.annotate import add_flags, add_notes, by_partition
 from pipeline.formatting import duration, fixed, sci, short
 from pipeline.priors import Z90
 from pipeline.settings import Settings
@@ -304,17 +304,5 @@ def summary_sentences() -> dict[str, pl.Expr]:
 
 
 def with_summary(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Adds `summary`. Each source's sentence is built on that source's rows only: a sentence
-    in a when/then chain would be formatted for every row, a third of the whole estimate's time
-    on a million rows."""
-    indexed = frame.with_row_index("_summary_row")
-    source = pl.col("estimate_source")
-    sentences = pl.concat(
-        [
-            indexed.filter(source == name).select("_summary_row", sentence.alias("summary"))
-            for name, sentence in summary_sentences().items()
-        ]
-    )
-    return indexed.join(sentences, on="_summary_row", how="left", maintain_order="left").drop(
-        "_summary_row"
-    )
+    """Adds `summary`, each source's sentence built on that source's rows only."""
+    return by_partition(frame, pl.col("estimate_source"), "summary", summary_sentences())
