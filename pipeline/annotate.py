@@ -86,7 +86,7 @@ def finish_annotations(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def by_partition(
-    frame: pl.LazyFrame, key: pl.Expr, name: str, values: dict[str, pl.Expr]
+    frame: pl.LazyFrame, key: pl.Expr, name: str, values: dict[str | bool, pl.Expr]
 ) -> pl.LazyFrame:
     """Adds column `name`: on the rows whose `key` is one of `values`, that value's expression,
     computed on those rows only; null elsewhere. A when/then chain would compute every branch

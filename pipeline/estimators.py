@@ -477,16 +477,18 @@ def hardware_method(
         ])
     )  # fmt: skip
     chip_name = pl.coalesce("hardware_matched", "hardware", pl.lit("chip"))
-    note = pl.when(applies).then(
-        pl.concat_str([
+    # Written on the rows with a hardware estimate only (see `by_partition`).
+    frame = by_partition(frame, applies, "_hardware_note", {
+        True: pl.concat_str([
             chips_text, pl.lit(" x "), sci(peak), pl.lit(" FLOP/s ("), chip_name, pl.lit(", "),
             pl.col("precision_used"), pl.lit(") x "), fixed(pl.col("utilization_used")),
             pl.lit(" utilization"),
             pl.when(pl.col("utilization_source") == "reported").then(pl.lit("")).otherwise(
                 pl.concat_str([pl.lit(" ("), pl.col("_prior_label"), pl.lit(")")])),
             pl.lit(" = "), sci(pl.col("hardware_flop")), pl.lit(" FLOP"),
-        ])
-    )  # fmt: skip
+        ]),
+    })  # fmt: skip
+    note = pl.col("_hardware_note")
     unresolved = named & pl.col("hardware_matched").is_null() & ~pl.col("_hardware_multiple")
     hardware_text = pl.col("hardware")
     return frame.with_columns(
@@ -529,6 +531,7 @@ def hardware_method(
         pl.when(applies).then(pl.col(c)).alias(c) for c in ("utilization_used", "utilization_source")
     ).drop(
         "_hardware_raw",
+        "_hardware_note",
         "_precision_fell_back", "_hardware_multiple", "_hardware_year", "_hardware_type", "_hardware_maker",
         "_hardware_generation",
         "_prior_utilization", "_prior_sigma", "_prior_label", pl.selectors.starts_with("_peak_"),
