@@ -101,7 +101,38 @@ def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         else empty
     )
     typed = parsed.drop(f"_failed_{c}" for c in checked)
-    return typed, pl.concat([empty, failures])
+    return typed, _name_lists(pl.concat([empty, failures]), raw)
+
+
+# Several figures in one number cell ("14180000,14180000"), told from a decimal comma ("1,5")
+# and from thousands separators by a part longer than three digits.
+SEVERAL_NUMBERS = r"^\s*\d[\d.eE+]*(?:\s*[,;]\s*\d[\d.eE+]*)+\s*$"
+
+
+def _name_lists(failures: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """A number cell that failed because it lists several figures says so."""
+    numbers = [c for c, kind in CANONICAL_COLUMNS.items() if kind in ("number", "count")]
+    listed = []
+    for column in failures.filter(pl.col("column").is_in(numbers))["column"].unique().to_list():
+        rows = failures.filter(pl.col("column") == column)["_row"]
+        cells = raw[column].gather(rows)
+        several = cells.str.contains(SEVERAL_NUMBERS) & cells.str.contains(r"\d{4}")
+        listed += [(row, column) for row, hit in zip(rows, several, strict=True) if hit]
+    if not listed:
+        return failures
+    marked = pl.DataFrame(listed, schema=["_row", "column"], orient="row").with_columns(
+        pl.lit(True).alias("_listed")
+    )
+    return (
+        failures.join(marked, on=["_row", "column"], how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("_listed"))
+            .then(pl.lit("holds several figures; expected one (choose the one for this row)"))
+            .otherwise(pl.col("reason"))
+            .alias("reason")
+        )
+        .drop("_listed")
+    )
 
 
 # A column whose first rows repeat their values this much is parsed once per distinct value.

@@ -47,6 +47,7 @@ ROW_LEVEL = {
     "shared_experts_without_experts.csv": ("shared_experts", "only in a mixture of experts"),
     "date_out_of_range.csv": ("publication_date", "from 1900 to 2100"),
     "compute_out_of_range.csv": ("reported_compute_flop", "from 1 to 1e40 FLOP"),
+    "several_figures.csv": ("dataset_size", "holds several figures; expected one"),
 }
 
 CLEAN = {
