@@ -768,19 +768,32 @@ def _polars_holds(kind) -> bool:  # noqa: ANN001 (a DuckDBPyType)
 def _query_frame(relation) -> pl.DataFrame:  # noqa: ANN001 (a DuckDB relation or None)
     """A query's result as a frame. Columns of types polars cannot hold as they are
     (intervals, unions, unsigned 128-bit integers, times with a zone, blobs, and anything
-    holding them) come as DuckDB's own text for them; the others keep their types."""
+    holding them) come as DuckDB's own text for them, and so do dates and times past any
+    calendar ('infinity'); the others keep their types."""
     if relation is None:  # a statement without a result
         return pl.DataFrame()
     holds = [_polars_holds(kind) for kind in relation.types]
-    if not all(holds):
-        quoted = ['"' + column.replace('"', '""') + '"' for column in relation.columns]
-        relation = relation.project(
-            ", ".join(
-                q if held else f"CAST({q} AS VARCHAR) AS {q}"
-                for q, held in zip(quoted, holds, strict=True)
-            )
+    frame = _as_text(relation, holds).pl() if not all(holds) else relation.pl()
+    # polars holds an infinite date, but cannot hand it to Python: run again with it as text.
+    finite = [
+        not isinstance(dtype, pl.Date | pl.Datetime)
+        or frame[name].dt.year().null_count() == frame[name].null_count()
+        for name, dtype in frame.schema.items()
+    ]
+    if not all(finite):
+        frame = _as_text(relation, [h and f for h, f in zip(holds, finite, strict=True)]).pl()
+    return frame
+
+
+def _as_text(relation, keep: list[bool]):  # noqa: ANN001, ANN202 (DuckDB relations)
+    """`relation` with the columns not in `keep` cast to DuckDB's text for them."""
+    quoted = ['"' + column.replace('"', '""') + '"' for column in relation.columns]
+    return relation.project(
+        ", ".join(
+            q if kept else f"CAST({q} AS VARCHAR) AS {q}"
+            for q, kept in zip(quoted, keep, strict=True)
         )
-    return relation.pl()
+    )
 
 
 @app.command()

@@ -103,6 +103,11 @@ def test_query_results_of_any_type(published):
     sql = "SELECT 340282366920938463463374607431768211455::UHUGEINT AS big, 'ab'::BLOB AS b, 2 AS n"
     result = runner.invoke(app, ["query", sql, "--db", db, "--format", "csv"])
     assert result.stdout.splitlines() == ["big,b,n", "340282366920938463463374607431768211455,ab,2"]
+    # a date past any calendar, which polars holds but cannot hand to Python
+    sql = "SELECT 'infinity'::DATE AS d, DATE '2020-01-02' AS ok"
+    result = runner.invoke(app, ["query", sql, "--db", db, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{"d": "infinity", "ok": "2020-01-02"}]
     empty = runner.invoke(app, ["query", " ", "--db", db])
     assert empty.exit_code == 2 and "give a SQL query" in empty.stderr
 
