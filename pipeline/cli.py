@@ -773,7 +773,7 @@ def _query_frame(relation) -> pl.DataFrame:  # noqa: ANN001 (a DuckDB relation o
     if relation is None:  # a statement without a result
         return pl.DataFrame()
     holds = [_polars_holds(kind) for kind in relation.types]
-    frame = _as_text(relation, holds).pl() if not all(holds) else relation.pl()
+    frame = _as_text(relation, holds).pl()
     # polars holds an infinite date, but cannot hand it to Python: run again with it as text.
     finite = [
         not isinstance(dtype, pl.Date | pl.Datetime)

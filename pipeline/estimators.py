@@ -40,7 +40,6 @@ NO_PEAK_NOTE = " peak in the hardware table, nor one to fall back on: no hardwar
 
 def _out_of_range(raw: str, method: str) -> tuple[pl.Expr, pl.Expr]:
     """The out-of-range flag and note of one method whose unchecked figure is `raw`."""
-    low, high = PLAUSIBLE_FLOP
     figure = pl.col(raw)
     size = (
         pl.when(figure.is_finite() & (figure > 0))
@@ -50,7 +49,7 @@ def _out_of_range(raw: str, method: str) -> tuple[pl.Expr, pl.Expr]:
         .otherwise(pl.lit("more than a float holds"))
     )
     return (
-        figure.is_not_null() & ~figure.is_between(low, high),
+        figure.is_not_null() & _plausible(figure).is_null(),
         pl.concat_str([
             pl.lit(f"{method} comes to "), size, pl.lit(OUT_OF_RANGE_NOTE),
         ]),
@@ -275,135 +274,131 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         ~ops_applies & per_token_params.is_not_null() & dataset.is_not_null() & ~token_data
     )
     words_per_token = f"{settings.tokens_per_word:.3g}"
-    return (
-        frame.with_columns(
-            *annotate(
-                {
-                    "epochs_assumed": (
-                        ops_applies & epochs.is_null(),
-                        pl.lit("epochs not reported: 1 assumed"),
+    frame = frame.with_columns(
+        *annotate(
+            {
+                "epochs_assumed": (
+                    ops_applies & epochs.is_null(),
+                    pl.lit("epochs not reported: 1 assumed"),
+                ),
+                "tokens_assumed": (
+                    reads_tokens & tokens_assumed,
+                    pl.lit("dataset unit blank: tokens assumed for a language model"),
+                ),
+                "words_converted_to_tokens": (
+                    reads_tokens & (unit == "words"),
+                    pl.lit(f"words converted at {words_per_token} tokens per word"),
+                ),
+                "dataset_unit_from_notes": (
+                    ops_applies & pl.col("dataset_unit_phrase").is_not_null(),
+                    pl.concat_str(
+                        [
+                            pl.lit("dataset unit '"),
+                            unit,
+                            pl.lit("' read from the notes: \""),
+                            pl.col("dataset_unit_phrase"),
+                            pl.lit('"'),
+                        ]
                     ),
-                    "tokens_assumed": (
-                        reads_tokens & tokens_assumed,
-                        pl.lit("dataset unit blank: tokens assumed for a language model"),
+                ),
+                "active_parameters_from_notes": (
+                    is_6nd & pl.col("active_parameters_phrase").is_not_null(),
+                    pl.concat_str(
+                        [
+                            pl.lit('active parameters read from the name or notes: "'),
+                            pl.col("active_parameters_phrase"),
+                            pl.lit('"'),
+                        ]
                     ),
-                    "words_converted_to_tokens": (
-                        reads_tokens & (unit == "words"),
-                        pl.lit(f"words converted at {words_per_token} tokens per word"),
-                    ),
-                    "dataset_unit_from_notes": (
-                        ops_applies & pl.col("dataset_unit_phrase").is_not_null(),
-                        pl.concat_str(
-                            [
-                                pl.lit("dataset unit '"),
-                                unit,
-                                pl.lit("' read from the notes: \""),
-                                pl.col("dataset_unit_phrase"),
-                                pl.lit('"'),
-                            ]
-                        ),
-                    ),
-                    "active_parameters_from_notes": (
-                        is_6nd & pl.col("active_parameters_phrase").is_not_null(),
-                        pl.concat_str(
-                            [
-                                pl.lit('active parameters read from the name or notes: "'),
-                                pl.col("active_parameters_phrase"),
-                                pl.lit('"'),
-                            ]
-                        ),
-                    ),
-                    "active_parameters_assumed": (
-                        is_6nd & share_assumed,
-                        pl.concat_str(
-                            [
-                                pl.lit(
-                                    f"mixture of experts without its active count: "
-                                    f"{settings.moe_active_share:g} of the parameters assumed active"
-                                ),
-                                pl.when(pl.col("mixture_of_experts_phrase").is_not_null())
-                                .then(
-                                    pl.concat_str(
-                                        [
-                                            pl.lit(' (notes: "'),
-                                            pl.col("mixture_of_experts_phrase"),
-                                            pl.lit('")'),
-                                        ]
-                                    )
-                                )
-                                .otherwise(pl.lit("")),
-                            ]
-                        ),
-                    ),
-                    "epochs_needed": (
-                        too_few_tokens & ~ops_applies,
-                        pl.concat_str(
-                            [
-                                pl.lit("1 epoch of "),
-                                sci(tokens_per_epoch),
-                                pl.lit(" tokens is too few to train "),
-                                sci(per_token_params),
-                                pl.lit(" parameters: epochs (or the base model) needed for 6ND"),
-                            ]
-                        ),
-                    ),
-                    **(
-                        {}
-                        if not transformers
-                        else {
-                            "parameters_disagree_with_shape": (
-                                (
-                                    by_transformer
-                                    & (
-                                        (pl.col("parameters") / pl.col("_tf_total")).log().abs()
-                                        > math.log(settings.shape_parameters_factor)
-                                    )
-                                ).fill_null(False),
+                ),
+                "active_parameters_assumed": (
+                    is_6nd & share_assumed,
+                    pl.concat_str(
+                        [
+                            pl.lit(
+                                f"mixture of experts without its active count: "
+                                f"{settings.moe_active_share:g} of the parameters assumed active"
+                            ),
+                            pl.when(pl.col("mixture_of_experts_phrase").is_not_null())
+                            .then(
                                 pl.concat_str(
                                     [
-                                        pl.lit("parameters "),
-                                        sci(pl.col("parameters")),
-                                        pl.lit(" against the shape's count of "),
-                                        sci(pl.col("_tf_total")),
-                                        pl.lit(": the shape was counted; check one or the other"),
+                                        pl.lit(' (notes: "'),
+                                        pl.col("mixture_of_experts_phrase"),
+                                        pl.lit('")'),
                                     ]
-                                ),
+                                )
                             )
-                        }
+                            .otherwise(pl.lit("")),
+                        ]
                     ),
-                    "architecture_incomplete": (
-                        pl.col("_tf_incomplete"),
-                        pl.lit(
-                            "transformer shape given in part: n_layers, d_model, seq_len and "
-                            "vocab_size are all needed to count it, so it was not counted"
-                        ),
+                ),
+                "epochs_needed": (
+                    too_few_tokens & ~ops_applies,
+                    pl.concat_str(
+                        [
+                            pl.lit("1 epoch of "),
+                            sci(tokens_per_epoch),
+                            pl.lit(" tokens is too few to train "),
+                            sci(per_token_params),
+                            pl.lit(" parameters: epochs (or the base model) needed for 6ND"),
+                        ]
                     ),
-                    "parameters_not_connections": (
-                        parameters_unused,
-                        pl.lit(
-                            "parameters are not connections for non-token data: no 6ND estimate"
-                        ),
+                ),
+                **(
+                    {}
+                    if not transformers
+                    else {
+                        "parameters_disagree_with_shape": (
+                            (
+                                by_transformer
+                                & (
+                                    (pl.col("parameters") / pl.col("_tf_total")).log().abs()
+                                    > math.log(settings.shape_parameters_factor)
+                                )
+                            ).fill_null(False),
+                            pl.concat_str(
+                                [
+                                    pl.lit("parameters "),
+                                    sci(pl.col("parameters")),
+                                    pl.lit(" against the shape's count of "),
+                                    sci(pl.col("_tf_total")),
+                                    pl.lit(": the shape was counted; check one or the other"),
+                                ]
+                            ),
+                        )
+                    }
+                ),
+                "architecture_incomplete": (
+                    pl.col("_tf_incomplete"),
+                    pl.lit(
+                        "transformer shape given in part: n_layers, d_model, seq_len and "
+                        "vocab_size are all needed to count it, so it was not counted"
                     ),
-                    "ops_out_of_range": _out_of_range("_ops_raw", "the count of operations"),
-                },
-                note,
-            )
+                ),
+                "parameters_not_connections": (
+                    parameters_unused,
+                    pl.lit("parameters are not connections for non-token data: no 6ND estimate"),
+                ),
+                "ops_out_of_range": _out_of_range("_ops_raw", "the count of operations"),
+            },
+            note,
         )
-        .with_columns(
-            pl.when(pl.col("ops_flop").is_not_null()).then(pl.col("ops_rule")).alias("ops_rule")
-        )
-        .drop(
-            "_ops_raw",
-            "_ops_note",
-            "_tf_described",
-            "_tf_incomplete",
-            "_tf_active",
-            "_tf_total",
-            "_tf_forward",
-            "_tf_note",
-            "_too_few_tokens",
-            "_has_layers",
-        )
+    )
+    # A figure dropped as out of range leaves no rule behind.
+    return frame.with_columns(
+        pl.when(pl.col("ops_flop").is_not_null()).then(pl.col("ops_rule")).alias("ops_rule")
+    ).drop(
+        "_ops_raw",
+        "_ops_note",
+        "_tf_described",
+        "_tf_incomplete",
+        "_tf_active",
+        "_tf_total",
+        "_tf_forward",
+        "_tf_note",
+        "_too_few_tokens",
+        "_has_layers",
     )
 
 

@@ -71,8 +71,7 @@ def load_hardware(path: Path = DEFAULT_HARDWARE_PATH) -> pl.DataFrame:
         pl.col("release_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
     )
     for column in [*peak_columns, "release_date"]:
-        unread = frame[column].str.strip_chars().is_not_null() & typed[column].is_null()
-        unread &= frame[column].str.strip_chars() != ""
+        unread = (frame[column].str.strip_chars() != "") & typed[column].is_null()
         if unread.any():
             index = unread.arg_true()[0]
             expected = (

@@ -112,19 +112,16 @@ SEVERAL_NUMBERS = r"^\s*\d[\d.eE+]*(?:\s*[,;]\s*\d[\d.eE+]*)+\s*$"
 def _name_lists(failures: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     """A number cell that failed because it lists several figures says so."""
     numbers = [c for c, kind in CANONICAL_COLUMNS.items() if kind in ("number", "count")]
-    listed = []
+    marked = []
     for column in failures.filter(pl.col("column").is_in(numbers))["column"].unique().to_list():
         rows = failures.filter(pl.col("column") == column)["_row"]
         cells = raw[column].gather(rows)
-        several = cells.str.contains(SEVERAL_NUMBERS) & cells.str.contains(r"\d{4}")
-        listed += [(row, column) for row, hit in zip(rows, several, strict=True) if hit]
-    if not listed:
+        listed = cells.str.contains(SEVERAL_NUMBERS) & cells.str.contains(r"\d{4}")
+        marked.append(pl.DataFrame({"_row": rows, "column": column, "_listed": listed}))
+    if not marked:
         return failures
-    marked = pl.DataFrame(listed, schema=["_row", "column"], orient="row").with_columns(
-        pl.lit(True).alias("_listed")
-    )
     return (
-        failures.join(marked, on=["_row", "column"], how="left", maintain_order="left")
+        failures.join(pl.concat(marked), on=["_row", "column"], how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col("_listed"))
             .then(pl.lit("holds several figures; expected one (choose the one for this row)"))
