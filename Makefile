@@ -44,7 +44,7 @@ format: $(STAMP) ## Ruff: fix what can be fixed and format
 check: lint test ## Lint, then the tests
 
 bench: $(STAMP) ## Time and memory of estimate on 10k, 100k and 1M synthetic rows
-	$(BIN)/python -m pipeline.bench
+	$(BIN)/python benchmarks/bench.py
 
 clean: ## Remove outputs and the virtual environment
 	rm -rf $(VENV) data/processed/*.duckdb data/processed/*.parquet data/processed/*.csv data/processed/report bench/

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.errors import FlopsheetError
-from pipeline.estimate import estimate
-from pipeline.estimators import NO_PEAK_NOTE, OUT_OF_RANGE_NOTE
-from pipeline.hardware import alias_frame
-from pipeline.priors import DEFAULT_PRIORS_PATH, load_priors
-from pipeline.validate import validate
+from pipeline.estimate.chain import estimate
+from pipeline.estimate.estimators import NO_PEAK_NOTE, OUT_OF_RANGE_NOTE
+from pipeline.estimate.hardware import alias_frame
+from pipeline.estimate.priors import DEFAULT_PRIORS_PATH, load_priors
+from pipeline.read.validate import validate
 
 CALCULATOR_SOURCE = "<command line>"
 

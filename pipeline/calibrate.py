@@ -15,18 +15,18 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import __version__
-from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
-from pipeline.priors import (
+from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.estimate.priors import (
     SEED,
     calibrate_priors,
     priors_toml,
     seed_priors,
     utilization_observations,
 )
-from pipeline.publish import file_sha256
+from pipeline.publish.dataset import file_sha256
 from pipeline.run import run_estimate
 from pipeline.settings import DEFAULT_SETTINGS, Settings
+from pipeline.version import __version__
 
 DEFAULT_MIN_OBSERVATIONS = 10
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.epoch import COMPUTE_COLUMNS
 from pipeline.errors import InputFileError
-from pipeline.ingest import read_table
-from pipeline.parsing import parse_number
-from pipeline.priors import DEFAULT_PRIORS_PATH, SEED
+from pipeline.estimate.priors import DEFAULT_PRIORS_PATH, SEED
+from pipeline.read.epoch import COMPUTE_COLUMNS
+from pipeline.read.files import read_table
+from pipeline.read.parsing import parse_number
 from pipeline.run import run_estimate
 from schemas.systems import PLAUSIBLE_FLOP
 

@@ -33,17 +33,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline import __version__
-from pipeline.columns import header_key
-from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
+from pipeline.architecture.layers import ArchitectureFileError, resolve_architecture
 from pipeline.errors import FlopsheetError, InputFileError, is_engine_panic
-from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
-from pipeline.history import change_column
-from pipeline.ingest import read_inputs
-from pipeline.layers import ArchitectureFileError, resolve_architecture
-from pipeline.lock import EXIT_LOCKED, LockedError, output_lock  # noqa: F401 (re-exported)
-from pipeline.priors import DEFAULT_PRIORS_PATH, SEED
-from pipeline.publish import (
+from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.estimate.priors import DEFAULT_PRIORS_PATH, SEED
+from pipeline.publish.dataset import (
     DATABASE_NAME,
     PARQUET_NAME,
     REJECTS_NAME,
@@ -52,8 +46,14 @@ from pipeline.publish import (
     provenance,
     write_database,
 )
+from pipeline.publish.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
+from pipeline.publish.history import change_column
+from pipeline.publish.lock import EXIT_LOCKED, LockedError, output_lock  # noqa: F401 (re-exported)
+from pipeline.read.columns import header_key
+from pipeline.read.files import read_inputs
 from pipeline.run import run_estimate, spreadsheet_dirs
 from pipeline.settings import DEFAULT_SETTINGS, Settings
+from pipeline.version import __version__
 
 RUNS_DIR = "runs"
 RUN_LOG = "runs.jsonl"
@@ -674,7 +674,7 @@ def write_run_report(output_dir: Path) -> list[str]:
         if link.is_dir() and not link.is_symlink():  # left by `flopsheet report --out DIR/report`
             shutil.rmtree(link)
         _link(f"{CURRENT}/{REPORT_DIR}", link)
-        from pipeline.report import write_report  # altair and vl-convert load only when needed
+        from pipeline.report.page import write_report  # altair and vl-convert load only when needed
 
         run_dir = _current_run_dir(output_dir)
         write_report(run_dir / DATABASE_NAME, run_dir / REPORT_DIR)

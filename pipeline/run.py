@@ -8,14 +8,14 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.estimate import estimate
-from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
-from pipeline.ingest import read_inputs
-from pipeline.lock import output_lock
-from pipeline.priors import DEFAULT_PRIORS_PATH, load_priors
-from pipeline.publish import Published, provenance, publish
+from pipeline.estimate.chain import estimate
+from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.estimate.priors import DEFAULT_PRIORS_PATH, load_priors
+from pipeline.publish.dataset import Published, provenance, publish
+from pipeline.publish.lock import output_lock
+from pipeline.read.files import read_inputs
+from pipeline.read.validate import validate
 from pipeline.settings import DEFAULT_SETTINGS, Settings
-from pipeline.validate import validate
 from schemas.estimates import ESTIMATE_SOURCES
 
 STAGES = ("read", "validate", "estimate", "publish")

@@ -1,6 +1,6 @@
 """The input contract: the canonical spreadsheet of ML systems.
 
-`CANONICAL_COLUMNS` says how each cell is parsed (the parsers live in `pipeline.parsing`);
+`CANONICAL_COLUMNS` says how each cell is parsed (the parsers live in `pipeline.read.parsing`);
 `SystemsSchema` states the rules a parsed row must satisfy. A row that breaks either is
 quarantined with its reason; the other rows go on.
 """
@@ -43,8 +43,8 @@ CANONICAL_COLUMNS: dict[str, str] = {
 }
 
 # A transformer described by its shape, or any network by a JSON layer list
-# (`architecture_file`: a path, a name in data/raw/architectures, or inline JSON): counted
-# by pipeline.architecture and pipeline.layers instead of approximated.
+# (`architecture_file`: a path, a name in pipeline/data/architectures, or inline JSON): counted
+# by pipeline.architecture.transformer and pipeline.architecture.layers instead of approximated.
 ARCHITECTURE_COLUMNS: dict[str, str] = {
     "n_layers": "count",
     "d_model": "count",

@@ -1,17 +1,49 @@
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from pipeline.hardware import DEFAULT_HARDWARE_PATH, load_hardware
-from pipeline.validate import validate
+from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.read.validate import validate
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-EPOCH_DIR = SHARED / "data" / "epoch"
-MEASURED_DIR = SHARED / "data" / "measured"
+TEST_DATA = REPO / "tests" / "data"  # shipped with the tests; see tests/data/README.md
+EPOCH_DIR = TEST_DATA / "epoch"
+MEASURED_DIR = TEST_DATA / "measured"
+
+# Browser tests open the report in a system Chromium, driven by playwright. Without one they are
+# skipped, except under CI, where .ci/run installs it and a report nobody opened is a failure.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL_CHROMIUM = "apt-get install chromium (or set FLOPSHEET_CHROMIUM to a Chromium binary)"
+
+
+def find_chromium() -> Path | None:
+    wanted = os.environ.get("FLOPSHEET_CHROMIUM")
+    if wanted:
+        return Path(wanted) if Path(wanted).is_file() else None
+    found = next((shutil.which(name) for name in CHROMIUM_NAMES if shutil.which(name)), None)
+    return Path(found) if found else None
+
+
+def require_chromium() -> Path:
+    """The Chromium to drive; a skip (a failure under CI) when there is none."""
+    chromium = find_chromium()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but no Chromium was found: {INSTALL_CHROMIUM}")
+        pytest.skip(f"no Chromium: {INSTALL_CHROMIUM}")
+    return chromium
+
+
+def pytest_report_header(config) -> str | None:
+    if find_chromium() is None and not os.environ.get("CI"):
+        return f"browser tests skipped: no Chromium found; to run them, {INSTALL_CHROMIUM}"
+    return None
+
 
 TINY_HARDWARE_CSV = """name,manufacturer,type,release_date,fp64_flop_per_second,fp32_flop_per_second,tf32_flop_per_second,fp16_flop_per_second,tensor_16bit_flop_per_second,fp8_flop_per_second,int8_op_per_second,aliases,source
 NVIDIA V100 SXM2,NVIDIA,gpu,2017-05-10,7.8e12,1.57e13,,3.14e13,1.25e14,,,V100|Tesla V100|V100 SXM2,https://example.org/v100

@@ -12,7 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.architecture import (
+from pipeline.architecture.layers import (
+    DEFAULT_ARCHITECTURES_DIR,
+    FRAME_SCHEMA,
+    ArchitectureFileError,
+    count_architecture_cell,
+    count_layer_file,
+    count_layer_list,
+    layer_list_frame,
+)
+from pipeline.architecture.transformer import (
     ARCHITECTURE_COLUMNS,
     FLOP_PARTS,
     Transformer,
@@ -22,17 +31,8 @@ from pipeline.architecture import (
     transformer_parameters,
 )
 from pipeline.errors import FlopsheetError, InputFileError
-from pipeline.layers import (
-    DEFAULT_ARCHITECTURES_DIR,
-    FRAME_SCHEMA,
-    ArchitectureFileError,
-    count_architecture_cell,
-    count_layer_file,
-    count_layer_list,
-    layer_list_frame,
-)
 
-HERE = Path(__file__).resolve().parent / "architectures"
+HERE = Path(__file__).resolve().parent / "data" / "architectures"
 COLUMNS = [c for c in ARCHITECTURE_COLUMNS if c != "architecture_file"] + ["d_head"]
 TYPES = {c: pl.Boolean if ARCHITECTURE_COLUMNS.get(c) == "flag" else pl.Float64 for c in COLUMNS}
 

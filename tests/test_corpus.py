@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.errors import EXIT_INPUT_FILE
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -6,10 +6,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.errors import InputFileError
 from pipeline.evaluate import evaluate
-from pipeline.ingest import read_table
+from pipeline.read.files import read_table
 from tests.conftest import EPOCH_DIR
 
 runner = CliRunner()

@@ -2,9 +2,9 @@
 
 import pytest
 
-from pipeline.annotate import finish_annotations, start_annotations
-from pipeline.estimate import estimate
-from pipeline.estimators import hardware_method, ops_method
+from pipeline.estimate.annotate import finish_annotations, start_annotations
+from pipeline.estimate.chain import estimate
+from pipeline.estimate.estimators import hardware_method, ops_method
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from tests.conftest import systems_frame
 
@@ -359,7 +359,7 @@ def test_a_reported_forward_cost_still_comes_first():
 
 
 def test_a_missing_layer_list_quarantines_only_its_row():
-    from pipeline.validate import validate
+    from pipeline.read.validate import validate
     from tests.conftest import raw_frame
 
     systems, rejects = validate(
@@ -381,7 +381,7 @@ def test_a_missing_layer_list_quarantines_only_its_row():
     ],
 )
 def test_a_contradictory_architecture_is_rejected_with_its_column(cells, column):
-    from pipeline.validate import validate
+    from pipeline.read.validate import validate
     from tests.conftest import raw_frame
 
     _, rejects = validate(raw_frame([{"system": "a", **cells}]))
@@ -402,7 +402,7 @@ def test_a_contradictory_architecture_is_rejected_with_its_column(cells, column)
     ],
 )  # fmt: skip
 def test_a_layer_list_past_any_real_network_quarantines_its_row(cell, problem):
-    from pipeline.validate import validate
+    from pipeline.read.validate import validate
     from tests.conftest import raw_frame
 
     systems, rejects = validate(

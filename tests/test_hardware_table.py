@@ -5,7 +5,7 @@ import csv
 import polars as pl
 import pytest
 
-from pipeline.hardware import lookup, match_names
+from pipeline.estimate.hardware import lookup, match_names
 from tests.conftest import EPOCH_DIR
 
 EPOCH_HARDWARE = EPOCH_DIR / "ml_hardware_2026-04.csv"
@@ -133,7 +133,7 @@ def test_every_chip_named_in_the_epoch_exports_resolves(shipped_hardware):
 
 def _edited_table(tmp_path, edit) -> str:
     """The shipped table with `edit(header, rows)` applied, written to tmp_path."""
-    from pipeline.hardware import DEFAULT_HARDWARE_PATH
+    from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH
 
     header, *rows = list(csv.reader(DEFAULT_HARDWARE_PATH.open()))
     header, rows = edit(header, rows)
@@ -168,7 +168,7 @@ def _set(column, value):
 def test_a_broken_hardware_table_is_one_line_naming_its_row(tmp_path, edit, message):
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from pipeline.cli.app import app
 
     table = _edited_table(tmp_path, edit)
     args = ["--hardware-table", table]
@@ -181,8 +181,8 @@ def test_a_broken_hardware_table_is_one_line_naming_its_row(tmp_path, edit, mess
 
 
 def test_a_hardware_table_without_release_dates_still_estimates(tmp_path):
-    from pipeline.estimate import estimate
-    from pipeline.hardware import load_hardware
+    from pipeline.estimate.chain import estimate
+    from pipeline.estimate.hardware import load_hardware
     from tests.conftest import systems_frame
 
     def undated(header, rows):

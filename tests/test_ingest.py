@@ -7,7 +7,7 @@ import sys
 import polars as pl
 import pytest
 
-from pipeline.ingest import read_table
+from pipeline.read.files import read_table
 from tests.conftest import REPO
 
 CORPUS = REPO / "tests" / "corpus"
@@ -78,7 +78,7 @@ def test_row_numbers_are_the_workbooks_rows_with_blank_rows_anywhere(tmp_path):
 def test_excel_error_cells_are_rejected_not_read_as_blank(tmp_path):
     import xlsxwriter
 
-    from pipeline.validate import validate
+    from pipeline.read.validate import validate
 
     path = tmp_path / "s.xlsx"
     with xlsxwriter.Workbook(path) as book:

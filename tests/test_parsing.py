@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from pipeline.parsing import (
+from pipeline.read.parsing import (
     is_missing,
     parse_count,
     parse_date,
@@ -209,7 +209,7 @@ def test_units_are_normalised():
 
 
 def test_flag_words_answer_only_their_own_column():
-    from pipeline.validate import validate
+    from pipeline.read.validate import validate
     from tests.conftest import raw_frame
 
     systems, rejects = validate(
@@ -227,7 +227,7 @@ def test_flag_words_answer_only_their_own_column():
 
 
 def test_parsing_once_per_distinct_value_gives_what_parsing_each_row_gives(monkeypatch):
-    from pipeline import validate as validation
+    from pipeline.read import validate as validation
     from tests.conftest import raw_frame
 
     cells = [

@@ -8,11 +8,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.errors import InputFileError
-from pipeline.estimate import estimate
-from pipeline.evaluate import evaluate
-from pipeline.priors import (
+from pipeline.estimate.chain import estimate
+from pipeline.estimate.priors import (
     ANY,
     DEFAULT_PRIORS_PATH,
     calibrate_priors,
@@ -21,11 +20,11 @@ from pipeline.priors import (
     seed_priors,
     sigma_of_range,
 )
+from pipeline.evaluate import evaluate
 from tests.conftest import EPOCH_DIR, REPO, systems_frame
 
 runner = CliRunner()
 EXPORTS = ["notable_ai_models_2025-03.csv", "notable_ai_models_2025-12.csv"]
-needs_exports = pytest.mark.skipif(not EPOCH_DIR.is_dir(), reason="shared Epoch exports absent")
 
 
 def hardware_row(table, priors, **cells):
@@ -198,7 +197,6 @@ def test_priors_are_part_of_the_run(tmp_path):
     assert (first_run / "inputs" / "priors.toml").read_bytes() == DEFAULT_PRIORS_PATH.read_bytes()
 
 
-@needs_exports
 def test_calibrate_reproduces_the_shipped_priors(tmp_path):
     out = tmp_path / "priors.toml"
     inputs = [str(EPOCH_DIR / n) for n in (*EXPORTS, "frontier_ai_models_2025-12.csv")]
@@ -207,7 +205,6 @@ def test_calibrate_reproduces_the_shipped_priors(tmp_path):
     assert out.read_text() == DEFAULT_PRIORS_PATH.read_text()
 
 
-@needs_exports
 @pytest.mark.parametrize("name", EXPORTS)
 def test_calibrated_priors_do_no_worse_than_the_seed_and_intervals_hold(name):
     summary = evaluate(EPOCH_DIR / name).summary

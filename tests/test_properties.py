@@ -5,7 +5,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.estimate import estimate
+from pipeline.estimate.chain import estimate
 from tests.conftest import systems_frame
 
 positive = st.floats(min_value=1e3, max_value=1e13, allow_nan=False, allow_infinity=False)

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from pipeline.estimate import estimate
-from pipeline.priors import Z90
+from pipeline.estimate.chain import estimate
+from pipeline.estimate.priors import Z90
 from pipeline.settings import Settings
 from tests.conftest import systems_frame
 

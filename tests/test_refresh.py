@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.hardware import DEFAULT_HARDWARE_PATH
-from pipeline.history import estimates_as_of
+from pipeline.cli.app import app
+from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH
+from pipeline.publish.history import estimates_as_of
 from pipeline.refresh import EXIT_LOCKED, read_run_log, refresh
 from pipeline.settings import Settings
 from tests.conftest import REPO

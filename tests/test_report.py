@@ -20,9 +20,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.refresh import read_run_log, refresh
-from pipeline.report import (
+from pipeline.report.page import (
     INFORMATIONAL_FLAGS,
     build_charts,
     chart_specs,
@@ -32,11 +32,10 @@ from pipeline.report import (
     t_quantile,
     write_report,
 )
-from tests.conftest import REPO
+from tests.conftest import REPO, require_chromium
 
 runner = CliRunner()
 SYSTEMS = REPO / "data" / "raw" / "systems.csv"
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -110,15 +109,14 @@ class Browsed:
 
 @pytest.fixture(scope="module")
 def browsed(rendered):
-    # Not a skip: CI installs Chromium (.ci/run), and a report nobody opened is not tested.
-    assert CHROMIUM.exists(), "Chromium is missing: apt-get install -y chromium (.ci/run does)"
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     url = (rendered / "report.html").as_uri()
     requests: list[str] = []
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         page.on("request", lambda request: requests.append(request.url))
 
@@ -443,7 +441,7 @@ def test_a_known_doubling_time_is_recovered():
 
 
 def test_refresh_writes_the_report_and_survives_its_failure(tmp_path, monkeypatch):
-    import pipeline.report as report_module
+    import pipeline.report.page as report_module
 
     sheet = tmp_path / "systems.csv"
     sheet.write_bytes(SYSTEMS.read_bytes())
@@ -474,7 +472,7 @@ def test_refresh_writes_the_report_and_survives_its_failure(tmp_path, monkeypatc
 
 
 def test_refresh_cli_prints_a_report_warning_and_exits_0(tmp_path, monkeypatch):
-    import pipeline.report as report_module
+    import pipeline.report.page as report_module
 
     def broken(database, out_dir):
         raise RuntimeError("renderer crashed")
@@ -494,8 +492,8 @@ def test_refresh_cli_prints_a_report_warning_and_exits_0(tmp_path, monkeypatch):
 
 
 def test_a_large_database_makes_a_page_of_bounded_size(tmp_path):
-    from pipeline.bench import synthetic
-    from pipeline.report import MAX_CHART_POINTS, MAX_TABLE_ROWS, shown  # noqa: PLC0415
+    from benchmarks.bench import synthetic
+    from pipeline.report.page import MAX_CHART_POINTS, MAX_TABLE_ROWS, shown  # noqa: PLC0415
 
     sheet = tmp_path / "large.csv"
     synthetic(12_000).with_columns(

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from pipeline.estimate import estimate
+from pipeline.estimate.chain import estimate
 from tests.conftest import systems_frame
 
 # 6 x 1e9 x tokens: the stages below are 6e19, 6e18 and 6e17 FLOP.
@@ -113,7 +113,7 @@ def test_chains_and_cycles_of_any_length(tiny_hardware):
 
 
 def test_cycles_are_found_by_following_pointers():
-    from pipeline.stages import in_cycles  # noqa: PLC0415
+    from pipeline.estimate.bases import in_cycles  # noqa: PLC0415
 
     pointer = pl.Series([1, 2, 0, 0, None, 4, 6, 8, 7], dtype=pl.UInt32)
     # 0 -> 1 -> 2 -> 0 is a cycle, 3 leads into it, 5 -> 4 ends, 6 names itself, 7 <-> 8

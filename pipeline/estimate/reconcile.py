@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.annotate import add_flags, add_notes, by_partition
-from pipeline.formatting import duration, fixed, sci, short
-from pipeline.priors import Z90
+from pipeline.estimate.annotate import add_flags, add_notes, by_partition
+from pipeline.estimate.formatting import duration, fixed, sci, short
+from pipeline.estimate.priors import Z90
+from pipeline.estimate.uncertainty import MIN_SIGMA, interval, rounding_sigma
 from pipeline.settings import Settings
-from pipeline.uncertainty import MIN_SIGMA, interval, rounding_sigma
 
 NO_INPUTS_NOTE = "insufficient inputs for either method"
 

@@ -1,7 +1,7 @@
 """Cell parsers: polars expressions that turn text cells into typed values.
 
 Every cell is read as text and parsed here, column at a time. A parser returns null for a
-cell it cannot read; `pipeline.validate` tells a missing cell from an unreadable one.
+cell it cannot read; `pipeline.read.validate` tells a missing cell from an unreadable one.
 """
 
 from __future__ import annotations

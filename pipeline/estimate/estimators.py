@@ -12,13 +12,13 @@ import math
 
 import polars as pl
 
-from pipeline.annotate import annotate, by_partition
-from pipeline.architecture import Transformer
-from pipeline.formatting import fixed, sci, short
-from pipeline.hardware import fastest_peak_by_year, resolve_hardware, table_peak
-from pipeline.priors import generation, seed_priors, with_prior
+from pipeline.architecture.transformer import Transformer
+from pipeline.estimate.annotate import annotate, by_partition
+from pipeline.estimate.formatting import fixed, sci, short
+from pipeline.estimate.hardware import fastest_peak_by_year, resolve_hardware, table_peak
+from pipeline.estimate.priors import generation, seed_priors, with_prior
+from pipeline.estimate.uncertainty import factor_sigma, quadrature
 from pipeline.settings import Settings
-from pipeline.uncertainty import factor_sigma, quadrature
 from schemas.systems import ARCHITECTURE_COLUMNS, PLAUSIBLE_FLOP, PLAUSIBLE_FLOP_TEXT
 
 # Domains whose models read audio, pixels or states: a dataset counted in words is not their input.

@@ -25,13 +25,13 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import InputFileError
+from pipeline.resources import PRIORS_FILE
 from schemas.systems import DOMAINS
 
 Z90 = 1.6448536269514722  # the standard normal's 95th percentile: a 90% interval is +-Z90 sigma
 ANY = "*"
 SEED = "seed"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PRIORS_PATH = REPO_ROOT / "data" / "raw" / "priors.toml"
+DEFAULT_PRIORS_PATH = PRIORS_FILE
 
 # Chip generations by release year: before tensor cores and TPUs, the V100 / TPU v2-v3 years,
 # the A100 / TPU v4 years, and the H100 years onward.

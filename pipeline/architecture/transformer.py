@@ -43,9 +43,9 @@ with tokens counted as for 6ND (words converted, epochs defaulted to 1), notes
 `active_parameters` where the sheet leaves it blank, and be compared with `parameters`
 where it does not.
 
-Other networks: layer lists (see `pipeline.layers`)
+Other networks: layer lists (see `pipeline.architecture.layers`)
 ---------------------------------------------------
-A JSON file per system (`data/raw/architectures/*.json`), named by the `architecture_file`
+A JSON file per system (`pipeline/data/architectures/*.json`), named by the `architecture_file`
 column (a path, a bare name found in the architecture folders, or an inline JSON object):
 
 - `pipeline.layers.count_layer_file(path) -> LayerCount` and
@@ -87,8 +87,8 @@ from typing import Literal
 
 import polars as pl
 
-from pipeline.formatting import sci
-from pipeline.parsing import parse_flag  # noqa: F401 (re-exported)
+from pipeline.estimate.formatting import sci
+from pipeline.read.parsing import parse_flag  # noqa: F401 (re-exported)
 from schemas.systems import ARCHITECTURE_COLUMNS  # noqa: F401 (re-exported)
 
 ExprLike = pl.Expr | str | int | float | bool | None

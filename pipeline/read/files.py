@@ -14,15 +14,15 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import excel
-from pipeline.columns import canonical_names, header_key
-from pipeline.epoch import (
+from pipeline.errors import InputFileError
+from pipeline.read import excel
+from pipeline.read.columns import canonical_names, header_key
+from pipeline.read.epoch import (
     derive_from_notes,
     epoch_column_map,
     is_epoch_export,
     with_epoch_spelling,
 )
-from pipeline.errors import InputFileError
 from schemas.estimates import RESERVED_OUTPUT_COLUMNS
 
 READERS_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".xlsx": "excel", ".parquet": "parquet"}

@@ -11,7 +11,7 @@ import math
 
 import polars as pl
 
-from pipeline.priors import Z90
+from pipeline.estimate.priors import Z90
 from pipeline.settings import Settings
 
 MIN_SIGMA = 1e-3  # an all-reported estimate still gets a finite weight when methods combine

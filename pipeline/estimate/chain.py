@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.annotate import finish_annotations, start_annotations
-from pipeline.estimators import chips_without_name, hardware_method, ops_method
-from pipeline.reconcile import reconcile
+from pipeline.estimate.annotate import finish_annotations, start_annotations
+from pipeline.estimate.bases import add_base_models
+from pipeline.estimate.estimators import chips_without_name, hardware_method, ops_method
+from pipeline.estimate.reconcile import reconcile
+from pipeline.estimate.uncertainty import confidence
+from pipeline.frames import collect
 from pipeline.settings import DEFAULT_SETTINGS, Settings
-from pipeline.stages import add_base_models
-from pipeline.uncertainty import confidence
 from schemas.estimates import EstimatesSchema, output_columns
 from schemas.systems import ARCHITECTURE_COLUMNS
 
@@ -29,7 +30,7 @@ def estimate(
     # formatted numbers of notes and summaries; a small one is collected stage by stage,
     # because planning the whole chain as one query costs more than running it.
     def stage(frame: pl.LazyFrame) -> pl.LazyFrame:
-        return frame if systems.height >= ONE_PLAN_ROWS else frame.collect().lazy()
+        return frame if systems.height >= ONE_PLAN_ROWS else collect(frame).lazy()
 
     frame = start_annotations(systems.lazy())
     shape = [c for c, kind in ARCHITECTURE_COLUMNS.items() if kind == "count"]
@@ -41,7 +42,7 @@ def estimate(
     frame = reconcile(frame, settings, bound_unnamed=bounded)
     if systems["base_model"].is_not_null().any():
         # Chains of fine-tunes resolve over the collected rows (pointer jumping, stages.py).
-        frame = add_base_models(frame.collect()).lazy()
+        frame = add_base_models(collect(frame)).lazy()
     else:
         frame = frame.with_columns(pl.col("method_estimate_flop").alias("stage_flop"))
     frame = frame.with_columns(
@@ -55,5 +56,5 @@ def estimate(
     frame = finish_annotations(frame)
     columns = output_columns(frame.collect_schema().names())
     # Names are unique after validation; a stable sort keeps input order for any tie.
-    result = frame.select(columns).sort("system", maintain_order=True).collect()
+    result = collect(frame.select(columns).sort("system", maintain_order=True))
     return EstimatesSchema.validate(result)

@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline import __version__
 from pipeline.errors import InputFileError
-from pipeline.priors import SEED
+from pipeline.estimate.priors import SEED
 from pipeline.settings import Settings
+from pipeline.version import __version__
 
 DATABASE_NAME = "compute.duckdb"
 PARQUET_NAME = "estimates.parquet"

@@ -37,9 +37,9 @@ from typing import Any, Literal
 import polars as pl
 
 from pipeline.errors import InputFileError
+from pipeline.resources import ARCHITECTURES_DIR
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_ARCHITECTURES_DIR = REPO / "data" / "raw" / "architectures"
+DEFAULT_ARCHITECTURES_DIR = ARCHITECTURES_DIR
 
 MAX_REPEAT = 10_000  # blocks repeated more often than any real network are a typo
 # Nested repeats multiply: a list that unrolls to more entries than this (layers and blocks; the
@@ -611,7 +611,7 @@ def _parse_json(source: object, text: str) -> object:
 def resolve_architecture(cell: str, search_dirs: Sequence[Path | str] = ()) -> Path:
     """The file a cell names: an absolute path as written; a relative one in each search
     folder (say, the spreadsheet's), then the shipped
-    `data/raw/architectures/`, each also with '.json' added."""
+    layer lists (`pipeline/data/architectures/`), each also with '.json' added."""
     name = cell.strip()
     written = Path(name)
     # Never the working directory: the same sheet must count the same wherever it is run.

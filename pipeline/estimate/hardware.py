@@ -13,10 +13,12 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.errors import InputFileError
-from pipeline.ingest import FIRST_DATA_ROW
+from pipeline.frames import collect
+from pipeline.read.files import FIRST_DATA_ROW
+from pipeline.resources import HARDWARE_TABLE
 from schemas.hardware import PEAK_COLUMNS, HardwareSchema
 
-DEFAULT_HARDWARE_PATH = Path(__file__).resolve().parent.parent / "data" / "raw" / "hardware.csv"
+DEFAULT_HARDWARE_PATH = HARDWARE_TABLE
 
 VENDOR_WORDS = (
     "nvidia", "google", "cloud", "amd", "instinct", "radeon", "intel", "habana",
@@ -258,7 +260,7 @@ def fastest_peak_by_year(hardware: pl.DataFrame) -> pl.DataFrame:
 
 def lookup(name: str, hardware: pl.DataFrame) -> dict | None:
     """The table row a single name resolves to (for `hardware show` and the calculators)."""
-    resolved = resolve_hardware(pl.DataFrame({"hardware": [name]}), hardware).collect()
+    resolved = collect(resolve_hardware(pl.DataFrame({"hardware": [name]}), hardware))
     matched = resolved["hardware_matched"][0]
     if matched is None:
         return None

@@ -1,7 +1,7 @@
 """Parsing and validation: text cells in, typed systems and quarantined rows out.
 
 Two passes, both over whole columns: each cell is parsed by the parser of its column's kind
-(`pipeline.parsing`); the typed frame is then checked against `schemas.systems.SystemsSchema`
+(`pipeline.read.parsing`); the typed frame is then checked against `schemas.systems.SystemsSchema`
 with Pandera. A row that fails either pass goes to `rejects` with the file, row, system,
 column, value and reason; every other row goes on.
 """
@@ -15,8 +15,9 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.layers import layer_list_frame
-from pipeline.parsing import (
+from pipeline.architecture.layers import layer_list_frame
+from pipeline.frames import collect
+from pipeline.read.parsing import (
     EXPECTED,
     KIND_DTYPES,
     PARSERS,
@@ -66,7 +67,7 @@ def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         {c: partial(parse_flag, column=c) for c, kind in present.items() if kind == "flag"}
     )
     first = {c: _by_distinct_values(raw, c, parse) for c, parse in first.items()}
-    parsed = (
+    parsed = collect(
         raw.lazy()
         .with_columns(
             *(is_missing(pl.col(c)).alias(f"_missing_{c}") for c in present),
@@ -85,7 +86,6 @@ def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             *(pl.lit(None, dtype=KIND_DTYPES[kind]).alias(c) for c, kind in absent.items()),
         )
         .drop(pl.selectors.starts_with("_missing_", "_parsed_"))
-        .collect()
     )  # fmt: skip
     reasons = {c: f"cannot be read: expected {EXPECTED[CANONICAL_COLUMNS[c]]}" for c in checked}
     empty = pl.DataFrame(schema={"_row": pl.Int64, "column": pl.String, "reason": pl.String})

@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.diff import DEFAULT_THRESHOLD, diff_estimates
 from pipeline.errors import FlopsheetError, InputFileError, InputValueError
-from pipeline.publish import DATABASE_NAME
+from pipeline.publish.dataset import DATABASE_NAME
+from pipeline.publish.diff import DEFAULT_THRESHOLD, diff_estimates
 
 
 def _published_runs(connection: duckdb.DuckDBPyConnection) -> list[str]:

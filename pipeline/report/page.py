@@ -31,10 +31,10 @@ import duckdb
 import polars as pl
 import vl_convert as vlc
 
-from pipeline import __version__
-from pipeline.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
 from pipeline.errors import InputFileError
-from pipeline.history import estimates_as_of
+from pipeline.publish.diff import DEFAULT_THRESHOLD, diff_counts, diff_estimates
+from pipeline.publish.history import estimates_as_of
+from pipeline.version import __version__
 
 REPORT_HTML = "report.html"
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.annotate import add_flags, add_notes, withdraw
-from pipeline.formatting import sci
-from pipeline.reconcile import NO_INPUTS_NOTE
-from pipeline.uncertainty import interval, rounding_sigma
+from pipeline.estimate.annotate import add_flags, add_notes, withdraw
+from pipeline.estimate.formatting import sci
+from pipeline.estimate.reconcile import NO_INPUTS_NOTE
+from pipeline.estimate.uncertainty import interval, rounding_sigma
 
 _SUMS = ("_sum", "_sum_low", "_sum_high")
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.columns import header_key
 from pipeline.errors import InputFileError
-from pipeline.parsing import parse_number
+from pipeline.read.columns import header_key
+from pipeline.read.parsing import parse_number
 from schemas.systems import CANONICAL_COLUMNS
 
 # canonical column -> Epoch headers, preferred first

@@ -23,24 +23,25 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from pipeline import __version__, calculators
+from pipeline import calculators
 from pipeline.calibrate import DEFAULT_MIN_OBSERVATIONS
-from pipeline.columns import load_column_map
-from pipeline.diff import DEFAULT_THRESHOLD
 from pipeline.errors import EXIT_INPUT_FILE, EXIT_ROWS_REJECTED, FlopsheetError, is_engine_panic
-from pipeline.hardware import (
+from pipeline.estimate.hardware import (
     DEFAULT_HARDWARE_PATH,
     alias_frame,
     hardware_key,
     load_hardware,
     lookup,
 )
-from pipeline.history import diff_runs
-from pipeline.priors import DEFAULT_PRIORS_PATH
-from pipeline.publish import Published
+from pipeline.estimate.priors import DEFAULT_PRIORS_PATH
+from pipeline.publish.dataset import Published
+from pipeline.publish.diff import DEFAULT_THRESHOLD
+from pipeline.publish.history import diff_runs
+from pipeline.read.columns import load_column_map
 from pipeline.refresh import DEFAULT_KEEP, PUBLISHED_FILES, REPORT_DIR, REPORT_HTML
 from pipeline.refresh import refresh as refresh_dataset
 from pipeline.run import STAGES, run_validate
+from pipeline.version import __version__
 
 app = typer.Typer(
     help="flopsheet: estimate the training compute of ML systems from a spreadsheet of papers.",
@@ -476,7 +477,7 @@ def hardware_show(
         out.print(table)
 
 
-DEFAULT_SYSTEMS = Path(__file__).resolve().parent.parent / "data" / "raw" / "systems.csv"
+DEFAULT_SYSTEMS = Path("data/raw/systems.csv")
 
 
 @app.command()
@@ -484,7 +485,7 @@ def refresh(
     inputs: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Spreadsheets (default: the shipped data/raw/systems.csv).", show_default=False
+            help="Spreadsheets (default: data/raw/systems.csv in the working folder).", show_default=False
         ),
     ] = None,
     output_dir: Annotated[
@@ -722,7 +723,7 @@ def report(
 
         flopsheet report --db /srv/flopsheet/compute.duckdb --out /srv/www/flopsheet
     """  # fmt: skip
-    from pipeline.report import write_report  # altair and vl-convert load only here
+    from pipeline.report.page import write_report  # altair and vl-convert load only here
 
     with user_errors():
         files = write_report(db, out_dir)
