@@ -15,7 +15,7 @@ from pipeline.errors import FlopsheetError
 from pipeline.estimate.chain import estimate
 from pipeline.estimate.estimators import NO_PEAK_NOTE, OUT_OF_RANGE_NOTE
 from pipeline.estimate.hardware import alias_frame
-from pipeline.estimate.priors import DEFAULT_PRIORS_PATH, load_priors
+from pipeline.estimate.priors import PriorsChoice, load_priors
 from pipeline.read.validate import validate
 
 CALCULATOR_SOURCE = "<command line>"
@@ -60,7 +60,7 @@ def _calculate(
         )
         raise CalculatorInputError(problems)
     # The same utilization priors as `estimate`, so that one row gives one answer.
-    row = estimate(systems, hardware, priors=load_priors(DEFAULT_PRIORS_PATH)).row(0, named=True)
+    row = estimate(systems, hardware, priors=load_priors(PriorsChoice())).row(0, named=True)
     flop = row[f"{method}_flop"]
     if flop is None:
         raise CalculatorInputError(_missing_inputs_message(row, hardware, method))

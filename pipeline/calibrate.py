@@ -15,20 +15,21 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.defaults import DEFAULT_MIN_OBSERVATIONS
+from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.priors import (
-    SEED,
+    PriorsChoice,
     calibrate_priors,
     priors_toml,
     seed_priors,
     utilization_observations,
 )
-from pipeline.publish.dataset import file_sha256
-from pipeline.run import run_estimate
+from pipeline.publish.snapshot import file_sha256
+from pipeline.resources import HARDWARE_TABLE
+from pipeline.run import run_in_memory
 from pipeline.settings import DEFAULT_SETTINGS, Settings
+from pipeline.sources import Sources
 from pipeline.version import __version__
-
-DEFAULT_MIN_OBSERVATIONS = 10
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Calibration:
 
 def calibrate(
     inputs: Sequence[Path],
-    hardware_path: Path = DEFAULT_HARDWARE_PATH,
+    hardware_path: Path = HARDWARE_TABLE,
     settings: Settings = DEFAULT_SETTINGS,
     min_observations: int = DEFAULT_MIN_OBSERVATIONS,
     input_format: str = "auto",
@@ -51,10 +52,8 @@ def calibrate(
     hardware = load_hardware(hardware_path)
     per_input = []
     for order, path in enumerate(inputs):
-        estimates = run_estimate(
-            [path], None, hardware_path=hardware_path, settings=settings,
-            input_format=input_format, priors_path=SEED,
-        ).estimates  # fmt: skip
+        sources = Sources.of([path], None, input_format, hardware_path, PriorsChoice.seed())
+        estimates = run_in_memory(sources, settings, hardware=hardware).estimates
         observed = utilization_observations(
             estimates, hardware, settings.implied_utilization_low,
             settings.implied_utilization_high,

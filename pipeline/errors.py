@@ -5,6 +5,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_ROWS_REJECTED = 1  # validate found bad rows, or estimate --strict did
 EXIT_INPUT_FILE = 2  # a file-level problem: missing, unreadable, no system column, empty
+EXIT_LOCKED = 3  # another refresh holds the lock on the output folder
 
 
 class FlopsheetError(Exception):

@@ -13,11 +13,12 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import InputFileError
-from pipeline.estimate.priors import DEFAULT_PRIORS_PATH, SEED
+from pipeline.estimate.priors import PriorsChoice, load_priors
 from pipeline.read.epoch import COMPUTE_COLUMNS
 from pipeline.read.files import read_table
 from pipeline.read.parsing import parse_number
-from pipeline.run import run_estimate
+from pipeline.run import read_raw, run_in_memory
+from pipeline.sources import Sources
 from schemas.systems import PLAUSIBLE_FLOP
 
 EPOCH_FIGURE = "Training compute (FLOP)"
@@ -99,10 +100,10 @@ def _summary(rows: pl.DataFrame) -> dict:
 
 
 def evaluate(
-    export: Path, priors_path: Path | str = DEFAULT_PRIORS_PATH, compare_seed: bool = True
+    export: Path, priors: PriorsChoice = PriorsChoice(), compare_seed: bool = True
 ) -> Evaluation:
-    """Agreement of the estimates (with `priors_path`) with Epoch's figures; with
-    `compare_seed`, the same measured with the seed's fixed utilizations, side by side."""
+    """Agreement of the estimates (with `priors`) with Epoch's figures; with `compare_seed`,
+    the same measured with the seed's fixed utilizations, side by side."""
     # Epoch's figures, read on their own; the estimate below never sees them.
     export_rows = read_table(export, input_format="epoch")
     if "reported_compute_flop" not in export_rows.columns:
@@ -113,23 +114,23 @@ def evaluate(
         "source_row", pl.when(figure.is_between(*PLAUSIBLE_FLOP)).then(figure).alias("epoch_flop")
     )
     del export_rows
+    sources = Sources.of([export], input_format="epoch", priors=priors, withhold=COMPUTE_COLUMNS)
+    raw = read_raw(sources)
 
-    def estimated(priors: Path | str):
-        return run_estimate(
-            [export], None, input_format="epoch", withhold=COMPUTE_COLUMNS, priors_path=priors
-        )
+    def estimated(choice: PriorsChoice):
+        return run_in_memory(sources, raw=raw, priors=load_priors(choice))
 
-    result = estimated(priors_path)
+    result = estimated(priors)
     rows = _compare(result.estimates, figures)
     summary = {
         "export": str(export),
-        "priors": str(priors_path),
+        "priors": str(priors),
         "rows": rows.height,
         "rows_rejected": result.summary["rows_rejected"],
         **_summary(rows),
     }
-    if compare_seed and str(priors_path) != SEED:
-        seed = _summary(_compare(estimated(SEED).estimates, figures))
+    if compare_seed and not priors.is_seed:
+        seed = _summary(_compare(estimated(PriorsChoice.seed()).estimates, figures))
         summary.update({f"seed_{k}": seed[k] for k in SEED_COMPARED})
     compared = rows.filter(
         pl.col("epoch_flop").is_not_null() & pl.col("estimate_flop").is_not_null()

@@ -1,37 +1,48 @@
-"""The estimate job end to end: read, validate, estimate, publish. I/O lives here and in cli."""
+"""The estimate job: read, validate, estimate; publishing goes through `refresh`.
+
+These are the library's entry points for a notebook or a script: `read_sheets` (systems and
+rejects from files), `estimate_systems` (frames in, estimates out) and `estimate_files` (the
+whole job, published into a folder when one is given).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from pipeline.errors import InputFileError
 from pipeline.estimate.chain import estimate
-from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH, load_hardware
-from pipeline.estimate.priors import DEFAULT_PRIORS_PATH, load_priors
-from pipeline.publish.dataset import Published, provenance, publish
-from pipeline.publish.lock import output_lock
-from pipeline.read.files import read_inputs
-from pipeline.read.validate import validate
+from pipeline.estimate.hardware import load_hardware
+from pipeline.estimate.priors import PriorsChoice, load_priors
+from pipeline.read.files import read_table
+from pipeline.read.validate import rejected_rows, validate
+from pipeline.resources import HARDWARE_TABLE
 from pipeline.settings import DEFAULT_SETTINGS, Settings
+from pipeline.sources import Sources
 from schemas.estimates import ESTIMATE_SOURCES
 
-STAGES = ("read", "validate", "estimate", "publish")
+
+def _no_stage(stage: str) -> None:
+    pass
 
 
 @dataclass
 class RunResult:
+    """What a run made: the estimates and the rejects, with the counts of `summarize`; for a
+    published run, its id and the folder it was published in."""
+
     estimates: pl.DataFrame
     rejects: pl.DataFrame
     rows_read: int
-    published: Published | None = None
     summary: dict = field(default_factory=dict)
+    run_id: str | None = None
+    output_dir: Path | None = None
 
 
 def summarize(estimates: pl.DataFrame, rejects: pl.DataFrame, rows_read: int) -> dict:
-    rejected = rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
     sources = estimates["estimate_source"].fill_null("none").value_counts()
     by_source = {s: 0 for s in (*ESTIMATE_SOURCES, "none")}
     by_source.update(dict(sources.iter_rows()))
@@ -44,63 +55,107 @@ def summarize(estimates: pl.DataFrame, rejects: pl.DataFrame, rows_read: int) ->
         "rows_read": rows_read,
         "rows_estimated": estimates["estimate_flop"].is_not_null().sum(),
         "rows_without_estimate": estimates["estimate_flop"].is_null().sum(),
-        "rows_rejected": rejected,
+        "rows_rejected": rejected_rows(rejects),
         "rows_flagged": (estimates["flags"].list.len() > 0).sum(),
         "by_source": by_source,
         "flags": dict(flag_counts.iter_rows()),
     }
 
 
-def spreadsheet_dirs(inputs: Sequence[Path]) -> list[Path]:
-    """The spreadsheets' folders, where layer lists named relative to a sheet are looked for
-    first."""
-    return list(dict.fromkeys(Path(p).resolve().parent for p in inputs))
+def read_raw(sources: Sources, read_from: Sequence[Path] | None = None) -> pl.DataFrame:
+    """The sheets' cells as text, stacked (a column one sheet lacks is blank there). With
+    `read_from`, each sheet's bytes come from there (a run's snapshot), its rows still naming
+    the user's file."""
+    frames = [
+        read_table(
+            path, dict(sources.columns), sources.input_format, sources.withhold, shown_as=shown
+        )
+        for path, shown in zip(read_from or sources.inputs, sources.inputs, strict=True)
+    ]
+    return pl.concat(frames, how="diagonal")
 
 
-def run_estimate(
-    inputs: Sequence[Path],
-    output_dir: Path | None,
-    column_map: dict[str, str] | None = None,
-    hardware_path: Path = DEFAULT_HARDWARE_PATH,
+def run_in_memory(
+    sources: Sources,
     settings: Settings = DEFAULT_SETTINGS,
-    on_stage: Callable[[str], None] = lambda stage: None,
-    input_format: str = "auto",
-    withhold: tuple[str, ...] = (),
-    priors_path: Path | str = DEFAULT_PRIORS_PATH,
-    search_dirs: Sequence[Path] | None = None,
+    on_stage: Callable[[str], None] = _no_stage,
+    *,
+    raw: pl.DataFrame | None = None,
+    hardware: pl.DataFrame | None = None,
+    priors: pl.DataFrame | None = None,
     layer_copies: Mapping[Path, Path] | None = None,
 ) -> RunResult:
-    """Estimate `inputs`; publish into `output_dir` unless it is None (validation only).
-    `priors_path` is a utilization priors file, or "seed" for the fixed 0.30 / 0.40."""
+    """Read (unless `raw` is given), validate and estimate. A refresh hands in what it has
+    already read and loaded from its snapshot."""
     on_stage("read")
-    raw = read_inputs(inputs, column_map, input_format, withhold)
-    hardware = load_hardware(hardware_path)
-    priors = load_priors(priors_path)
+    if raw is None:
+        raw = read_raw(sources)
+    if hardware is None:
+        hardware = load_hardware(sources.hardware_table)
+    if priors is None:
+        priors = load_priors(sources.priors)
     on_stage("validate")
     rows_read = raw.height
-    if search_dirs is None:
-        search_dirs = spreadsheet_dirs(inputs)
-    systems, rejects = validate(raw, search_dirs, layer_copies)
+    systems, rejects = validate(raw, sources.sheet_dirs, layer_copies)
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
     estimates = estimate(systems, hardware, settings, priors)
     del systems
-    result = RunResult(estimates, rejects, rows_read)
-    result.summary = summarize(estimates, rejects, rows_read)
-    assert result.summary["rows_read"] == estimates.height + result.summary["rows_rejected"]
-    if output_dir is not None:
-        on_stage("publish")
-        metadata = provenance(inputs, hardware_path, settings, priors_path)
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
-        with output_lock(Path(output_dir)):  # never while a refresh writes the same folder
-            result.published = publish(output_dir, estimates, rejects, hardware, metadata)
-    return result
+    summary = summarize(estimates, rejects, rows_read)
+    assert summary["rows_read"] == estimates.height + summary["rows_rejected"]
+    return RunResult(estimates, rejects, rows_read, summary)
 
 
-def run_validate(
-    inputs: Sequence[Path], column_map: dict[str, str] | None = None, input_format: str = "auto"
-) -> tuple[int, pl.DataFrame]:
-    """(rows read, rejects) without estimating or writing anything."""
-    raw = read_inputs(inputs, column_map, input_format)
-    _, rejects = validate(raw, spreadsheet_dirs(inputs))
-    return raw.height, rejects
+def read_sheets(
+    inputs: Iterable[Path | str] | Sources,
+    *,
+    columns: Mapping[str, str] | None = None,
+    input_format: str = "auto",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(systems, rejects): the sheets' rows parsed and validated, and the problems of the rows
+    quarantined, one row per problem. Nothing is estimated or written."""
+    sources = inputs if isinstance(inputs, Sources) else Sources.of(inputs, columns, input_format)
+    return validate(read_raw(sources), sources.sheet_dirs)
+
+
+def estimate_systems(
+    systems: pl.DataFrame,
+    hardware: pl.DataFrame | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
+    priors: PriorsChoice | pl.DataFrame = PriorsChoice(),
+) -> pl.DataFrame:
+    """Estimates of validated systems (from `read_sheets`), one row per system, sorted by
+    `system`. `hardware` defaults to the shipped table, `priors` to the shipped priors."""
+    if hardware is None:
+        hardware = load_hardware(HARDWARE_TABLE)
+    if isinstance(priors, PriorsChoice):
+        priors = load_priors(priors)
+    return estimate(systems, hardware, settings, priors)
+
+
+def estimate_files(
+    inputs: Iterable[Path | str] | Sources,
+    output_dir: Path | str | None = None,
+    *,
+    columns: Mapping[str, str] | None = None,
+    input_format: str = "auto",
+    hardware_table: Path | str = HARDWARE_TABLE,
+    priors: PriorsChoice | Path | str = PriorsChoice(),
+    settings: Settings = DEFAULT_SETTINGS,
+    on_stage: Callable[[str], None] = _no_stage,
+) -> RunResult:
+    """The estimate job on files. Without `output_dir` nothing is written; with one, the run is
+    published there exactly as `refresh` publishes (a run folder, switched in by one rename)."""
+    sources = (
+        inputs
+        if isinstance(inputs, Sources)
+        else Sources.of(inputs, columns, input_format, hardware_table, priors)
+    )
+    if output_dir is None:
+        return run_in_memory(sources, settings, on_stage)
+    from pipeline.refresh import refresh
+
+    published = refresh(sources, output_dir, force=True, settings=settings, on_stage=on_stage)
+    if published.result is None:  # a forced refresh publishes or raises
+        raise InputFileError(output_dir, "nothing was published")
+    return published.result

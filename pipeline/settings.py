@@ -1,4 +1,4 @@
-"""The methods' defaults, in one place. Each is documented in the README."""
+"""The methods' defaults, in one place. Each is documented in docs/methods.md."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ class Settings:
     backward_forward_ratio: float = 2.0
     # Tokens per word when a language dataset is counted in words.
     tokens_per_word: float = 4 / 3
-    # Utilization assumed when a paper reports none (Epoch 2022's recommendation).
-    default_utilization_language: float = 0.30
-    default_utilization_other: float = 0.40
+    # The utilization assumed when a paper reports none comes from the utilization priors
+    # (pipeline/estimate/priors.py), not from here.
     # With epochs unreported, a language dataset of fewer tokens per parameter than this is not
     # a whole training run (a fine-tune, or many unreported epochs): 6ND is not applied.
     min_tokens_per_parameter: float = 0.1

@@ -7,8 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH, load_hardware
+from pipeline.estimate.hardware import load_hardware
 from pipeline.read.validate import validate
+from pipeline.resources import HARDWARE_TABLE
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO / "tests" / "data"  # shipped with the tests; see tests/data/README.md
@@ -72,7 +73,7 @@ def tiny_hardware_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def shipped_hardware() -> pl.DataFrame:
-    return load_hardware(DEFAULT_HARDWARE_PATH)
+    return load_hardware(HARDWARE_TABLE)
 
 
 def raw_frame(rows: list[dict[str, str | None]]) -> pl.DataFrame:

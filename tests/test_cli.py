@@ -155,7 +155,7 @@ def test_query_on_a_file_that_is_not_a_database_is_exit_2(tmp_path):
     bad.write_bytes(b"not a database" * 100)
     result = runner.invoke(app, ["query", "select 1", "--db", str(bad)])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"Error: {bad}: cannot open the database: ")
+    assert result.stderr.startswith(f"Error: {bad}: cannot open as a DuckDB database: ")
 
 
 def test_query_missing_database(tmp_path):

@@ -9,12 +9,16 @@ import os
 from pathlib import Path
 
 import polars as pl
+from typer.testing import CliRunner
 
-from pipeline.run import run_estimate
+from pipeline.cli.app import app
+from pipeline.publish.dataset import Dataset
+from pipeline.run import estimate_files
 from tests.conftest import REPO
 
 SYSTEMS = REPO / "data" / "raw" / "systems.csv"
 GOLDEN = Path(__file__).parent / "golden" / "estimates.csv"
+runner = CliRunner()
 GOLDEN_COLUMNS = [
     "system", "ops_rule", "ops_flop", "hardware_matched", "precision_used", "utilization_used",
     "hardware_flop", "implied_utilization", "estimate_flop", "estimate_low_flop",
@@ -30,7 +34,7 @@ def golden_view(estimates: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_default_dataset_matches_golden_file(tmp_path):
-    result = run_estimate([SYSTEMS], tmp_path)
+    result = estimate_files([SYSTEMS], tmp_path)
     assert result.rejects.height == 0
     view = golden_view(result.estimates)
     if os.environ.get("UPDATE_GOLDEN"):
@@ -44,7 +48,7 @@ def test_default_dataset_matches_golden_file(tmp_path):
 
 
 def test_default_dataset_has_every_kind_of_row(tmp_path):
-    estimates = run_estimate([SYSTEMS], None).estimates
+    estimates = estimate_files([SYSTEMS]).estimates
     sources = set(estimates["estimate_source"].drop_nulls())
     assert sources == {"reported", "weighted_mean", "ops", "hardware"}
     assert estimates.height >= 50
@@ -58,7 +62,11 @@ def test_default_dataset_has_every_kind_of_row(tmp_path):
 
 
 def test_outputs_are_byte_identical_between_runs(tmp_path):
-    first = run_estimate([SYSTEMS], tmp_path / "a").published
-    second = run_estimate([SYSTEMS], tmp_path / "b").published
-    assert first.parquet.read_bytes() == second.parquet.read_bytes()
-    assert first.rejects.read_bytes() == second.rejects.read_bytes()
+    """Through the path users take: `flopsheet estimate` into two folders."""
+    for folder in ("a", "b"):
+        result = runner.invoke(app, ["estimate", str(SYSTEMS), "-o", str(tmp_path / folder)])
+        assert result.exit_code == 0, result.output
+    for name in ("estimates.parquet", "rejects.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    tables = [Dataset(tmp_path / folder).estimates() for folder in ("a", "b")]
+    assert tables[0].equals(tables[1])

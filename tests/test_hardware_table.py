@@ -133,9 +133,9 @@ def test_every_chip_named_in_the_epoch_exports_resolves(shipped_hardware):
 
 def _edited_table(tmp_path, edit) -> str:
     """The shipped table with `edit(header, rows)` applied, written to tmp_path."""
-    from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH
+    from pipeline.resources import HARDWARE_TABLE
 
-    header, *rows = list(csv.reader(DEFAULT_HARDWARE_PATH.open()))
+    header, *rows = list(csv.reader(HARDWARE_TABLE.open()))
     header, rows = edit(header, rows)
     path = tmp_path / "hardware.csv"
     with path.open("w", newline="") as handle:

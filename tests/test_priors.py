@@ -13,7 +13,7 @@ from pipeline.errors import InputFileError
 from pipeline.estimate.chain import estimate
 from pipeline.estimate.priors import (
     ANY,
-    DEFAULT_PRIORS_PATH,
+    PRIORS_FILE,
     calibrate_priors,
     load_priors,
     priors_toml,
@@ -194,7 +194,7 @@ def test_priors_are_part_of_the_run(tmp_path):
     assert "priors.toml" not in (out / "current" / "inputs" / "SHA256SUMS").read_text()
     first_run = out / "runs" / json.loads(first.stdout)["run_id"]
     assert "priors.toml" in (first_run / "inputs" / "SHA256SUMS").read_text()
-    assert (first_run / "inputs" / "priors.toml").read_bytes() == DEFAULT_PRIORS_PATH.read_bytes()
+    assert (first_run / "inputs" / "priors.toml").read_bytes() == PRIORS_FILE.read_bytes()
 
 
 def test_calibrate_reproduces_the_shipped_priors(tmp_path):
@@ -202,7 +202,7 @@ def test_calibrate_reproduces_the_shipped_priors(tmp_path):
     inputs = [str(EPOCH_DIR / n) for n in (*EXPORTS, "frontier_ai_models_2025-12.csv")]
     result = runner.invoke(app, ["calibrate", *inputs, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert out.read_text() == DEFAULT_PRIORS_PATH.read_text()
+    assert out.read_text() == PRIORS_FILE.read_text()
 
 
 @pytest.mark.parametrize("name", EXPORTS)

@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.estimate.hardware import DEFAULT_HARDWARE_PATH
-from pipeline.publish.history import estimates_as_of
-from pipeline.refresh import EXIT_LOCKED, read_run_log, refresh
-from pipeline.settings import Settings
+from pipeline.errors import EXIT_LOCKED
+from pipeline.publish.dataset import Dataset
+from pipeline.publish.runs import read_run_log
+from pipeline.refresh import refresh
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -119,8 +119,8 @@ def test_history_and_diffs_over_three_refreshes(sheet, tmp_path):
             "SELECT run_id, system, change FROM estimate_history WHERE run_id != ? ORDER BY ALL",
             params=[first.run_id],
         ).fetchall()
-        as_of_second = estimates_as_of(con, second.run_id)
-        as_of_third = estimates_as_of(con, third.run_id)
+        as_of_second = Dataset(out).estimates_as_of(second.run_id)
+        as_of_third = Dataset(out).estimates_as_of(third.run_id)
     assert [r[0] for r in runs] == [first.run_id, second.run_id, third.run_id]
     assert all(r[1] == "published" for r in runs)
     # the history keeps what changed, not every run's every row
@@ -166,7 +166,7 @@ def test_bad_input_leaves_the_dataset_and_records_a_failed_run(sheet, tmp_path):
     missing = runner.invoke(app, ["refresh", str(sheet), "-o", str(out)])
     assert missing.exit_code == 2 and "file not found" in missing.stderr
     assert published_state(out) == before
-    statuses = [r["status"] for r in read_run_log(out)]
+    statuses = [r["status"] for r in read_run_log(out)[0]]
     assert statuses == ["published", "failed", "failed"]
     assert len(list((out / "runs").iterdir())) == 1
 
@@ -189,7 +189,7 @@ def test_two_refreshes_at_once_one_publishes_one_is_locked(sheet, tmp_path):
     assert first.returncode == 0
     waiting = cli("refresh", str(sheet), "-o", out, "--force", "--wait", "30")
     assert waiting.wait(timeout=120) == 0
-    assert [r["status"] for r in read_run_log(Path(out))] == ["published", "published"]
+    assert [r["status"] for r in read_run_log(Path(out))[0]] == ["published", "published"]
 
 
 @pytest.mark.parametrize("point", ["locked", "estimated", "written", "publishing"])
@@ -243,7 +243,7 @@ def test_skip_puts_back_published_links_removed_by_a_clean_up(sheet, tmp_path):
 
 
 def test_a_failure_after_publishing_keeps_the_new_dataset(sheet, tmp_path, monkeypatch):
-    import pipeline.refresh as module
+    from pipeline.publish import runs
 
     out = tmp_path / "out"
     refresh([sheet], out)
@@ -252,7 +252,7 @@ def test_a_failure_after_publishing_keeps_the_new_dataset(sheet, tmp_path, monke
     def full_disk(output_dir, record):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(module, "_append_run_log", full_disk)
+    monkeypatch.setattr(runs, "append_run_log", full_disk)
     with pytest.raises(OSError):
         refresh([sheet], out)
     monkeypatch.undo()
@@ -260,29 +260,34 @@ def test_a_failure_after_publishing_keeps_the_new_dataset(sheet, tmp_path, monke
     assert ("Chinchilla", 1.2e24) in rows
     again = refresh([sheet], out)  # the unlogged run is logged now, and recognised
     assert again.status == "skipped"
-    assert [r["status"] for r in read_run_log(out)][-1] == "published"
+    assert [r["status"] for r in read_run_log(out)[0]][-1] == "published"
 
 
 @pytest.mark.parametrize(
     "damage",
     [b'{"run_id": "cut sho', b"null", b"{}", b"[1, 2]", b'{"run_id": 5}', b"\xff\xfe{}"],
 )
-def test_a_damaged_log_line_does_not_stop_refreshes(sheet, tmp_path, damage, capsys):
+def test_a_damaged_log_line_does_not_stop_refreshes(sheet, tmp_path, damage):
     out = tmp_path / "out"
     refresh([sheet], out)
     with open(out / "runs.jsonl", "ab") as handle:
         handle.write(damage + b"\n")
-    assert refresh([sheet], out, force=True).status == "published"
-    assert capsys.readouterr().err.count("line 2 is damaged and was skipped") == 1
-    assert [r["status"] for r in read_run_log(out)] == ["published", "published"]
+    result = refresh([sheet], out, force=True)
+    assert result.status == "published"
+    assert [w for w in result.warnings if "damaged" in w] == [
+        f"{out / 'runs.jsonl'} line 2 is damaged and was skipped"
+    ]
+    assert [r["status"] for r in read_run_log(out)[0]] == ["published", "published"]
 
 
-def test_a_damaged_log_line_before_any_publish_is_warned_about(sheet, tmp_path, capsys):
+def test_a_damaged_log_line_before_any_publish_is_warned_about(sheet, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "runs.jsonl").write_text('{"run_id": "cut sho\n')
-    assert refresh([sheet], out).status == "published"
-    assert capsys.readouterr().err.count("line 1 is damaged and was skipped") == 1
+    result = runner.invoke(app, ["refresh", str(sheet), "-o", str(out), "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("warning: ") == 1
+    assert result.stderr.count("line 1 is damaged and was skipped") == 1
 
 
 def test_a_published_run_whose_log_line_is_damaged_keeps_its_folder(sheet, tmp_path):
@@ -301,7 +306,7 @@ def test_input_errors_name_the_users_file(tmp_path):
     result = runner.invoke(app, ["refresh", str(bad), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {bad}: cannot read as excel")
-    assert read_run_log(tmp_path / "out")[-1]["message"].startswith(str(bad))
+    assert read_run_log(tmp_path / "out")[0][-1]["message"].startswith(str(bad))
 
 
 def test_editing_a_named_layer_list_is_a_change(tmp_path):
@@ -358,21 +363,32 @@ def test_a_bad_layer_list_in_a_run_is_named_by_its_own_path(tmp_path):
 
 
 def test_the_run_key_follows_the_code(sheet, monkeypatch, tmp_path):
-    from pipeline import refresh as refresh_module
+    from pipeline.publish import snapshot
 
-    assert len(refresh_module.code_fingerprint()) == 64
-    # a copy of the source hashes the same; an edit to any module changes the hash
-    for folder in ("pipeline", "schemas"):
-        shutil.copytree(refresh_module.PACKAGE_ROOT / folder, tmp_path / "src" / folder)
-    copy = refresh_module.code_fingerprint(tmp_path / "src")
-    assert copy == refresh_module.code_fingerprint()
-    with open(tmp_path / "src" / "schemas" / "hardware.py", "a") as handle:
+    assert len(snapshot.code_fingerprint()) == 64
+    # a copy of the source hashes the same; an edit to any module changes the hash, in any
+    # subfolder, and so does a module moved into another folder; the command line's does not
+    folders = tuple(tmp_path / "src" / name for name in ("pipeline", "schemas"))
+    for folder, package in zip(folders, snapshot._package_folders(), strict=True):
+        shutil.copytree(package, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copy = snapshot.code_fingerprint(folders)
+    assert copy == snapshot.code_fingerprint()
+    (folders[0] / "cli" / "app.py").write_text("# another help text\n")
+    assert snapshot.code_fingerprint(folders) == copy
+    snapshot.code_fingerprint.cache_clear()
+    with open(folders[1] / "hardware.py", "a") as handle:
         handle.write("# edited\n")
-    refresh_module.code_fingerprint.cache_clear()
-    assert refresh_module.code_fingerprint(tmp_path / "src") != copy
-    before = refresh_module.run_key([sheet], DEFAULT_HARDWARE_PATH, Settings())
-    monkeypatch.setattr(refresh_module, "code_fingerprint", lambda: "other code")
-    assert refresh_module.run_key([sheet], DEFAULT_HARDWARE_PATH, Settings()) != before
+    edited = snapshot.code_fingerprint(folders)
+    assert edited != copy
+    (folders[0] / "estimate" / "bases.py").rename(folders[0] / "publish" / "bases.py")
+    snapshot.code_fingerprint.cache_clear()
+    assert snapshot.code_fingerprint(folders) != edited
+
+    snapshot.code_fingerprint.cache_clear()
+    first = refresh([sheet], tmp_path / "out")
+    monkeypatch.setattr(snapshot, "code_fingerprint", lambda: "other code")
+    second = refresh([sheet], tmp_path / "out")
+    assert second.status == "published" and second.record["key"] != first.record["key"]
 
 
 def test_a_history_of_whole_runs_from_before_goes_on(sheet, tmp_path):
@@ -388,7 +404,7 @@ def test_a_history_of_whole_runs_from_before_goes_on(sheet, tmp_path):
         kinds = dict(con.sql(
             "SELECT run_id, list(DISTINCT change) FROM estimate_history GROUP BY 1"
         ).fetchall())  # fmt: skip
-        before, after = (estimates_as_of(con, run) for run in (first.run_id, second.run_id))
+        before, after = (Dataset(out).estimates_as_of(run) for run in (first.run_id, second.run_id))
     assert kinds == {first.run_id: ["snapshot"], second.run_id: ["removed"]}
     assert before.height == after.height + 1
     assert "AlexNet" in before["system"].to_list() and "AlexNet" not in after["system"].to_list()
@@ -406,8 +422,8 @@ def test_a_run_the_runs_table_lost_still_counts_in_the_history(sheet, tmp_path):
     third = refresh([sheet], out)
     with duckdb.connect(str((out / "compute.duckdb").resolve())) as con:
         con.execute("DELETE FROM runs WHERE run_id = ?", [second.run_id])  # a damaged log line
-        rebuilt = estimates_as_of(con, third.run_id)
-        first_state = estimates_as_of(con, first.run_id)
+    rebuilt = Dataset(out).estimates_as_of(third.run_id)
+    first_state = Dataset(out).estimates_as_of(first.run_id)
     published = pl.read_parquet(out / "estimates.parquet").select(rebuilt.columns).sort("system")
     assert rebuilt.equals(published)
     assert "AlexNet" in first_state["system"].to_list()
@@ -468,7 +484,7 @@ def test_an_old_run_that_kept_no_rows_stays_empty_after_conversion(sheet, tmp_pa
     sheet.write_text(header + "\nOnly,Lab,,2025,language,1e9,,,,2e10,tokens,1,,,,,,,,\n")
     last = refresh([sheet], out)
     with duckdb.connect(str(out / "compute.duckdb"), read_only=True) as con:
-        states = {run: estimates_as_of(con, run)["system"].to_list()
+        states = {run: Dataset(out).estimates_as_of(run)["system"].to_list()
                   for run in (first.run_id, empty.run_id, last.run_id)}  # fmt: skip
     assert "Chinchilla" in states[first.run_id]
     assert states[empty.run_id] == []
@@ -484,7 +500,7 @@ def test_a_folder_in_the_way_of_a_published_link_stops_the_run_before_it_publish
         f"Error: {out / 'compute.duckdb'}: a folder is where this link to the published run goes"
     )
     assert not (out / "current").exists()
-    assert read_run_log(out)[-1]["status"] == "failed"
+    assert read_run_log(out)[0][-1]["status"] == "failed"
 
 
 def test_an_engine_panic_is_one_line_and_a_failed_run(sheet, tmp_path, monkeypatch):
@@ -496,12 +512,12 @@ def test_an_engine_panic_is_one_line_and_a_failed_run(sheet, tmp_path, monkeypat
     def panics(*args, **kwargs):
         raise PanicException("no valid schema can be derived")
 
-    monkeypatch.setattr(refresh_module, "run_estimate", panics)
+    monkeypatch.setattr(refresh_module, "run_in_memory", panics)
     out = tmp_path / "out"
     result = runner.invoke(app, ["estimate", str(sheet), "-o", str(out)])
     assert result.exit_code == 1
     assert result.stderr == "Error: PanicException: no valid schema can be derived\n"
-    assert read_run_log(out)[-1]["status"] == "failed"
+    assert read_run_log(out)[0][-1]["status"] == "failed"
     assert not (out / "current").exists()
 
 

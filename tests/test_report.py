@@ -21,17 +21,12 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from pipeline.refresh import read_run_log, refresh
-from pipeline.report.page import (
-    INFORMATIONAL_FLAGS,
-    build_charts,
-    chart_specs,
-    fit_trend,
-    load_report_data,
-    render_html,
-    t_quantile,
-    write_report,
-)
+from pipeline.publish.runs import read_run_log
+from pipeline.refresh import refresh
+from pipeline.report.charts import build_charts, chart_specs
+from pipeline.report.data import INFORMATIONAL_FLAGS, load_report_data
+from pipeline.report.page import render_html, write_report
+from pipeline.report.trends import fit_trend, t_quantile
 from tests.conftest import REPO, require_chromium
 
 runner = CliRunner()
@@ -462,7 +457,7 @@ def test_refresh_writes_the_report_and_survives_its_failure(tmp_path, monkeypatc
     assert second.warnings == ["report not written: RuntimeError: no space left for the charts"]
     assert (out / "current").resolve() == (out / "runs" / second.run_id).resolve()
     assert not (link / "report.html").exists()  # no report rather than the previous run's
-    assert read_run_log(out)[-1]["status"] == "published"
+    assert read_run_log(out)[0][-1]["status"] == "published"
 
     monkeypatch.undo()
     third = refresh([sheet], out, report=True)  # nothing changed: a skip, which writes it now
@@ -493,7 +488,8 @@ def test_refresh_cli_prints_a_report_warning_and_exits_0(tmp_path, monkeypatch):
 
 def test_a_large_database_makes_a_page_of_bounded_size(tmp_path):
     from benchmarks.bench import synthetic
-    from pipeline.report.page import MAX_CHART_POINTS, MAX_TABLE_ROWS, shown  # noqa: PLC0415
+    from pipeline.report.charts import MAX_CHART_POINTS, shown  # noqa: PLC0415
+    from pipeline.report.page import MAX_TABLE_ROWS  # noqa: PLC0415
 
     sheet = tmp_path / "large.csv"
     synthetic(12_000).with_columns(

@@ -414,9 +414,7 @@ def hardware_method(
     `bound_unnamed=False` says no row gives chips and time without a chip name, which spares
     the bound such rows put on the count of operations (`_capacity_flop`)."""
     if priors is None:
-        priors = seed_priors(
-            settings.default_utilization_language, settings.default_utilization_other
-        )
+        priors = seed_priors()
     frame = resolve_hardware(frame, hardware)
     frame = frame.with_columns(generation(pl.col("_hardware_year")).alias("_hardware_generation"))
     frame = with_prior(frame, priors)

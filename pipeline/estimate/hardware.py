@@ -18,8 +18,6 @@ from pipeline.read.files import FIRST_DATA_ROW
 from pipeline.resources import HARDWARE_TABLE
 from schemas.hardware import PEAK_COLUMNS, HardwareSchema
 
-DEFAULT_HARDWARE_PATH = HARDWARE_TABLE
-
 VENDOR_WORDS = (
     "nvidia", "google", "cloud", "amd", "instinct", "radeon", "intel", "habana",
     "huawei", "amazon", "aws", "tesla", "geforce", "gpus?", "accelerators?",
@@ -53,7 +51,7 @@ def hardware_key(name: pl.Expr) -> pl.Expr:
     return name.str.to_lowercase().str.replace_all(vendors, "").str.replace_all(r"[^a-z0-9]", "")
 
 
-def load_hardware(path: Path = DEFAULT_HARDWARE_PATH) -> pl.DataFrame:
+def load_hardware(path: Path = HARDWARE_TABLE) -> pl.DataFrame:
     """Read and validate the hardware table. The table is reference data every estimate rests
     on, so a broken one is a file-level error naming the row, column and value."""
     try:
@@ -256,6 +254,13 @@ def fastest_peak_by_year(hardware: pl.DataFrame) -> pl.DataFrame:
         .sort("year")
         .select("year", pl.col("peak").cum_max().forward_fill().alias("fastest_peak"))
     )
+
+
+def search_hardware(hardware: pl.DataFrame, text: str) -> pl.DataFrame:
+    """The chips whose name or one of whose aliases contains `text`, as names match."""
+    wanted = hardware_key(pl.lit(text))
+    names = alias_frame(hardware).filter(pl.col("key").str.contains(wanted, literal=True))["name"]
+    return hardware.filter(pl.col("name").is_in(names.implode()))
 
 
 def lookup(name: str, hardware: pl.DataFrame) -> dict | None:

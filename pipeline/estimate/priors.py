@@ -20,10 +20,12 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from pipeline.defaults import SEED_UTILIZATION
 from pipeline.errors import InputFileError
 from pipeline.resources import PRIORS_FILE
 from schemas.systems import DOMAINS
@@ -31,7 +33,7 @@ from schemas.systems import DOMAINS
 Z90 = 1.6448536269514722  # the standard normal's 95th percentile: a 90% interval is +-Z90 sigma
 ANY = "*"
 SEED = "seed"
-DEFAULT_PRIORS_PATH = PRIORS_FILE
+SEED_RANGE = (0.2, 0.6)  # reported practice, taken as the seed priors' 90% range
 
 # Chip generations by release year: before tensor cores and TPUs, the V100 / TPU v2-v3 years,
 # the A100 / TPU v4 years, and the H100 years onward.
@@ -52,11 +54,35 @@ def sigma_of_range(low: float, high: float) -> float:
     return math.log(high / low) / (2 * Z90)
 
 
-def seed_priors(language: float = 0.30, other: float = 0.40) -> pl.DataFrame:
-    sigma = sigma_of_range(0.2, 0.6)
+@dataclass(frozen=True)
+class PriorsChoice:
+    """Which utilization priors a run uses: a TOML file (`path`), or the seed's fixed values
+    (`path` None)."""
+
+    path: Path | None = PRIORS_FILE
+
+    @classmethod
+    def seed(cls) -> PriorsChoice:
+        return cls(None)
+
+    @classmethod
+    def parse(cls, text: str | Path) -> PriorsChoice:
+        """A command-line value: a file, or the word 'seed'."""
+        return cls.seed() if str(text) == SEED else cls(Path(text))
+
+    @property
+    def is_seed(self) -> bool:
+        return self.path is None
+
+    def __str__(self) -> str:
+        return SEED if self.path is None else str(self.path)
+
+
+def seed_priors() -> pl.DataFrame:
+    sigma = sigma_of_range(*SEED_RANGE)
     rows = [
-        ("language", ANY, language, sigma, None, None, 0),
-        (ANY, ANY, other, sigma, None, None, 0),
+        (domain, ANY, utilization, sigma, None, None, 0)
+        for domain, utilization in SEED_UTILIZATION.items()
     ]
     frame = pl.DataFrame(rows, schema=PRIOR_COLUMNS, orient="row")
     return _with_range(frame)
@@ -80,12 +106,25 @@ def generation(year: pl.Expr) -> pl.Expr:
     return expression.otherwise(pl.lit(None, pl.String))
 
 
-def load_priors(path: Path | str | None) -> pl.DataFrame:
-    """Priors from a TOML file; None or "seed" gives the seed priors. A broken file is a
-    file-level error naming what is wrong."""
-    if path is None or str(path) == SEED:
-        return seed_priors()
-    path = Path(path)
+def load_priors(
+    choice: PriorsChoice | Path = PriorsChoice(), shown_as: Path | None = None
+) -> pl.DataFrame:
+    """The priors of `choice` (a file, or the seed's). A broken file is a file-level error
+    naming what is wrong, and the file as `shown_as` (the user's file, when a run reads its
+    snapshot)."""
+    if isinstance(choice, PriorsChoice):
+        if choice.is_seed:
+            return seed_priors()
+        choice = choice.path
+    try:
+        return _priors_from_file(Path(choice))
+    except InputFileError as error:
+        if shown_as is None:
+            raise
+        raise InputFileError(shown_as, error.problem) from None
+
+
+def _priors_from_file(path: Path) -> pl.DataFrame:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-DEFAULT_THRESHOLD = 0.01
+from pipeline.defaults import DEFAULT_THRESHOLD
+
 DIFF_KEYS = ("system", "estimate_flop", "estimate_source", "flags")
 DIFF_SCHEMA = {
     "system": pl.String,

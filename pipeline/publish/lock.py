@@ -10,9 +10,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.errors import FlopsheetError
+from pipeline.errors import EXIT_LOCKED, FlopsheetError
 
-EXIT_LOCKED = 3
 LOCK = ".lock"
 
 

@@ -34,7 +34,7 @@ def _first_line(error: Exception) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _utf8_source(path: Path) -> Path | bytes:
+def _utf8_source(path: Path, shown: Path) -> Path | bytes:
     """The file itself when it is UTF-8; otherwise its text as UTF-8 bytes. A UTF-16 file (as
     some editors and exports write CSV) is known by its byte-order mark. Any other
     line that is not UTF-8 is read as Windows-1252, the encoding of spreadsheet programs' CSV
@@ -46,7 +46,7 @@ def _utf8_source(path: Path) -> Path | bytes:
         try:
             return data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError as error:
-            raise InputFileError(path, f"cannot read as UTF-16: {error.reason}") from None
+            raise InputFileError(shown, f"cannot read as UTF-16: {error.reason}") from None
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -74,21 +74,22 @@ def _leading_blank_lines(source: Path | bytes) -> int:
     return len(re.findall(rb"\r?\n|\r", blank.group(0))) if blank else 0
 
 
-def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
-    """The file's cells as text, and the spreadsheet row of its first data row."""
+def _read_text_frame(path: Path, shown: Path) -> tuple[pl.DataFrame, int]:
+    """The file's cells as text, and the spreadsheet row of its first data row; errors name
+    `shown`, the file as the user gave it."""
     kind = READERS_BY_SUFFIX.get(path.suffix.lower())
     if kind is None:
         raise InputFileError(
-            path, f"unsupported file type {path.suffix!r} (expected .csv, .xlsx or .parquet)"
+            shown, f"unsupported file type {path.suffix!r} (expected .csv, .xlsx or .parquet)"
         )
     if not path.exists():
-        raise InputFileError(path, "file not found")
+        raise InputFileError(shown, "file not found")
     if not path.is_file():
-        raise InputFileError(path, "not a file")
+        raise InputFileError(shown, "not a file")
     first_data_row = FIRST_DATA_ROW
     try:
         if kind == "csv":
-            source = _utf8_source(path)
+            source = _utf8_source(path, shown)
             first_data_row += _leading_blank_lines(source)
             frame = pl.read_csv(
                 source,
@@ -102,12 +103,14 @@ def _read_text_frame(path: Path) -> tuple[pl.DataFrame, int]:
             first_data_row = excel.header_row(path) + 1
         else:
             frame = pl.read_parquet(path)
+    except InputFileError:
+        raise
     except Exception as error:  # every reader has its own error types; all mean "unreadable"
-        raise InputFileError(path, f"cannot read as {kind}: {_first_line(error)}") from None
+        raise InputFileError(shown, f"cannot read as {kind}: {_first_line(error)}") from None
     try:
         return frame.select(pl.all().cast(pl.String)), first_data_row
     except Exception as error:
-        raise InputFileError(path, _unplain_column(frame) or _first_line(error)) from None
+        raise InputFileError(shown, _unplain_column(frame) or _first_line(error)) from None
 
 
 def _unplain_column(frame: pl.DataFrame) -> str | None:
@@ -120,23 +123,23 @@ def _unplain_column(frame: pl.DataFrame) -> str | None:
     return None
 
 
-INPUT_FORMATS = ("auto", "canonical", "epoch")
-
-
 def read_table(
     path: Path,
     column_map: dict[str, str] | None = None,
     input_format: str = "auto",
     withhold: tuple[str, ...] = (),
+    shown_as: Path | None = None,
 ) -> pl.DataFrame:
     """One file as text cells with canonical headers, plus `source_file` and `source_row`.
 
     `input_format` "auto" recognises an Epoch export by its headers; `withhold` names
-    columns dropped before anything else sees them."""
+    columns dropped before anything else sees them. `shown_as` is the name the rows and errors
+    give the file (a run reads a snapshot of the user's file, and names the user's file)."""
     path = Path(path)
-    frame, first_data_row = _read_text_frame(path)
+    shown = Path(shown_as or path)
+    frame, first_data_row = _read_text_frame(path, shown)
     if frame.width == 0:
-        raise InputFileError(path, "the file has no columns")
+        raise InputFileError(shown, "the file has no columns")
     # Epoch's headers spelled loosely ("Model ", "training compute (flop)") are Epoch's, unless
     # the sheet names its systems in a `system` column: then it is flopsheet's own layout.
     own_layout = "system" in map(header_key, frame.columns)
@@ -147,8 +150,8 @@ def read_table(
     epoch = input_format == "epoch" or (input_format == "auto" and is_epoch_export(frame.columns))
     frame = frame.drop([c for c in withhold if c in frame.columns])
     if epoch:
-        column_map = {**epoch_column_map(frame, path), **(column_map or {})}
-    renames = canonical_names(frame.columns, path, column_map)
+        column_map = {**epoch_column_map(frame, shown), **(column_map or {})}
+    renames = canonical_names(frame.columns, shown, column_map)
     frame = frame.rename(renames)
     if epoch:
         frame = derive_from_notes(frame.with_columns(pl.col(pl.String).str.strip_chars()))
@@ -157,7 +160,7 @@ def read_table(
         # An Epoch export is known by its headers; one that lost some needs saying so.
         hint = "" if epoch or "model" not in map(header_key, renames) else ", or --format epoch"
         raise InputFileError(
-            path,
+            shown,
             f"no 'system' column (headers found: {found}); name the column of system names "
             f"'system' or map it with --columns{hint}",
         )
@@ -168,12 +171,12 @@ def read_table(
     if clashes:
         old, new = clashes[0]
         raise InputFileError(
-            path, f"column {old!r} would be renamed {new!r} (its name is flopsheet's), "
+            shown, f"column {old!r} would be renamed {new!r} (its name is flopsheet's), "
             f"but the sheet already has a column {new!r}: rename one of them",
         )  # fmt: skip
     frame = frame.rename(reserved)
     frame = frame.with_columns(
-        pl.lit(str(path)).alias("source_file"),
+        pl.lit(str(shown)).alias("source_file"),
         (pl.int_range(pl.len(), dtype=pl.Int64) + first_data_row).alias("source_row"),
     )
     cells = [c for c in frame.columns if c not in ("source_file", "source_row")]
@@ -183,7 +186,7 @@ def read_table(
     )
     frame = frame.filter(~blank)
     if frame.height == 0:
-        raise InputFileError(path, "the table has no rows")
+        raise InputFileError(shown, "the table has no rows")
     return frame
 
 

@@ -236,6 +236,13 @@ def validate(
     return systems, rejects
 
 
+def rejected_rows(rejects: pl.DataFrame) -> int:
+    """How many rows `rejects` quarantined: it holds one row per problem, a row may have several."""
+    if rejects.height == 0:
+        return 0
+    return rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
+
+
 def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     """Give each problem its file, row, system and the cell's text as the user wrote it."""
     if problems.height == 0:

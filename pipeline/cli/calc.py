@@ -1,0 +1,108 @@
+"""`flopsheet calc ops` and `flopsheet calc hardware`: Epoch's two calculators, for one system."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pipeline.cli.common import HardwareTableOption, JsonOption, out, print_json, user_errors
+from pipeline.resources import HARDWARE_TABLE
+
+Text = str | None
+
+
+def _print_calculation(result, as_json: bool) -> None:  # noqa: ANN001 (a Calculation)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    out.print(f"[bold]{result.flop:.2e} FLOP[/bold]  ({result.flop:,.0f})")
+    out.print(f"formula:  {result.formula}", markup=False)
+    if result.flags:
+        out.print(f"flags:    {', '.join(result.flags)}", markup=False)
+    out.print(f"sentence: {result.sentence}", markup=False)
+
+
+def calc_ops(
+    forward_flop: Annotated[
+        Text, typer.Option("--forward-flop", help="FLOP of one forward pass on one example.")
+    ] = None,
+    connections: Annotated[
+        Text, typer.Option(help="Connections (weights reused count each use).")
+    ] = None,
+    parameters: Annotated[
+        Text, typer.Option(help="Parameters of a language model (6ND; needs --tokens).")
+    ] = None,
+    active_parameters: Annotated[
+        Text,
+        typer.Option("--active-parameters", help="Parameters used per token (mixture of experts)."),
+    ] = None,
+    examples: Annotated[Text, typer.Option(help="Examples (datapoints) per epoch.")] = None,
+    tokens: Annotated[Text, typer.Option(help="Tokens per epoch.")] = None,
+    epochs: Annotated[Text, typer.Option(help="Passes over the data (default 1).")] = None,
+    as_json: JsonOption = False,
+    hardware_table: HardwareTableOption = HARDWARE_TABLE,
+) -> None:
+    """Counting operations: FLOP = 3 x forward FLOP x examples x epochs (6ND for language models).
+
+    Examples:
+
+        flopsheet calc ops --forward-flop 1e9 --examples 1e6 --epochs 10
+
+        flopsheet calc ops --parameters 70B --tokens 1.4T
+    """  # fmt: skip
+    with user_errors():
+        from pipeline.calculators import counting_operations
+        from pipeline.estimate.hardware import load_hardware
+
+        result = counting_operations(
+            load_hardware(hardware_table), forward_flop=forward_flop, connections=connections,
+            parameters=parameters, active_parameters=active_parameters, examples=examples,
+            tokens=tokens, epochs=epochs,
+        )  # fmt: skip
+        _print_calculation(result, as_json)
+
+
+def calc_hardware(
+    hardware: Annotated[
+        Text, typer.Option("--hardware", help="Accelerator name, e.g. 'A100' or 'TPU v3'.")
+    ] = None,
+    peak: Annotated[Text, typer.Option(help="Peak FLOP/s per chip (instead of the table).")] = None,
+    precision: Annotated[
+        Text,
+        typer.Option(
+            help="Number format: fp32, tf32, fp16, bf16, fp8, ... (default: 16-bit tensor peak)."
+        ),
+    ] = None,
+    chips: Annotated[Text, typer.Option(help="Number of chips.")] = None,
+    time: Annotated[Text, typer.Option(help="Training time: hours, or e.g. '21 days'.")] = None,
+    chip_hours: Annotated[
+        Text, typer.Option("--chip-hours", help="Chip-hours (instead of --chips and --time).")
+    ] = None,
+    utilization: Annotated[
+        Text,
+        typer.Option(
+            help="Utilization: 0.4 or '40%' (default: the shipped prior for the domain and chip).",
+        ),
+    ] = None,
+    domain: Annotated[Text, typer.Option(help="Domain, for the default utilization.")] = None,
+    as_json: JsonOption = False,
+    hardware_table: HardwareTableOption = HARDWARE_TABLE,
+) -> None:
+    """Hardware time: FLOP = seconds x chips x peak FLOP/s x utilization.
+
+    Examples:
+
+        flopsheet calc hardware --hardware "NVIDIA A100 SXM4 80 GB" --chips 8 --time "3 days"
+
+        flopsheet calc hardware --hardware "TPU v3" --chip-hours 1.2e5 --precision bf16 --utilization 40%
+    """  # fmt: skip
+    with user_errors():
+        from pipeline.calculators import hardware_time
+        from pipeline.estimate.hardware import load_hardware
+
+        result = hardware_time(
+            load_hardware(hardware_table), chip=hardware, peak=peak, precision=precision,
+            chips=chips, time=time, chip_hours=chip_hours, utilization=utilization, domain=domain,
+        )  # fmt: skip
+        _print_calculation(result, as_json)

@@ -1,0 +1,172 @@
+"""What every command shares: the consoles, option types, the one-line error rule, printing.
+
+Nothing here imports polars, pandera or DuckDB: a command imports the library when it runs, so
+that `--help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from pipeline.defaults import SEED_UTILIZATION
+from pipeline.errors import FlopsheetError, is_engine_panic
+from pipeline.resources import HARDWARE_TABLE, PRIORS_FILE
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_OUTPUT_DIR = Path("data/processed")
+DEFAULT_DATABASE = DEFAULT_OUTPUT_DIR / "compute.duckdb"
+DEFAULT_PRIORS = str(PRIORS_FILE)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class InputFormat(StrEnum):
+    auto = "auto"
+    canonical = "canonical"
+    epoch = "epoch"
+
+
+def named_path(value: str | Path) -> Path:
+    """An output path must name something: an empty one would mean the working directory."""
+    if isinstance(value, str) and not value.strip():
+        raise typer.BadParameter("is empty; give a file or folder name")
+    return Path(value)
+
+
+def _named_priors(value: str) -> str:
+    if not value.strip():
+        raise typer.BadParameter("is empty; give a priors file or 'seed'")
+    return value
+
+
+_SEED_TEXT = " / ".join(
+    f"{utilization:.2f} {'other' if domain == '*' else domain}"
+    for domain, utilization in SEED_UTILIZATION.items()
+)
+
+InputsArgument = Annotated[
+    list[Path], typer.Argument(help="Spreadsheets: .csv, .xlsx or .parquet.", show_default=False)
+]
+ColumnsOption = Annotated[
+    Path | None,
+    typer.Option("--columns", help="TOML file mapping your headers to canonical column names."),
+]
+HardwareTableOption = Annotated[
+    Path,
+    typer.Option("--hardware-table", help="Hardware table CSV to use instead of the shipped one."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+PriorsOption = Annotated[
+    str,
+    typer.Option(
+        "--priors",
+        parser=_named_priors,
+        help="Utilization priors (TOML from `flopsheet calibrate`), or 'seed' for the fixed "
+        f"{_SEED_TEXT}.",
+    ),
+]
+FormatOption = Annotated[
+    InputFormat,
+    typer.Option(
+        "--format",
+        help="Spreadsheet layout: flopsheet's canonical columns, an Epoch AI database export, "
+        "or auto (an Epoch export is recognised by its headers).",
+    ),
+]
+OutputDirOption = Annotated[
+    Path,
+    typer.Option("--output-dir", "-o", parser=named_path, help="Where the outputs are written."),
+]
+DatabaseOption = Annotated[
+    Path, typer.Option("--db", parser=named_path, help="The DuckDB database.")
+]
+OutputFormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+ThresholdOption = Annotated[
+    float,
+    typer.Option(
+        "--threshold", min=0, help="Relative change of an estimate that counts as changed."
+    ),
+]
+
+
+def sources(
+    inputs: list[Path],
+    columns: Path | None,
+    input_format: InputFormat,
+    hardware_table: Path = HARDWARE_TABLE,
+    priors: str = DEFAULT_PRIORS,
+):  # noqa: ANN201 (a Sources; its module loads the library)
+    """The run's `Sources` from the command's options."""
+    from pipeline.read.columns import load_column_map
+    from pipeline.sources import Sources
+
+    column_map = load_column_map(columns) if columns else None
+    return Sources.of(inputs, column_map, input_format.value, hardware_table, priors)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """One line and an exit code for every error; a traceback only with FLOPSHEET_DEBUG=1."""
+    try:
+        yield
+    except FlopsheetError as error:
+        err.print(f"Error: {error}", markup=False)
+        raise typer.Exit(error.exit_code) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except OSError as error:  # an output folder that cannot be made or written, and the like
+        where = error.filename or "file system"
+        err.print(f"Error: {where}: {error.strerror or error}", markup=False)
+        raise typer.Exit(1) from None
+    except BaseException as error:
+        if os.environ.get("FLOPSHEET_DEBUG") or not (
+            isinstance(error, Exception) or is_engine_panic(error)
+        ):
+            raise
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        err.print(f"Error: {type(error).__name__}: {first}", markup=False)
+        raise typer.Exit(1) from None
+
+
+def print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False)
+
+
+def cells(values: tuple) -> list[Text]:
+    """Table cells as plain text: a system named "[red]" is not rich markup."""
+    return [Text("" if value is None else str(value)) for value in values]
+
+
+def print_json(data: object) -> None:
+    out.print_json(json.dumps(data, default=str, ensure_ascii=False), indent=2)
+
+
+def flops(value: object) -> str:
+    return "" if value is None else f"{value:.3g}"
+
+
+def frame_table(frame, title: str | None = None) -> Table:  # noqa: ANN001 (a polars frame)
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(column, overflow="fold")
+    for row in frame.iter_rows():
+        table.add_row(*cells(row))
+    return table

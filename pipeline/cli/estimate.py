@@ -1,0 +1,167 @@
+"""`flopsheet estimate` and `flopsheet validate`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.cli.common import (
+    DEFAULT_OUTPUT_DIR,
+    DEFAULT_PRIORS,
+    ColumnsOption,
+    FormatOption,
+    HardwareTableOption,
+    InputFormat,
+    InputsArgument,
+    JsonOption,
+    OutputDirOption,
+    PriorsOption,
+    cells,
+    err,
+    out,
+    print_json,
+    print_warnings,
+    sources,
+    user_errors,
+)
+from pipeline.defaults import STAGES
+from pipeline.errors import EXIT_ROWS_REJECTED
+from pipeline.resources import HARDWARE_TABLE
+
+LONG_INPUT_BYTES = 5_000_000
+
+
+@contextmanager
+def _stage_progress(inputs: list[Path]) -> Iterator[Callable[[str], None]]:
+    size = sum(p.stat().st_size for p in inputs if p.is_file())
+    show = err.is_terminal and size >= LONG_INPUT_BYTES
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not show,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task("starting", total=len(STAGES))
+
+        def on_stage(stage: str) -> None:
+            progress.update(task, description=stage, completed=STAGES.index(stage))
+
+        yield on_stage
+        progress.update(task, completed=len(STAGES))
+
+
+def estimate(
+    inputs: InputsArgument,
+    output_dir: OutputDirOption = DEFAULT_OUTPUT_DIR,
+    columns: ColumnsOption = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any row was rejected.")
+    ] = False,
+    hardware_table: HardwareTableOption = HARDWARE_TABLE,
+    input_format: FormatOption = InputFormat.auto,
+    priors: PriorsOption = DEFAULT_PRIORS,
+    as_json: JsonOption = False,
+) -> None:
+    """Estimate training compute for every system in the spreadsheets.
+
+    Writes DIR/compute.duckdb (tables estimates, rejects, hardware, metadata, runs,
+    estimate_history), DIR/estimates.parquet and DIR/rejects.csv, published like `refresh`
+    (a run folder in DIR/runs, switched in by one rename). Bad rows are quarantined in rejects with
+    their reason; the others are estimated. Exit 0 when it ran (1 with --strict and rejected
+    rows), 2 when a file cannot be used.
+
+    Examples:
+
+        flopsheet estimate data/raw/systems.csv
+
+        flopsheet estimate mine.xlsx more.csv --columns headers.toml -o out/
+    """
+    with user_errors():
+        from pipeline.publish.dataset import DATABASE_NAME, PARQUET_NAME, REJECTS_NAME
+        from pipeline.refresh import refresh
+
+        run_sources = sources(inputs, columns, input_format, hardware_table, priors)
+        with _stage_progress(inputs) as on_stage:
+            published = refresh(run_sources, output_dir, force=True, on_stage=on_stage)
+        print_warnings(published.warnings)
+        summary = published.summary
+        names = {"database": DATABASE_NAME, "parquet": PARQUET_NAME, "rejects": REJECTS_NAME}
+        outputs = {label: output_dir / name for label, name in names.items()}
+        if as_json:
+            paths = {label: str(path) for label, path in outputs.items()}
+            print_json({**summary, "run_id": published.run_id, "outputs": paths})
+        else:
+            _print_summary(summary, outputs)
+    if strict and summary["rows_rejected"]:
+        raise typer.Exit(EXIT_ROWS_REJECTED)
+
+
+def _print_summary(summary: dict, outputs: dict[str, Path]) -> None:
+    table = Table(title="flopsheet estimate", show_header=False)
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    table.add_row("rows read", str(summary["rows_read"]))
+    table.add_row("estimated", str(summary["rows_estimated"]))
+    for source, count in summary["by_source"].items():
+        if source != "none":
+            table.add_row(f"  by {source}", str(count))
+    table.add_row("no estimate (insufficient inputs)", str(summary["rows_without_estimate"]))
+    table.add_row("rejected", str(summary["rows_rejected"]))
+    table.add_row("flagged", str(summary["rows_flagged"]))
+    out.print(table)
+    for label, path in outputs.items():
+        out.print(f"{label}: {path}")
+    if summary["rows_rejected"]:
+        out.print(f"{summary['rows_rejected']} rows rejected: see {outputs['rejects']}")
+
+
+def _rejects_table(rejects, limit: int = 50) -> Table:  # noqa: ANN001 (a polars frame)
+    table = Table(title=f"Rejected rows ({rejects.height} problems)", show_lines=False)
+    for column in rejects.columns:
+        table.add_column(column, overflow="fold")
+    for row in rejects.head(limit).iter_rows():
+        table.add_row(*cells(row))
+    if rejects.height > limit:
+        table.caption = f"... {rejects.height - limit} more: see rejects.csv or --json"
+    return table
+
+
+def validate(
+    inputs: InputsArgument,
+    columns: ColumnsOption = None,
+    input_format: FormatOption = InputFormat.auto,
+    as_json: JsonOption = False,
+) -> None:
+    """Read and validate spreadsheets without estimating or writing anything.
+
+    Prints the problems found, one line per bad cell. Exit 1 when any row fails, 2 when a file
+    cannot be used.
+
+    Example:
+
+        flopsheet validate data/raw/systems.csv
+    """
+    with user_errors():
+        from pipeline.read.validate import rejected_rows
+        from pipeline.run import read_sheets
+
+        run_sources = sources(inputs, columns, input_format)
+        systems, rejects = read_sheets(run_sources)
+        rejected = rejected_rows(rejects)
+        rows_read = systems.height + rejected
+        if as_json:
+            print_json(
+                {"rows_read": rows_read, "rows_rejected": rejected, "problems": rejects.to_dicts()}
+            )
+        elif rejects.height:
+            out.print(_rejects_table(rejects))
+            out.print(f"{rejected} of {rows_read} rows rejected")
+        else:
+            out.print(f"all {rows_read} rows valid")
+    if rejected:
+        raise typer.Exit(EXIT_ROWS_REJECTED)

@@ -1,0 +1,244 @@
+"""A run's snapshot of its inputs, and the run key taken from it.
+
+A run copies every file it reads into its own folder (`inputs/`): the sheets, the layer lists
+they name, the hardware table and the priors file, each read once and hashed as it is copied.
+The run then reads the copies, so it holds every byte it counted, and its key comes from the
+copies' hashes: a sheet rewritten while the run goes on cannot publish new content under the
+old content's key.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.errors import InputFileError
+from pipeline.settings import Settings
+from pipeline.sources import Sources
+from pipeline.version import __version__
+
+INPUTS_DIR = "inputs"
+LAYERS_COPY_DIR = "architectures"
+HARDWARE_COPY = "hardware.csv"
+PRIORS_COPY = "priors.toml"
+CHECKSUMS = "SHA256SUMS"
+# Libraries whose version can change what a run computes or writes.
+COMPUTING_LIBRARIES = ("polars", "duckdb", "pandera", "pyarrow")
+# Folders of the package whose code does not change what a run computes: the command line
+# (options and help texts).
+NOT_COMPUTING = ("pipeline/cli",)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _copy_hashed(source: Path, target: Path, what: str) -> str:
+    """Copy `source` to `target`, hashing the bytes as they are written: the copy's SHA-256.
+    A copy, not a hard link: a link would change with the next in-place edit of the file."""
+    digest = hashlib.sha256()
+    try:
+        with open(source, "rb") as reader, open(target, "wb") as writer:
+            for block in iter(lambda: reader.read(1 << 20), b""):
+                digest.update(block)
+                writer.write(block)
+    except FileNotFoundError:
+        raise InputFileError(source, f"{what} not found") from None
+    except IsADirectoryError:
+        raise InputFileError(source, "not a file") from None
+    except OSError as error:
+        if error.filename is not None and Path(error.filename) == target:
+            raise
+        raise InputFileError(source, f"cannot read: {error.strerror or error}") from None
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Copy:
+    original: Path  # the file as the user named it
+    relative: Path  # its copy, inside the run folder
+    sha256: str
+
+
+@dataclass
+class Snapshot:
+    """The copies of one run's inputs inside `run_dir` (which a run may rename)."""
+
+    run_dir: Path
+    sheets: list[Copy]
+    hardware: Copy
+    priors: Copy | None  # None: the seed's priors, no file
+    layers: list[Copy] = field(default_factory=list)
+
+    @classmethod
+    def take(cls, sources: Sources, run_dir: Path) -> Snapshot:
+        (run_dir / INPUTS_DIR).mkdir()
+        for path in sources.inputs:
+            if path.exists() and not path.is_file():
+                raise InputFileError(path, "not a file")
+        snapshot = cls(run_dir, [], None, None)  # type: ignore[arg-type]
+        snapshot.sheets = [
+            snapshot._copy(path, f"{index:02d}-{path.name}", "file")
+            for index, path in enumerate(sources.inputs)
+        ]
+        snapshot.hardware = snapshot._copy(sources.hardware_table, HARDWARE_COPY, "hardware table")
+        if not sources.priors.is_seed:
+            snapshot.priors = snapshot._copy(sources.priors.path, PRIORS_COPY, "priors file")
+        return snapshot
+
+    def _copy(self, original: Path, name: str, what: str) -> Copy:
+        relative = Path(INPUTS_DIR) / name
+        return Copy(original, relative, _copy_hashed(original, self.run_dir / relative, what))
+
+    def path(self, item: Copy) -> Path:
+        return self.run_dir / item.relative
+
+    @property
+    def sheet_copies(self) -> list[Path]:
+        return [self.path(item) for item in self.sheets]
+
+    @property
+    def files(self) -> list[Copy]:
+        return [*self.sheets, *self.layers, self.hardware, *([self.priors] if self.priors else [])]
+
+    def add_layer_lists(self, files: Sequence[Path]) -> None:
+        """Copy the layer lists the sheets name (ordered by file name first, so that a run's
+        copies are numbered the same wherever the project and the sheets live)."""
+        if not files:
+            return
+        (self.run_dir / INPUTS_DIR / LAYERS_COPY_DIR).mkdir()
+        for index, path in enumerate(sorted(files, key=lambda p: (p.name, str(p)))):
+            name = f"{LAYERS_COPY_DIR}/{index:02d}-{path.name}"
+            self.layers.append(self._copy(path, name, "architecture file"))
+
+    @property
+    def layer_copies(self) -> dict[Path, Path]:
+        return {item.original: self.path(item) for item in self.layers}
+
+    def write_checksums(self) -> None:
+        (self.run_dir / INPUTS_DIR / CHECKSUMS).write_text(
+            "".join(
+                f"{item.sha256}  {item.relative.relative_to(INPUTS_DIR).as_posix()}\n"
+                for item in self.files
+            )
+        )
+
+    def record(self, items: Sequence[Copy]) -> list[dict]:
+        """[{file, copy, sha256}] as the run record keeps them."""
+        return [
+            {"file": str(item.original), "copy": item.relative.as_posix(), "sha256": item.sha256}
+            for item in items
+        ]
+
+    @contextmanager
+    def naming_originals(self) -> Iterator[None]:
+        """An error about a copy names the file the user gave instead."""
+        try:
+            yield
+        except InputFileError as error:
+            originals = {str(self.path(item)): item.original for item in self.files}
+            if str(error.path) not in originals:
+                raise
+            raise InputFileError(originals[str(error.path)], error.problem) from None
+
+    def key(self, sources: Sources, settings: Settings) -> str:
+        """Hash of everything a run depends on: the copied bytes of every input, the settings,
+        the column map, the input format, and the flopsheet version and code."""
+        parts = [
+            __version__,
+            code_fingerprint(),
+            json.dumps(settings.as_dict(), sort_keys=True),
+            json.dumps(dict(sources.columns), sort_keys=True),
+            sources.input_format,
+            self.hardware.sha256,
+            self.priors.sha256 if self.priors else str(sources.priors),
+            *(f"{item.original.name}:{item.sha256}" for item in self.sheets),
+            *(f"{item.original}:{item.sha256}" for item in self.layers),
+        ]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def provenance(self, sources: Sources, settings: Settings) -> pl.DataFrame:
+        """Key-value facts that tie the outputs to the exact inputs and settings."""
+        rows = [("flopsheet_version", __version__), ("settings", json.dumps(settings.as_dict()))]
+        rows += [(f"input:{item.original}", item.sha256) for item in self.sheets]
+        rows.append((f"hardware_table:{self.hardware.original}", self.hardware.sha256))
+        rows.append(
+            (f"priors:{sources.priors}", self.priors.sha256 if self.priors else str(sources.priors))
+        )
+        return pl.DataFrame(rows, schema={"key": pl.String, "value": pl.String}, orient="row")
+
+
+def _package_folders() -> list[Path]:
+    import pipeline
+    import schemas
+
+    return [Path(pipeline.__file__).parent, Path(schemas.__file__).parent]
+
+
+@functools.cache
+def code_fingerprint(folders: tuple[Path, ...] | None = None) -> str:
+    """SHA-256 of flopsheet's own code (every module of `pipeline` and `schemas`, in every
+    subfolder, but the command line's) and of the versions of the libraries that compute and
+    write: a change to either changes what a run computes, with or without a new version."""
+    digest = hashlib.sha256()
+    for library in COMPUTING_LIBRARIES:
+        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
+    for folder in folders or _package_folders():
+        root = folder.parent
+        for path in sorted(folder.rglob("*.py")):
+            name = path.relative_to(root).as_posix()
+            if any(name.startswith(f"{skipped}/") for skipped in NOT_COMPUTING):
+                continue
+            digest.update(f"{name}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def may_name_layer_lists(path: Path) -> bool:
+    """Whether the sheet's headers include the layer-list column (True when in doubt): a run
+    that may skip reads the whole sheet only when it may name layer lists, which the run key
+    covers too."""
+    from pipeline.read.columns import header_key
+
+    try:
+        if path.suffix.lower() == ".parquet":
+            headers = list(pl.read_parquet_schema(path))
+        elif path.suffix.lower() in (".csv", ".tsv"):
+            separator = "\t" if path.suffix.lower() == ".tsv" else ","
+            headers = pl.read_csv(
+                path, n_rows=0, infer_schema=False, separator=separator, encoding="utf8-lossy"
+            ).columns
+        else:
+            return True
+    except Exception:
+        return True
+    return any(header_key(h) == header_key("architecture_file") for h in headers)
+
+
+def named_layer_lists(raw: pl.DataFrame, search_dirs: Sequence[Path]) -> list[Path]:
+    """The layer-list files the sheets' `architecture_file` cells name and that exist (a
+    missing or bad one is the run's to reject, row by row)."""
+    from pipeline.architecture.layers import ArchitectureFileError, resolve_architecture
+
+    if "architecture_file" not in raw.columns:
+        return []
+    found = set()
+    for cell in raw["architecture_file"].drop_nulls().unique().to_list():
+        if cell.strip() and not cell.strip().startswith("{"):
+            try:
+                found.add(resolve_architecture(cell, search_dirs))
+            except ArchitectureFileError:
+                continue
+    return sorted(found, key=lambda path: (path.name, str(path)))
