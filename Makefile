@@ -7,7 +7,7 @@ INPUT ?= data/raw/systems.csv
 OUTPUT_DIR ?= data/processed
 
 .DEFAULT_GOAL := help
-.PHONY: help install estimate refresh report test check lint format bench clean
+.PHONY: help install estimate refresh report test check lint format docs bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,17 +34,21 @@ test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## Ruff: lint and formatting check
-	$(BIN)/ruff check pipeline schemas tests
-	$(BIN)/ruff format --check pipeline schemas tests
+	$(BIN)/ruff check pipeline schemas tests benchmarks
+	$(BIN)/ruff format --check pipeline schemas tests benchmarks
 
 format: $(STAMP) ## Ruff: fix what can be fixed and format
-	$(BIN)/ruff check --fix pipeline schemas tests
-	$(BIN)/ruff format pipeline schemas tests
+	$(BIN)/ruff check --fix pipeline schemas tests benchmarks
+	$(BIN)/ruff format pipeline schemas tests benchmarks
 
 check: lint test ## Lint, then the tests
+
+docs: $(STAMP) ## Regenerate docs/cli.md from the commands' --help
+	$(BIN)/python -m pipeline.cli.reference > docs/cli.md
 
 bench: $(STAMP) ## Time and memory of estimate on 10k, 100k and 1M synthetic rows
 	$(BIN)/python benchmarks/bench.py
 
 clean: ## Remove outputs and the virtual environment
-	rm -rf $(VENV) data/processed/*.duckdb data/processed/*.parquet data/processed/*.csv data/processed/report bench/
+	find data/processed -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +
+	rm -rf $(VENV) bench/ build/

@@ -11,18 +11,17 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.errors import FlopsheetError
+from pipeline.errors import CalculatorInputError
+from pipeline.estimate.annotate import split_notes
 from pipeline.estimate.chain import estimate
-from pipeline.estimate.estimators import NO_PEAK_NOTE, OUT_OF_RANGE_NOTE
-from pipeline.estimate.hardware import alias_frame
+from pipeline.estimate.hardware import alias_frame, load_hardware
+from pipeline.estimate.hardware_time import NO_PEAK_NOTE, PEAK_HINT
+from pipeline.estimate.plausibility import OUT_OF_RANGE_NOTE
 from pipeline.estimate.priors import PriorsChoice, load_priors
 from pipeline.read.validate import validate
 
 CALCULATOR_SOURCE = "<command line>"
-
-
-class CalculatorInputError(FlopsheetError):
-    exit_code = 2
+Cell = str | float | int | None
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,11 @@ class Calculation:
 
 
 def _calculate(
-    cells: dict[str, str | None], hardware: pl.DataFrame, option_names: dict[str, str], method: str
+    cells: dict[str, Cell], hardware: pl.DataFrame | None, option_names: dict[str, str], method: str
 ) -> Calculation:
-    given = {k: v for k, v in cells.items() if v is not None}
+    if hardware is None:
+        hardware = load_hardware()
+    given = {k: str(v) for k, v in cells.items() if v is not None}
     raw = pl.DataFrame(
         {"system": ["calculator"], **{k: [v] for k, v in given.items()}},
         schema={"system": pl.String, **{k: pl.String for k in given}},
@@ -69,12 +70,12 @@ def _calculate(
 
 def _missing_inputs_message(row: dict, hardware: pl.DataFrame, method: str) -> str:
     if f"{method}_out_of_range" in row["flags"]:
-        return next(n for n in row["notes"].split("; ") if n.endswith(OUT_OF_RANGE_NOTE))
+        return next(n for n in split_notes(row["notes"]) if n.endswith(OUT_OF_RANGE_NOTE))
     if "unknown_hardware" in row["flags"]:
         return unknown_hardware_message(row["hardware"], hardware) + ", or give --peak"
     if "no_peak_for_precision" in row["flags"]:
-        note = next(n for n in row["notes"].split("; ") if NO_PEAK_NOTE in n)
-        return note.replace("give peak_flop_per_second", "give --peak")
+        note = next(n for n in split_notes(row["notes"]) if NO_PEAK_NOTE in n)
+        return note.replace(PEAK_HINT, " (give --peak)")
     if "multiple_hardware" in row["flags"]:
         return "give one chip type to --hardware"
     if method == "ops":
@@ -114,16 +115,18 @@ HARDWARE_OPTION_NAMES = {
 
 
 def counting_operations(
-    hardware: pl.DataFrame,
+    hardware: pl.DataFrame | None = None,
     *,
-    forward_flop: str | None = None,
-    connections: str | None = None,
-    parameters: str | None = None,
-    active_parameters: str | None = None,
-    examples: str | None = None,
-    tokens: str | None = None,
-    epochs: str | None = None,
+    forward_flop: Cell = None,
+    connections: Cell = None,
+    parameters: Cell = None,
+    active_parameters: Cell = None,
+    examples: Cell = None,
+    tokens: Cell = None,
+    epochs: Cell = None,
 ) -> Calculation:
+    """Method 1 for one system: each option is a cell as a sheet would hold it (`"70B"`, 1.4e12);
+    `hardware` defaults to the shipped table."""
     if examples is not None and tokens is not None:
         raise CalculatorInputError("give --examples or --tokens, not both")
     cells = {
@@ -139,17 +142,19 @@ def counting_operations(
 
 
 def hardware_time(
-    hardware: pl.DataFrame,
+    hardware: pl.DataFrame | None = None,
     *,
-    chip: str | None = None,
-    peak: str | None = None,
-    precision: str | None = None,
-    chips: str | None = None,
-    time: str | None = None,
-    chip_hours: str | None = None,
-    utilization: str | None = None,
-    domain: str | None = None,
+    chip: Cell = None,
+    peak: Cell = None,
+    precision: Cell = None,
+    chips: Cell = None,
+    time: Cell = None,
+    chip_hours: Cell = None,
+    utilization: Cell = None,
+    domain: Cell = None,
 ) -> Calculation:
+    """Method 2 for one system: each option is a cell as a sheet would hold it (`"A100"`, 8,
+    `"3 days"`); `hardware` defaults to the shipped table."""
     if chip_hours is not None and (chips is not None or time is not None):
         raise CalculatorInputError("give --chip-hours, or --chips with --time, not both")
     cells = {

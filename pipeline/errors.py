@@ -1,17 +1,35 @@
-"""Errors that end a run with one readable line, and the exit codes the CLI gives them."""
+"""Errors that end a run with one readable line, and the exit codes the CLI gives them: every
+error type of the library and every exit code is declared here."""
 
 from __future__ import annotations
 
 EXIT_OK = 0
+EXIT_FAILED = 1  # a failure that no other code names: a query DuckDB refused, a disk full
 EXIT_ROWS_REJECTED = 1  # validate found bad rows, or estimate --strict did
-EXIT_INPUT_FILE = 2  # a file-level problem: missing, unreadable, no system column, empty
+EXIT_INPUT_FILE = 2  # a file or an input that cannot be used: missing, unreadable, no system column
 EXIT_LOCKED = 3  # another refresh holds the lock on the output folder
 
 
 class FlopsheetError(Exception):
     """An error the user can act on; the CLI prints `str(error)` and exits with `exit_code`."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
+
+
+class QueryError(FlopsheetError):
+    """A SQL statement that DuckDB refused or that failed."""
+
+
+class LockedError(FlopsheetError):
+    """Another refresh holds the output folder's lock."""
+
+    exit_code = EXIT_LOCKED
+
+
+class CalculatorInputError(FlopsheetError):
+    """A calculator option that cannot be read, or too few options for the method."""
+
+    exit_code = EXIT_INPUT_FILE
 
 
 class InputValueError(FlopsheetError):

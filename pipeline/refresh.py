@@ -34,13 +34,13 @@ from pipeline.publish.dataset import (
 from pipeline.publish.diff import diff_counts, diff_estimates
 from pipeline.publish.lock import output_lock
 from pipeline.publish.snapshot import Snapshot, may_name_layer_lists, named_layer_lists
+from pipeline.report import REPORT_HTML
 from pipeline.resources import HARDWARE_TABLE
 from pipeline.run import RunResult, read_raw, run_in_memory
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.sources import Sources
 
-REPORT_DIR = "report"
-REPORT_HTML = "report.html"
+REPORT_DIR = "report"  # in each run folder, and DIR/report links to the current one
 
 
 @dataclass
@@ -57,7 +57,7 @@ class RefreshResult:
         return self.result.summary if self.result else {}
 
 
-def refresh(
+def refresh_dataset(
     inputs: Iterable[Path | str] | Sources,
     output_dir: Path | str,
     *,

@@ -153,9 +153,11 @@ def estimate_files(
     )
     if output_dir is None:
         return run_in_memory(sources, settings, on_stage)
-    from pipeline.refresh import refresh
+    from pipeline.refresh import refresh_dataset
 
-    published = refresh(sources, output_dir, force=True, settings=settings, on_stage=on_stage)
+    published = refresh_dataset(
+        sources, output_dir, force=True, settings=settings, on_stage=on_stage
+    )
     if published.result is None:  # a forced refresh publishes or raises
         raise InputFileError(output_dir, "nothing was published")
     return published.result

@@ -48,39 +48,49 @@ ESTIMATE_COLUMNS = (
 # An input column with one of these names is carried through as `<name>_input`.
 RESERVED_OUTPUT_COLUMNS = frozenset(ESTIMATE_COLUMNS)
 
-FLAGS = (
-    "epochs_assumed",
-    "tokens_assumed",
-    "words_converted_to_tokens",
-    "parameters_not_connections",
-    "epochs_needed",
-    "architecture_incomplete",
-    "multiple_hardware",
-    "unknown_hardware",
-    "precision_assumed",
-    "precision_not_supported",
-    "utilization_assumed",
-    "hardware_time_without_chip",
-    "no_peak_for_precision",
-    "reported_disagrees",
-    "methods_disagree",
-    "methods_inconsistent",
-    "implied_utilization_impossible",
-    "implied_utilization_low",
-    "insufficient_inputs",
-    "includes_base_model",
-    "base_compute_unknown",
-    "stage_compute_unknown",
-    "base_lower_bound",
-    "base_model_cycle",
-    "dataset_unit_from_notes",
-    "active_parameters_from_notes",
-    "active_parameters_assumed",
-    "ops_beyond_capacity",
-    "parameters_disagree_with_shape",
-    "ops_out_of_range",
-    "hardware_out_of_range",
-)
+# What each flag says. An assumption or a conversion the methods made as documented: about a
+# count (the dataset, its epochs, the active parameters) or about the hardware or the chain of
+# bases. Any other flag (disagreement, implausible utilization, no estimate, unknown hardware)
+# asks for a look at the row.
+COUNT_ASSUMED, ASSUMED, ATTENTION = "count assumed", "assumed", "attention"
+FLAG_KINDS = {
+    "epochs_assumed": COUNT_ASSUMED,
+    "tokens_assumed": COUNT_ASSUMED,
+    "words_converted_to_tokens": COUNT_ASSUMED,
+    "parameters_not_connections": ATTENTION,
+    "epochs_needed": ATTENTION,
+    "architecture_incomplete": ATTENTION,
+    "multiple_hardware": ATTENTION,
+    "unknown_hardware": ATTENTION,
+    "precision_assumed": ASSUMED,
+    "precision_not_supported": ATTENTION,
+    "utilization_assumed": ASSUMED,
+    "hardware_time_without_chip": ATTENTION,
+    "no_peak_for_precision": ATTENTION,
+    "reported_disagrees": ATTENTION,
+    "methods_disagree": ATTENTION,
+    "methods_inconsistent": ATTENTION,
+    "implied_utilization_impossible": ATTENTION,
+    "implied_utilization_low": ATTENTION,
+    "insufficient_inputs": ATTENTION,
+    "includes_base_model": ASSUMED,
+    "base_compute_unknown": ATTENTION,
+    "stage_compute_unknown": ATTENTION,
+    "base_lower_bound": ATTENTION,
+    "base_model_cycle": ATTENTION,
+    "dataset_unit_from_notes": COUNT_ASSUMED,
+    "active_parameters_from_notes": COUNT_ASSUMED,
+    "active_parameters_assumed": COUNT_ASSUMED,
+    "ops_beyond_capacity": ATTENTION,
+    "parameters_disagree_with_shape": ATTENTION,
+    "ops_out_of_range": ATTENTION,
+    "hardware_out_of_range": ATTENTION,
+}
+FLAGS = tuple(FLAG_KINDS)
+# Flags of a documented assumption: the report's list of rows that need attention leaves them out.
+INFORMATIONAL_FLAGS = frozenset(f for f, kind in FLAG_KINDS.items() if kind != ATTENTION)
+# Assumed counts: a row with one says little about utilization, so calibration leaves it out.
+COUNT_ASSUMPTION_FLAGS = tuple(f for f, kind in FLAG_KINDS.items() if kind == COUNT_ASSUMED)
 
 _FLOP = {"nullable": True, "gt": 0}
 

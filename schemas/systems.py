@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-# column -> kind of cell. Kinds are parsed by pipeline.parsing.PARSERS.
+# column -> kind of cell. Kinds are parsed by pipeline.read.parsing.PARSERS.
 CANONICAL_COLUMNS: dict[str, str] = {
     "system": "text",
     "organization": "text",

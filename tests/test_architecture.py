@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.architecture.layers import (
+from pipeline.architecture.fields import ArchitectureFileError
+from pipeline.architecture.files import (
     DEFAULT_ARCHITECTURES_DIR,
     FRAME_SCHEMA,
-    ArchitectureFileError,
     count_architecture_cell,
     count_layer_file,
-    count_layer_list,
     layer_list_frame,
 )
+from pipeline.architecture.layers import count_layer_list
 from pipeline.architecture.transformer import (
     ARCHITECTURE_COLUMNS,
     FLOP_PARTS,

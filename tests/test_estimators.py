@@ -4,7 +4,8 @@ import pytest
 
 from pipeline.estimate.annotate import finish_annotations, start_annotations
 from pipeline.estimate.chain import estimate
-from pipeline.estimate.estimators import hardware_method, ops_method
+from pipeline.estimate.hardware_time import hardware_method
+from pipeline.estimate.ops import ops_method
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from tests.conftest import systems_frame
 

@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from pipeline import refresh_dataset as refresh
 from pipeline.cli.app import app
 from pipeline.errors import EXIT_LOCKED
 from pipeline.publish.dataset import Dataset
 from pipeline.publish.runs import read_run_log
-from pipeline.refresh import refresh
 from tests.conftest import REPO
 
 runner = CliRunner()

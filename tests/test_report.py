@@ -20,9 +20,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from pipeline import refresh_dataset as refresh
 from pipeline.cli.app import app
 from pipeline.publish.runs import read_run_log
-from pipeline.refresh import refresh
 from pipeline.report.charts import build_charts, chart_specs
 from pipeline.report.data import INFORMATIONAL_FLAGS, load_report_data
 from pipeline.report.page import render_html, write_report

@@ -35,34 +35,42 @@ Its methods return `pl.Expr`, evaluated row by row over the whole frame:
 one-call functions. `training_flop(forward, amount, backward_forward_ratio)` is
 `(1 + ratio) x forward x amount`.
 
-Wiring (suggested): where `Transformer().described()` holds and the dataset is in tokens,
-`ops_rule = "architecture"` and
+How method 1 uses them (`ops_method`, in `pipeline.estimate`): where
+`Transformer().described()` holds and the dataset is in tokens, `ops_rule = "architecture"` and
     ops_flop = (1 + settings.backward_forward_ratio) x forward_flop_per_token x tokens x epochs
-with tokens counted as for 6ND (words converted, epochs defaulted to 1), notes
-`Transformer().note()` and `assumptions()`. `parameters()["active"]` can fill
-`active_parameters` where the sheet leaves it blank, and be compared with `parameters`
-where it does not.
+with tokens counted as for 6ND (words converted, epochs defaulted to 1), noted with
+`Transformer().note()` and `assumptions()`. `parameters()["active"]` stands in for the
+parameters per token where the sheet gives none; a row counted from its shape whose
+`parameters` are further than `shape_parameters_factor` from `parameters()["total"]` is
+flagged `parameters_disagree_with_shape`.
 
-Other networks: layer lists (see `pipeline.architecture.layers`)
----------------------------------------------------
-A JSON file per system (`pipeline/data/architectures/*.json`), named by the `architecture_file`
-column (a path, a bare name found in the architecture folders, or an inline JSON object):
+Other networks: layer lists (`pipeline.architecture.layers` and `.files`)
+-------------------------------------------------------------------------
+A JSON file per system, named by the `architecture_file` column: a path (a relative one is
+looked for in the spreadsheet's folder, then among the shipped lists in
+`pipeline/data/architectures/`; '.json' may be left off) or an inline JSON object.
 
-- `pipeline.layers.count_layer_file(path) -> LayerCount` and
-  `count_layer_list(document, source) -> LayerCount`: parameters, forward FLOP per example
-  (FMA = 2 FLOP), FLOP and parameters by layer type, input and output shapes, and the
-  sequence length when the input is a sequence. Bad files raise
-  `pipeline.layers.ArchitectureFileError` (an `InputFileError`): one line naming the file,
-  the layer (as a JSON path such as `layers[4].layers[1]`), the field, the value and what
-  was expected.
-- `pipeline.layers.layer_list_frame(cells, search_dirs, errors="raise"|"record")`: one row
-  per distinct cell: `architecture_file`, `architecture_parameters`,
+- `pipeline.architecture.files.count_layer_file(path) -> LayerCount` and
+  `pipeline.architecture.layers.count_layer_list(document, source) -> LayerCount`:
+  parameters, forward FLOP per example (FMA = 2 FLOP), FLOP and parameters by layer type,
+  input and output shapes, and the sequence length when the input is a sequence. Bad files
+  raise `pipeline.architecture.fields.ArchitectureFileError` (an `InputFileError`): one line
+  naming the file, the layer (as a JSON path such as `layers[4].layers[1]`), the field, the
+  value and what was expected.
+- `pipeline.architecture.files.layer_list_frame(cells, search_dirs, errors="raise"|"record")`:
+  one row per distinct cell: `architecture_file`, `architecture_parameters`,
   `architecture_forward_flop_per_example`, `architecture_sequence_length`,
-  `architecture_breakdown`, `architecture_error` (null unless errors="record"). Join it on
-  `architecture_file`; training FLOP = (1 + ratio) x forward per example x examples x
-  epochs (for a dataset in tokens, examples = tokens / architecture_sequence_length).
+  `architecture_breakdown`, `architecture_error` (null unless errors="record").
 
-Conventions (also in docs/ARCHITECTURE_COUNTING.md)
+Validation (`pipeline.read.validate.count_layer_lists`) joins that frame, with
+errors="record", on `architecture_file`: a row whose file cannot be counted is rejected with
+the file's message. Method 1 counts a row with a counted layer list and a dataset size by
+the rule `architecture` (ahead of `connections` and `6ND`):
+    ops_flop = (1 + ratio) x forward FLOP per example x examples x epochs
+where, for a dataset in tokens, examples = tokens / architecture_sequence_length; its note
+shows `architecture_breakdown`.
+
+Conventions (also in docs/architecture-counting.md)
 ---------------------------------------------------
 - One multiply-add is 2 FLOP. Only matrix products are counted: normalisation, activations,
   softmax, residual additions, biases and embedding look-ups are negligible and not counted.

@@ -19,7 +19,7 @@ from pipeline.version import __version__
 app = typer.Typer(
     help="flopsheet: estimate the training compute of ML systems from a spreadsheet of papers.",
     no_args_is_help=True,
-    rich_markup_mode="markdown",
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     add_completion=False,
 )

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.defaults import SEED_UTILIZATION
-from pipeline.errors import FlopsheetError, is_engine_panic
+from pipeline.errors import EXIT_FAILED, FlopsheetError, is_engine_panic
 from pipeline.resources import HARDWARE_TABLE, PRIORS_FILE
 
 out = Console(highlight=False, soft_wrap=True)
@@ -70,7 +70,11 @@ ColumnsOption = Annotated[
 ]
 HardwareTableOption = Annotated[
     Path,
-    typer.Option("--hardware-table", help="Hardware table CSV to use instead of the shipped one."),
+    typer.Option(
+        "--hardware-table",
+        help="Hardware table CSV to use instead of the shipped one.",
+        show_default="the shipped table",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 PriorsOption = Annotated[
@@ -78,6 +82,7 @@ PriorsOption = Annotated[
     typer.Option(
         "--priors",
         parser=_named_priors,
+        show_default="the shipped priors",
         help="Utilization priors (TOML from `flopsheet calibrate`), or 'seed' for the fixed "
         f"{_SEED_TEXT}.",
     ),
@@ -134,7 +139,7 @@ def user_errors() -> Iterator[None]:
     except OSError as error:  # an output folder that cannot be made or written, and the like
         where = error.filename or "file system"
         err.print(f"Error: {where}: {error.strerror or error}", markup=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_FAILED) from None
     except BaseException as error:
         if os.environ.get("FLOPSHEET_DEBUG") or not (
             isinstance(error, Exception) or is_engine_panic(error)
@@ -142,7 +147,7 @@ def user_errors() -> Iterator[None]:
             raise
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         err.print(f"Error: {type(error).__name__}: {first}", markup=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_FAILED) from None
 
 
 def print_warnings(warnings: list[str]) -> None:

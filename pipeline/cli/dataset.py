@@ -92,8 +92,8 @@ def refresh(
         flopsheet refresh papers.xlsx -o /srv/flopsheet --keep 30 --wait 600
     """  # fmt: skip
     with user_errors():
-        from pipeline.refresh import REPORT_DIR, REPORT_HTML
-        from pipeline.refresh import refresh as refresh_dataset
+        from pipeline.refresh import REPORT_DIR, refresh_dataset
+        from pipeline.report import REPORT_HTML
 
         run_sources = sources(
             inputs or [DEFAULT_SYSTEMS], columns, input_format, hardware_table, priors

@@ -83,11 +83,11 @@ def estimate(
     """
     with user_errors():
         from pipeline.publish.dataset import DATABASE_NAME, PARQUET_NAME, REJECTS_NAME
-        from pipeline.refresh import refresh
+        from pipeline.refresh import refresh_dataset
 
         run_sources = sources(inputs, columns, input_format, hardware_table, priors)
         with _stage_progress(inputs) as on_stage:
-            published = refresh(run_sources, output_dir, force=True, on_stage=on_stage)
+            published = refresh_dataset(run_sources, output_dir, force=True, on_stage=on_stage)
         print_warnings(published.warnings)
         summary = published.summary
         names = {"database": DATABASE_NAME, "parquet": PARQUET_NAME, "rejects": REJECTS_NAME}

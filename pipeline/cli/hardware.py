@@ -77,7 +77,8 @@ def hardware_show(
         flopsheet hardware show "Tesla V100-SXM2-16GB"
     """  # fmt: skip
     with user_errors():
-        from pipeline.calculators import CalculatorInputError, unknown_hardware_message
+        from pipeline.calculators import unknown_hardware_message
+        from pipeline.errors import CalculatorInputError
         from pipeline.estimate.hardware import load_hardware, lookup
 
         table_frame = load_hardware(hardware_table)

@@ -78,6 +78,11 @@ def annotate(
     ]
 
 
+def split_notes(notes: str) -> list[str]:
+    """A row's `notes` as the fragments the stages appended."""
+    return notes.split(NOTE_SEPARATOR) if notes else []
+
+
 def finish_annotations(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(
         pl.col("_flags").str.split(FLAG_SEPARATOR).fill_null([]).alias("flags"),

@@ -6,7 +6,8 @@ import polars as pl
 
 from pipeline.estimate.annotate import finish_annotations, start_annotations
 from pipeline.estimate.bases import add_base_models
-from pipeline.estimate.estimators import chips_without_name, hardware_method, ops_method
+from pipeline.estimate.hardware_time import chips_without_name, hardware_method
+from pipeline.estimate.ops import ops_method
 from pipeline.estimate.reconcile import reconcile
 from pipeline.estimate.uncertainty import confidence
 from pipeline.frames import collect

@@ -28,6 +28,7 @@ import polars as pl
 from pipeline.defaults import SEED_UTILIZATION
 from pipeline.errors import InputFileError
 from pipeline.resources import PRIORS_FILE
+from schemas.estimates import COUNT_ASSUMPTION_FLAGS
 from schemas.systems import DOMAINS
 
 Z90 = 1.6448536269514722  # the standard normal's 95th percentile: a 90% interval is +-Z90 sigma
@@ -43,10 +44,6 @@ PRIOR_COLUMNS = {
     "sigma": pl.Float64, "low": pl.Float64, "high": pl.Float64, "observations": pl.Int64,
 }  # fmt: skip
 MIN_SIGMA = 0.1
-ASSUMED_COUNT_FLAGS = (
-    "epochs_assumed", "tokens_assumed", "words_converted_to_tokens", "dataset_unit_from_notes",
-    "active_parameters_from_notes", "active_parameters_assumed",
-)  # fmt: skip  # a handful of similar reports does not make a utilization certain
 
 
 def sigma_of_range(low: float, high: float) -> float:
@@ -277,7 +274,7 @@ def utilization_observations(
     # rests on an assumed epoch count or dataset unit would teach the assumption, not the
     # hardware. A fine-tune's hardware is not set against anything but its stage either.
     counted_from_reports = (
-        ~pl.col("flags").list.eval(pl.element().is_in(ASSUMED_COUNT_FLAGS)).list.any()
+        ~pl.col("flags").list.eval(pl.element().is_in(COUNT_ASSUMPTION_FLAGS)).list.any()
     )
     plausible = (
         implied.is_between(low, high) & pl.col("base_model").is_null() & counted_from_reports

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from pipeline.defaults import DEFAULT_THRESHOLD
-from pipeline.errors import FlopsheetError, InputFileError, InputValueError
+from pipeline.errors import FlopsheetError, InputFileError, InputValueError, QueryError
 from pipeline.publish.diff import diff_estimates
 from pipeline.publish.query import query_frame
 
@@ -144,10 +144,6 @@ class Dataset:
                 return query_frame(connection.sql(sql))
             except duckdb.Error as error:
                 raise QueryError(_first_line(error)) from None
-
-
-class QueryError(FlopsheetError):
-    """A statement that DuckDB refused or that failed."""
 
 
 def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:

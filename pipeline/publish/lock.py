@@ -10,13 +10,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.errors import EXIT_LOCKED, FlopsheetError
+from pipeline.errors import LockedError
 
 LOCK = ".lock"
-
-
-class LockedError(FlopsheetError):
-    exit_code = EXIT_LOCKED
 
 
 @contextmanager

@@ -230,7 +230,8 @@ def may_name_layer_lists(path: Path) -> bool:
 def named_layer_lists(raw: pl.DataFrame, search_dirs: Sequence[Path]) -> list[Path]:
     """The layer-list files the sheets' `architecture_file` cells name and that exist (a
     missing or bad one is the run's to reject, row by row)."""
-    from pipeline.architecture.layers import ArchitectureFileError, resolve_architecture
+    from pipeline.architecture.fields import ArchitectureFileError
+    from pipeline.architecture.files import resolve_architecture
 
     if "architecture_file" not in raw.columns:
         return []

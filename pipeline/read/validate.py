@@ -15,7 +15,7 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.architecture.layers import layer_list_frame
+from pipeline.architecture.files import layer_list_frame
 from pipeline.frames import collect
 from pipeline.read.parsing import (
     EXPECTED,

@@ -10,31 +10,17 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from pipeline.defaults import DEFAULT_THRESHOLD
 from pipeline.errors import InputFileError
 from pipeline.publish.dataset import Dataset
 from pipeline.publish.diff import diff_counts, diff_estimates
+from pipeline.read.validate import rejected_rows
 from pipeline.report.trends import Trend, fit_eras, fractional_year, large_scale
+from pipeline.settings import DEFAULT_SETTINGS
+from schemas.estimates import INFORMATIONAL_FLAGS
 
-# Flags that record an assumption or a conversion the methods made as documented; every other
-# flag (disagreement, implausible utilization, no estimate, unknown hardware, and any flag this
-# module does not know yet) puts the row on the list of rows that need attention.
-INFORMATIONAL_FLAGS = frozenset(
-    {
-        "epochs_assumed",
-        "tokens_assumed",
-        "words_converted_to_tokens",
-        "precision_assumed",
-        "utilization_assumed",
-        "includes_base_model",
-        "dataset_unit_from_notes",
-        "active_parameters_from_notes",
-        "active_parameters_assumed",
-    }
-)
 REQUIRED_COLUMNS = ("system", "publication_date", "estimate_flop", "estimate_source", "flags")
 OPTIONAL_COLUMNS = (
     "organization",
@@ -50,7 +36,8 @@ OPTIONAL_COLUMNS = (
 )
 INTERVAL_COLUMNS = ("estimate_low_flop", "estimate_high_flop")
 NO_SOURCE = "none"  # the estimate_source shown for rows without an estimate
-AGREEMENT_FACTOR = 3.0  # the band drawn around y = x; the reconciliation's default factor
+# The band drawn around y = x: the factor within which the reconciliation calls methods agreed.
+AGREEMENT_FACTOR = DEFAULT_SETTINGS.agreement_factor
 
 
 @dataclass(frozen=True)
@@ -94,75 +81,41 @@ class DatabaseContents:
     last_two_runs: tuple[pl.DataFrame, pl.DataFrame] | None
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+RUN_COLUMNS = ("run_id", "started_at", "ended_at", "rows_read", "rows_estimated", "rows_rejected",
+               "rows_flagged")  # fmt: skip
 
 
-def _settings(connection: duckdb.DuckDBPyConnection, tables: set[str]) -> dict:
-    if "metadata" not in tables:
-        return {}
-    rows = connection.sql("SELECT value FROM metadata WHERE key = 'settings'").fetchall()
+def _settings(metadata: dict[str, str]) -> dict:
     try:
-        return json.loads(rows[0][0]) if rows else {}
+        return json.loads(metadata.get("settings", "{}"))
     except json.JSONDecodeError:
         return {}
 
 
-def _metadata_version(connection: duckdb.DuckDBPyConnection, tables: set[str]) -> str | None:
-    if "metadata" not in tables:
-        return None
-    rows = connection.sql("SELECT value FROM metadata WHERE key = 'flopsheet_version'").fetchall()
-    return rows[0][0] if rows else None
-
-
-def _published_runs(connection: duckdb.DuckDBPyConnection, tables: set[str]) -> list[dict]:
-    if "runs" not in tables:
-        return []
-    # The same order as `flopsheet diff`: the time each run started, then its id.
-    relation = connection.sql(
-        "SELECT run_id, started_at, ended_at, rows_read, rows_estimated, rows_rejected, "
-        "rows_flagged FROM runs WHERE status = 'published' ORDER BY started_at, run_id"
-    )
-    return relation.pl().to_dicts()
-
-
 def read_database(database: Path) -> DatabaseContents:
-    """Open a published flopsheet database read-only and read what the report needs from it;
-    an InputFileError says why a file is not one."""
-    database = Path(database)
-    if not database.is_file():
-        raise InputFileError(database, "database not found; run `flopsheet estimate` first")
-    try:
-        connection = duckdb.connect(str(database), read_only=True)
-    except duckdb.Error as error:
-        raise InputFileError(
-            database, f"cannot open as a DuckDB database: {_first_line(error)}"
-        ) from None
-    with connection:
-        tables = {row[0] for row in connection.sql("SHOW TABLES").fetchall()}
-        if "estimates" not in tables:
-            raise InputFileError(database, "has no estimates table; is it a flopsheet database?")
-        columns = [row[0] for row in connection.sql("DESCRIBE estimates").fetchall()]
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            raise InputFileError(database, f"estimates lacks the columns {', '.join(missing)}")
-        estimates = connection.sql("SELECT * FROM estimates ORDER BY system").pl()
-        rejects = (
-            connection.sql("SELECT * FROM rejects ORDER BY source_file, source_row, system").pl()
-            if "rejects" in tables
-            else None
-        )
-        settings = _settings(connection, tables)
-        version = _metadata_version(connection, tables)
-        runs = _published_runs(connection, tables)
+    """Read what the report needs from a published flopsheet database; an InputFileError says
+    why a file is not one."""
+    dataset = Dataset(database)
+    tables = dataset.tables()
+    if "estimates" not in tables:
+        raise InputFileError(database, "has no estimates table; is it a flopsheet database?")
+    missing = [c for c in REQUIRED_COLUMNS if c not in dataset.columns("estimates")]
+    if missing:
+        raise InputFileError(database, f"estimates lacks the columns {', '.join(missing)}")
+    metadata = dataset.metadata()
+    runs = []
+    if "runs" in tables:  # in the order of `flopsheet diff`: by start time, then id
+        published = dataset.runs().filter(pl.col("status") == "published")
+        runs = published.select(RUN_COLUMNS).to_dicts()
     last_two_runs = None
     if "estimate_history" in tables and len(runs) >= 2:
-        published = Dataset(database)
         last_two_runs = (
-            published.estimates_as_of(runs[-2]["run_id"]),
-            published.estimates_as_of(runs[-1]["run_id"]),
+            dataset.estimates_as_of(runs[-2]["run_id"]),
+            dataset.estimates_as_of(runs[-1]["run_id"]),
         )
+    estimates = dataset.estimates()
+    rejects = dataset.rejects() if "rejects" in tables else None
+    settings, version = _settings(metadata), metadata.get("flopsheet_version")
     return DatabaseContents(
         estimates=estimates,
         rejects=rejects,
@@ -297,15 +250,13 @@ def report_data(contents: DatabaseContents) -> ReportData:
     by_flag = _counts(flags, "flag").with_columns(
         pl.col("value").is_in(sorted(INFORMATIONAL_FLAGS)).not_().alias("needs_attention")
     )
-    rejected_rows = 0
-    if rejects is not None and rejects.height:
-        rejected_rows = rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
+    rejected = 0 if rejects is None else rejected_rows(rejects)
     totals = {
         "systems": estimates.height,
         "estimated": estimates.filter(pl.col("estimate_flop").is_not_null()).height,
         "without_estimate": estimates.filter(pl.col("estimate_flop").is_null()).height,
         "flagged": estimates.filter(pl.col("flags").list.len() > 0).height,
-        "rejected_rows": rejected_rows,
+        "rejected_rows": rejected,
         "reject_problems": 0 if rejects is None else rejects.height,
         "plotted": points.height,
         "without_date": estimates.filter(

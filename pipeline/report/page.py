@@ -24,17 +24,13 @@ import vl_convert as vlc
 
 from pipeline.defaults import DEFAULT_THRESHOLD
 from pipeline.errors import InputFileError
+from pipeline.report import REPORT_HTML
 from pipeline.report.charts import build_charts, chart_files, chart_specs, shown_note
-from pipeline.report.data import (
-    AGREEMENT_FACTOR,
-    INFORMATIONAL_FLAGS,
-    ReportData,
-    load_report_data,
-)
+from pipeline.report.data import AGREEMENT_FACTOR, ReportData, load_report_data
 from pipeline.report.trends import Trend, doubling_text
 from pipeline.version import __version__
+from schemas.estimates import INFORMATIONAL_FLAGS
 
-REPORT_HTML = "report.html"
 # The attention table lists at most this many rows, so that a database of a million systems
 # still makes a page a browser opens; its note counts them all.
 MAX_TABLE_ROWS = 2_000

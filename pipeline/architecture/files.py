@@ -1,0 +1,139 @@
+"""Layer lists named by the spreadsheet: resolving an `architecture_file` cell to a file (or
+reading it as inline JSON), reading and counting it, and the per-cell frame the pipeline joins on
+the `architecture_file` column. Files are small and read one at a time in Python."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from pipeline.architecture.fields import ArchitectureFileError
+from pipeline.architecture.layers import LayerCount, count_layer_list
+from pipeline.resources import ARCHITECTURES_DIR
+
+DEFAULT_ARCHITECTURES_DIR = ARCHITECTURES_DIR
+FRAME_SCHEMA = {
+    "architecture_file": pl.String,
+    "architecture_parameters": pl.Float64,
+    "architecture_forward_flop_per_example": pl.Float64,
+    "architecture_sequence_length": pl.Int64,
+    "architecture_breakdown": pl.String,
+    "architecture_error": pl.String,
+}
+
+
+def count_layer_file(path: Path | str, read_from: Path | None = None) -> LayerCount:
+    """Read and count one JSON layer list (its bytes from `read_from` when given: a run's
+    snapshot of it); errors name `path`."""
+    path = Path(path)
+    try:
+        text = Path(read_from or path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArchitectureFileError(path, "architecture file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ArchitectureFileError(path, f"cannot read the architecture file: {error}") from None
+    return count_layer_list(_parse_json(path, text), path)
+
+
+def _parse_json(source: object, text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ArchitectureFileError(
+            source, f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
+
+
+def resolve_architecture(cell: str, search_dirs: Sequence[Path | str] = ()) -> Path:
+    """The file a cell names: an absolute path as written; a relative one in each search
+    folder (say, the spreadsheet's), then the shipped
+    layer lists (`pipeline/data/architectures/`), each also with '.json' added."""
+    name = cell.strip()
+    written = Path(name)
+    # Never the working directory: the same sheet must count the same wherever it is run.
+    folders = () if written.is_absolute() else (*search_dirs, DEFAULT_ARCHITECTURES_DIR)
+    candidates = [Path(folder) / written for folder in folders] or [written]
+    for candidate in list(candidates):
+        if candidate.suffix == "":
+            candidates.append(candidate.with_suffix(".json"))
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ArchitectureFileError(
+        name,
+        "architecture file not found (looked in "
+        + ", ".join(str(f) for f in folders or (written.parent,))
+        + "; '.json' may be left off)",
+    )
+
+
+def count_architecture_cell(
+    cell: str, search_dirs: Sequence[Path | str] = (), copies: Mapping[Path, Path] | None = None
+) -> LayerCount:
+    """A cell of the `architecture_file` column: inline JSON (starts with '{') or a file.
+    `copies` maps a file the cell resolves to onto the snapshot to read instead."""
+    text = cell.strip()
+    if text.startswith("{"):
+        return count_layer_list(_parse_json("inline architecture", text), "inline architecture")
+    found = resolve_architecture(text, search_dirs)
+    return count_layer_file(found, (copies or {}).get(found))
+
+
+def _cell_name(cell: str) -> str:
+    return "inline architecture" if cell.strip().startswith("{") else cell.strip()
+
+
+def _counted_row(
+    cell: str, search_dirs: Sequence[Path | str], copies: Mapping[Path, Path] | None
+) -> dict:
+    counted = count_architecture_cell(cell, search_dirs, copies)
+    parameters, forward = float(counted.parameters), float(counted.forward_flop)
+    if not (math.isfinite(parameters) and math.isfinite(forward)):
+        raise OverflowError("counts past the float range")
+    return {
+        "architecture_file": cell,
+        "architecture_parameters": parameters,
+        "architecture_forward_flop_per_example": forward,
+        "architecture_sequence_length": counted.sequence_length,
+        "architecture_breakdown": counted.breakdown(),
+        "architecture_error": None,
+    }
+
+
+def layer_list_frame(
+    cells: Iterable[str | None],
+    search_dirs: Sequence[Path | str] = (),
+    errors: Literal["raise", "record"] = "raise",
+    copies: Mapping[Path, Path] | None = None,
+) -> pl.DataFrame:
+    """One row per distinct non-blank cell, to join on `architecture_file`.
+
+    With errors="record" a bad file gives a row whose counts are null and whose
+    `architecture_error` holds the one-line message, so the row can be quarantined instead
+    of ending the run.
+    """
+    rows = []
+    for cell in dict.fromkeys(c for c in cells if c is not None and c.strip()):
+        try:
+            rows.append(_counted_row(cell, search_dirs, copies))
+        except (
+            ArchitectureFileError,
+            ArithmeticError,
+            RecursionError,
+            ValueError,
+            TypeError,
+        ) as error:
+            # Sizes past the float range or nesting past Python's stack are bad files too.
+            problem = (
+                error if isinstance(error, ArchitectureFileError)
+                else ArchitectureFileError(_cell_name(cell), f"cannot be counted: {type(error).__name__}: {error}")
+            )  # fmt: skip
+            if errors == "raise":
+                raise problem from None
+            rows.append({"architecture_file": cell, "architecture_error": str(problem)})
+    return pl.DataFrame(rows, schema=FRAME_SCHEMA)
