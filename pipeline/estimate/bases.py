@@ -139,49 +139,83 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("summary"))
     )  # fmt: skip
     frame = frame.with_columns(summary.alias("summary"))
-    return frame.with_columns(
-        pl.when(uses_total).then(pl.col(total)).otherwise(pl.col(column)).alias(column)
-        for total, column in (
-            ("_total", "estimate_flop"), ("_total_low", "estimate_low_flop"),
-            ("_total_high", "estimate_high_flop"),
+    return (
+        frame.with_columns(
+            pl.when(uses_total).then(pl.col(total)).otherwise(pl.col(column)).alias(column)
+            for total, column in (
+                ("_total", "estimate_flop"),
+                ("_total_low", "estimate_low_flop"),
+                ("_total_high", "estimate_high_flop"),
+            )
         )
-    ).with_columns(
-        pl.when(base_unknown).then(None).otherwise(pl.col("estimate_high_flop"))
-        .alias("estimate_high_flop"),
-        pl.when(stage_unknown).then(pl.lit("base_model"))
-        .otherwise(pl.col("estimate_source")).alias("estimate_source"),
-    ).with_columns(
-        add_flags(
-            {
-                "includes_base_model": uses_total,
-                "base_compute_unknown": base_unknown,
-                "stage_compute_unknown": stage_unknown,
-                "base_lower_bound": base_lower_bound,
-                "base_model_cycle": cycle,
-            }
-        ),
-        add_notes(
-            pl.when(cycle).then(pl.concat_str([
-                pl.lit("base models form a cycle through '"), pl.col("base_model"),
-                pl.lit("': no base total can be found"),
-            ])),
-            pl.when(combined).then(pl.concat_str([
-                pl.lit("stage "), sci(stage), pl.lit(" FLOP + base model '"), pl.col("base_model"),
-                pl.lit("' "), sci(base_total), pl.lit(" FLOP = "), sci(pl.col("estimate_flop")), pl.lit(" FLOP"),
-            ])),
-            pl.when(base_unknown).then(pl.concat_str([
-                pl.lit("base model '"), pl.col("base_model"),
-                pl.lit("' has no known compute: the stage alone, a lower bound"),
-            ])),
-            pl.when(stage_unknown).then(pl.concat_str([
-                pl.lit("no estimate of this stage: base model '"), pl.col("base_model"),
-                pl.lit("' total "), sci(base_total), pl.lit(" FLOP, a lower bound"),
-            ])),
-            pl.when(base_lower_bound).then(
-                pl.lit("the base model's total is itself a lower bound, so this is one too")
+        .with_columns(
+            pl.when(base_unknown)
+            .then(None)
+            .otherwise(pl.col("estimate_high_flop"))
+            .alias("estimate_high_flop"),
+            pl.when(stage_unknown)
+            .then(pl.lit("base_model"))
+            .otherwise(pl.col("estimate_source"))
+            .alias("estimate_source"),
+        )
+        .with_columns(
+            add_flags(
+                {
+                    "includes_base_model": uses_total,
+                    "base_compute_unknown": base_unknown,
+                    "stage_compute_unknown": stage_unknown,
+                    "base_lower_bound": base_lower_bound,
+                    "base_model_cycle": cycle,
+                }
             ),
-        ),
-    ).drop(
-        "_base_row", "_base_cycle", "_total", "_total_low", "_total_high", "_base_total",
-        "_base_high",
-    )  # fmt: skip
+            add_notes(
+                pl.when(cycle).then(
+                    pl.concat_str(
+                        [
+                            pl.lit("base models form a cycle through '"),
+                            pl.col("base_model"),
+                            pl.lit("': no base total can be found"),
+                        ]
+                    )
+                ),
+                pl.when(combined).then(
+                    pl.concat_str(
+                        [
+                            pl.lit("stage "),
+                            sci(stage),
+                            pl.lit(" FLOP + base model '"),
+                            pl.col("base_model"),
+                            pl.lit("' "),
+                            sci(base_total),
+                            pl.lit(" FLOP = "),
+                            sci(pl.col("estimate_flop")),
+                            pl.lit(" FLOP"),
+                        ]
+                    )
+                ),
+                pl.when(base_unknown).then(
+                    pl.concat_str(
+                        [
+                            pl.lit("base model '"),
+                            pl.col("base_model"),
+                            pl.lit("' has no known compute: the stage alone, a lower bound"),
+                        ]
+                    )
+                ),
+                pl.when(stage_unknown).then(
+                    pl.concat_str(
+                        [
+                            pl.lit("no estimate of this stage: base model '"),
+                            pl.col("base_model"),
+                            pl.lit("' total "),
+                            sci(base_total),
+                            pl.lit(" FLOP, a lower bound"),
+                        ]
+                    )
+                ),
+                pl.when(base_lower_bound).then(
+                    pl.lit("the base model's total is itself a lower bound, so this is one too")
+                ),
+            ),
+        )
+    )

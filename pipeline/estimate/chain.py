@@ -1,4 +1,9 @@
-"""The batch job as a chain of pure stages: systems in, estimates out."""
+"""The batch job as a chain of pure stages: systems in, estimates out.
+
+Each stage adds the columns it publishes and the working columns the later stages read; a
+working column's name starts with an underscore (a user's column that would is read as
+`input_<name>`), and all of them are left out once, when the published columns are selected
+(`schemas.estimates.output_columns`)."""
 
 from __future__ import annotations
 

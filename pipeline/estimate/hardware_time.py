@@ -106,19 +106,40 @@ def hardware_method(
             {
                 "multiple_hardware": (
                     pl.col("_hardware_multiple"),
-                    pl.concat_str([pl.lit("several chip types ("), hardware_text, pl.lit("): no hardware estimate")]),
+                    pl.concat_str(
+                        [
+                            pl.lit("several chip types ("),
+                            hardware_text,
+                            pl.lit("): no hardware estimate"),
+                        ]
+                    ),
                 ),
                 "unknown_hardware": (
                     unresolved,
-                    pl.concat_str([pl.lit("hardware '"), hardware_text, pl.lit("' not in the hardware table")]),
+                    pl.concat_str(
+                        [pl.lit("hardware '"), hardware_text, pl.lit("' not in the hardware table")]
+                    ),
                 ),
                 "precision_assumed": (
                     table_peak_used & pl.col("precision").is_null(),
-                    pl.concat_str([pl.lit("precision not reported: "), pl.col("precision_used"), pl.lit(" peak assumed")]),
+                    pl.concat_str(
+                        [
+                            pl.lit("precision not reported: "),
+                            pl.col("precision_used"),
+                            pl.lit(" peak assumed"),
+                        ]
+                    ),
                 ),
                 "precision_not_supported": (
                     table_peak_used & pl.col("_precision_fell_back"),
-                    pl.concat_str([pl.col("precision"), pl.lit(" has no peak on this chip: "), pl.col("precision_used"), pl.lit(" used")]),
+                    pl.concat_str(
+                        [
+                            pl.col("precision"),
+                            pl.lit(" has no peak on this chip: "),
+                            pl.col("precision_used"),
+                            pl.lit(" used"),
+                        ]
+                    ),
                 ),
                 "utilization_assumed": (applies & pl.col("utilization").is_null(), None),
                 "hardware_time_without_chip": (chips_without_name(), None),
@@ -126,11 +147,14 @@ def hardware_method(
                     pl.col("hardware_matched").is_not_null()
                     & pl.col("chip_seconds").is_not_null()
                     & pl.col("peak_flop_per_second_used").is_null(),
-                    pl.concat_str([
-                        pl.col("hardware_matched"), pl.lit(" has no "),
-                        pl.coalesce(pl.col("precision"), pl.lit("floating-point")),
-                        pl.lit(NO_PEAK_NOTE + PEAK_HINT),
-                    ]),  # fmt: skip
+                    pl.concat_str(
+                        [
+                            pl.col("hardware_matched"),
+                            pl.lit(" has no "),
+                            pl.coalesce(pl.col("precision"), pl.lit("floating-point")),
+                            pl.lit(NO_PEAK_NOTE + PEAK_HINT),
+                        ]
+                    ),  # fmt: skip
                 ),
                 "hardware_out_of_range": out_of_range("_hardware_raw", "the hardware estimate"),
             },
@@ -138,14 +162,9 @@ def hardware_method(
         )
     ).with_columns(
         # A utilization is part of a hardware estimate: a row without one used none.
-        pl.when(applies).then(pl.col(c)).alias(c) for c in ("utilization_used", "utilization_source")
-    ).drop(
-        "_hardware_raw",
-        "_hardware_note",
-        "_precision_fell_back", "_hardware_multiple", "_hardware_year", "_hardware_type", "_hardware_maker",
-        "_hardware_generation",
-        "_prior_utilization", "_prior_sigma", "_prior_label", pl.selectors.starts_with("_peak_"),
-    )  # fmt: skip
+        pl.when(applies).then(pl.col(c)).alias(c)
+        for c in ("utilization_used", "utilization_source")
+    )
 
 
 def chips_without_name() -> pl.Expr:

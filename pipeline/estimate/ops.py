@@ -2,9 +2,8 @@
 training FLOP = (1 + backward/forward) x forward FLOP per example x examples x epochs, the
 forward pass being 2 x connections, or 2 x parameters per token for language models (so 6ND).
 
-`ops_method` chains steps that each add columns for the later ones to read; the working
-columns (named with a leading underscore) are dropped at the end, but for `_ops_parameters`
-and `_ops_sigma`, which reconcile reads.
+`ops_method` chains steps that each add columns for the later ones to read. Their working
+columns are named with a leading underscore, and `estimate` drops them all at its end.
 """
 
 from __future__ import annotations
@@ -25,11 +24,6 @@ from schemas.systems import ARCHITECTURE_COLUMNS
 DOMAINS_NOT_READING_WORDS = ("speech", "vision", "games", "robotics")
 
 TRANSFORMER_COUNTS = ("_tf_active", "_tf_total", "_tf_forward")
-WORKING_COLUMNS = (
-    "_tf_described", "_tf_incomplete", *TRANSFORMER_COUNTS, "_token_data", "_tokens_assumed",
-    "_share_assumed", "_tokens_per_epoch", "_too_few_tokens", "_rule_kind", "_reads_tokens",
-    "_layer_examples", "_ops_raw", "_tf_note", "_ops_note",
-)  # fmt: skip
 
 
 def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = True) -> pl.LazyFrame:
@@ -45,7 +39,6 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         .pipe(_derivation, settings, transformers)
         .pipe(_flags_and_notes, settings, transformers)
         .pipe(_drop_out_of_range_rule)
-        .drop(WORKING_COLUMNS)
     )
 
 

@@ -27,11 +27,11 @@ import polars as pl
 
 from pipeline.defaults import SEED_UTILIZATION
 from pipeline.errors import InputFileError
+from pipeline.estimate.uncertainty import Z90
 from pipeline.resources import PRIORS_FILE
 from schemas.estimates import COUNT_ASSUMPTION_FLAGS
 from schemas.systems import DOMAINS
 
-Z90 = 1.6448536269514722  # the standard normal's 95th percentile: a 90% interval is +-Z90 sigma
 ANY = "*"
 SEED = "seed"
 SEED_RANGE = (0.2, 0.6)  # reported practice, taken as the seed priors' 90% range
@@ -43,7 +43,7 @@ PRIOR_COLUMNS = {
     "domain": pl.String, "generation": pl.String, "utilization": pl.Float64,
     "sigma": pl.Float64, "low": pl.Float64, "high": pl.Float64, "observations": pl.Int64,
 }  # fmt: skip
-MIN_SIGMA = 0.1
+MIN_PRIOR_SIGMA = 0.1  # a calibrated prior is never surer than this, however alike its reports
 
 
 def sigma_of_range(low: float, high: float) -> float:
@@ -307,7 +307,9 @@ def calibrate_priors(observations: pl.DataFrame, min_observations: int = 10) -> 
     u = pl.col("observed_utilization")
     stats = [
         u.median().alias("utilization"),
-        pl.max_horizontal(u.log().std().fill_null(MIN_SIGMA), pl.lit(MIN_SIGMA)).alias("sigma"),
+        pl.max_horizontal(u.log().std().fill_null(MIN_PRIOR_SIGMA), pl.lit(MIN_PRIOR_SIGMA)).alias(
+            "sigma"
+        ),
         u.quantile(0.05, "linear").alias("low"),
         u.quantile(0.95, "linear").alias("high"),
         pl.len().cast(pl.Int64).alias("observations"),

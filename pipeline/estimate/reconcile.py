@@ -6,8 +6,7 @@ import polars as pl
 
 from pipeline.estimate.annotate import add_flags, add_notes, by_partition
 from pipeline.estimate.formatting import duration, fixed, sci, short
-from pipeline.estimate.priors import Z90
-from pipeline.estimate.uncertainty import MIN_SIGMA, interval, rounding_sigma
+from pipeline.estimate.uncertainty import MIN_WEIGHT_SIGMA, Z90, interval, rounding_sigma
 from pipeline.settings import Settings
 
 NO_INPUTS_NOTE = "insufficient inputs for either method"
@@ -53,8 +52,10 @@ def reconcile(frame: pl.LazyFrame, settings: Settings, bound_unnamed: bool = Tru
         implied.alias("implied_utilization"),
         (ops / hw).alias("ops_hardware_ratio"),
         ops_weighed.alias("_ops_weighed"),
-        pl.max_horizontal("_ops_sigma", pl.lit(MIN_SIGMA)).alias("_ops_weight_sigma"),
-        pl.max_horizontal("_hardware_sigma", pl.lit(MIN_SIGMA)).alias("_hardware_weight_sigma"),
+        pl.max_horizontal("_ops_sigma", pl.lit(MIN_WEIGHT_SIGMA)).alias("_ops_weight_sigma"),
+        pl.max_horizontal("_hardware_sigma", pl.lit(MIN_WEIGHT_SIGMA)).alias(
+            "_hardware_weight_sigma"
+        ),
     )
     so, sh = pl.col("_ops_weight_sigma"), pl.col("_hardware_weight_sigma")
     weight_ops, weight_hw = 1 / so**2, 1 / sh**2
@@ -180,11 +181,7 @@ def reconcile(frame: pl.LazyFrame, settings: Settings, bound_unnamed: bool = Tru
             ),
         ),
     )  # fmt: skip
-    frame = frame.drop(
-        "_ops_weighed", "_ops_weight_sigma", "_hardware_weight_sigma", "_ops_beyond_capacity",
-        "_ops_unused", "_capacity_flop", "_fastest_peak",
-    )  # fmt: skip
-    return with_summary(frame).drop("_ops_parameters")
+    return with_summary(frame)
 
 
 def inconsistency_note() -> pl.Expr:

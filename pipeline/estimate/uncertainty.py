@@ -11,10 +11,10 @@ import math
 
 import polars as pl
 
-from pipeline.estimate.priors import Z90
 from pipeline.settings import Settings
 
-MIN_SIGMA = 1e-3  # an all-reported estimate still gets a finite weight when methods combine
+Z90 = 1.6448536269514722  # the standard normal's 95th percentile: a 90% interval is +-Z90 sigma
+MIN_WEIGHT_SIGMA = 1e-3  # an all-reported estimate still gets a finite weight when methods combine
 
 
 def factor_sigma(factor: float) -> float:

@@ -28,6 +28,8 @@ from pipeline.read.parsing import (
 )
 from schemas.systems import CANONICAL_COLUMNS, FRAME_CHECKS, PLAUSIBLE_FLOP_TEXT, SystemsSchema
 
+# A row whose system an earlier row already names; its reason goes on to name that row.
+DUPLICATE_SYSTEM = "duplicate system name"
 REJECT_SCHEMA = {
     "source_file": pl.String,
     "source_row": pl.Int64,
@@ -166,6 +168,11 @@ def schema_failures(typed: pl.DataFrame) -> pl.DataFrame:
     reason_by_check = {name: reason for name, (_, reason) in FRAME_CHECKS.items()}
     column_by_check = {name: column for name, (column, _) in FRAME_CHECKS.items()}
     check_kind = pl.col("check").str.extract(r"^([a-z_]+)")
+    reason_of_frame_check = (
+        pl.when(pl.col("check") == "system_unique")
+        .then(pl.lit(DUPLICATE_SYSTEM))
+        .otherwise(pl.concat_str([pl.lit("expected "), pl.col("check").replace_strict(reason_by_check, default=None)]))
+    )  # fmt: skip
     return cases.select(
         pl.col("index").cast(pl.Int64).alias("_row"),
         pl.when(frame_check)
@@ -173,7 +180,7 @@ def schema_failures(typed: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("column"))
         .alias("column"),
         pl.when(frame_check)
-        .then(pl.concat_str([pl.lit("expected "), pl.col("check").replace_strict(reason_by_check, default=None)]))
+        .then(reason_of_frame_check)
         .otherwise(
             pl.concat_str([pl.col("column"), pl.lit(":"), check_kind])
             .replace_strict(COLUMN_CHECK_REASONS, default=None)
@@ -275,7 +282,7 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
         )
     )  # fmt: skip
     joined = joined.join(first_use, on="system", how="left")
-    duplicate = pl.col("reason").str.contains("not already used")
+    duplicate = pl.col("reason") == DUPLICATE_SYSTEM
     return (
         joined.select(
             "source_file",
@@ -284,7 +291,7 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
             pl.col("column").alias("column_name"),
             value.alias("value"),
             pl.when(duplicate)
-            .then(pl.concat_str([pl.lit("duplicate system name"), pl.col("_first")]))
+            .then(pl.concat_str([pl.col("reason"), pl.col("_first")]))
             .otherwise(pl.col("reason"))
             .alias("reason"),
         )

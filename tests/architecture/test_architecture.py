@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -31,8 +30,9 @@ from pipeline.architecture.transformer import (
     transformer_parameters,
 )
 from pipeline.errors import FlopsheetError, InputFileError
+from tests.conftest import TEST_DATA
 
-HERE = Path(__file__).resolve().parent / "data" / "architectures"
+HERE = TEST_DATA / "architectures"
 COLUMNS = [c for c in ARCHITECTURE_COLUMNS if c != "architecture_file"] + ["d_head"]
 TYPES = {c: pl.Boolean if ARCHITECTURE_COLUMNS.get(c) == "flag" else pl.Float64 for c in COLUMNS}
 

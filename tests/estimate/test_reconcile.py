@@ -5,7 +5,7 @@ import math
 import pytest
 
 from pipeline.estimate.chain import estimate
-from pipeline.estimate.priors import Z90
+from pipeline.estimate.uncertainty import Z90
 from pipeline.settings import Settings
 from tests.conftest import systems_frame
 

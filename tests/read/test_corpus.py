@@ -2,7 +2,6 @@
 never a traceback, and the good rows always go on."""
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -10,8 +9,9 @@ from typer.testing import CliRunner
 
 from pipeline.cli.app import app
 from pipeline.errors import EXIT_INPUT_FILE
+from tests.conftest import REPO
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = REPO / "tests" / "corpus"
 runner = CliRunner()
 
 FILE_LEVEL = {
