@@ -169,11 +169,25 @@ class SystemsSchema(pa.DataFrameModel):
     def system_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
         # The first row of a name stands; later rows with the same name are quarantined.
         system = pl.col("system")
-        return data.lazyframe.select(system.is_null() | system.is_first_distinct())
+        return data.lazyframe.select(system.is_null() | system_key(system).is_first_distinct())
 
     class Config:
         strict = False  # unknown columns are carried through
         coerce = False
+
+
+def system_key(system: pl.Expr) -> pl.Expr:
+    """A system name as uniqueness compares it: names a reader cannot tell apart are the same
+    system. Compatibility forms are folded (NFKC: full-width letters, ligatures), invisible
+    characters dropped (zero-width spaces and joiners, soft hyphens, byte-order marks), dashes
+    made hyphens, and case ignored."""
+    return (
+        system.str.normalize("NFKC")
+        .str.replace_all("[\u00ad\u200b-\u200d\u2060\ufeff]", "")
+        .str.replace_all("[\u2010-\u2015\u2212]", "-")
+        .str.strip_chars()
+        .str.to_lowercase()
+    )
 
 
 # Which input column a frame-level check speaks of, and what it expected.

@@ -27,20 +27,41 @@ FRAME_SCHEMA = {
 }
 
 
+# A layer list is a few kilobytes; a file far larger is not one, and is not read.
+MAX_LAYER_FILE_BYTES = 1_000_000
+
+
+def read_layer_file(path: Path, shown: Path | str | None = None) -> str:
+    """The text of a layer-list file, at most MAX_LAYER_FILE_BYTES; errors name `shown`."""
+    shown = shown or path
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_LAYER_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ArchitectureFileError(shown, "architecture file not found") from None
+    except OSError as error:
+        raise ArchitectureFileError(
+            shown, f"cannot read the architecture file: {error.strerror or error}"
+        ) from None
+    if len(data) > MAX_LAYER_FILE_BYTES:
+        raise ArchitectureFileError(
+            shown, f"is over {MAX_LAYER_FILE_BYTES:,} bytes, more than any layer list"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ArchitectureFileError(shown, f"cannot read the architecture file: {error}") from None
+
+
 def count_layer_file(path: Path | str, read_from: Path | None = None) -> LayerCount:
     """Read and count one JSON layer list (its bytes from `read_from` when given: a run's
     snapshot of it); errors name `path`."""
     path = Path(path)
-    try:
-        text = Path(read_from or path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ArchitectureFileError(path, "architecture file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ArchitectureFileError(path, f"cannot read the architecture file: {error}") from None
-    return count_layer_list(_parse_json(path, text), path)
+    text = read_layer_file(Path(read_from or path), path)
+    return count_layer_list(parse_json(path, text), path)
 
 
-def _parse_json(source: object, text: str) -> object:
+def parse_json(source: object, text: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -50,24 +71,35 @@ def _parse_json(source: object, text: str) -> object:
 
 
 def resolve_architecture(cell: str, search_dirs: Sequence[Path | str] = ()) -> Path:
-    """The file a cell names: an absolute path as written; a relative one in each search
-    folder (say, the spreadsheet's), then the shipped
-    layer lists (`pipeline/data/architectures/`), each also with '.json' added."""
+    """The file a cell names: a path relative to one of the search folders (the spreadsheet's)
+    that stays inside it, else a shipped layer list (`pipeline/data/architectures/`); '.json'
+    may be left off. A sheet never makes flopsheet read, or copy into a dataset, a file outside
+    its own folder: an absolute path, a '..', or a link out of the folder is refused, and so is
+    anything but a regular file."""
     name = cell.strip()
     written = Path(name)
+    if written.is_absolute() or ".." in written.parts:
+        raise ArchitectureFileError(
+            name, "must name a layer list inside the spreadsheet's folder (no absolute path, no '..')"
+        )
+    if written.suffix != ".json":
+        written = Path(f"{name}.json")
     # Never the working directory: the same sheet must count the same wherever it is run.
-    folders = () if written.is_absolute() else (*search_dirs, DEFAULT_ARCHITECTURES_DIR)
-    candidates = [Path(folder) / written for folder in folders] or [written]
-    for candidate in list(candidates):
-        if candidate.suffix == "":
-            candidates.append(candidate.with_suffix(".json"))
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+    folders = [Path(folder) for folder in (*search_dirs, DEFAULT_ARCHITECTURES_DIR)]
+    for folder in folders:
+        candidate = folder / written
+        try:
+            if not candidate.is_file():
+                continue
+            if not candidate.resolve().is_relative_to(folder.resolve()):
+                raise ArchitectureFileError(name, f"links outside {folder}: not read")
+        except OSError as error:  # a name too long for the file system, a folder not readable
+            raise ArchitectureFileError(name, f"cannot be looked up: {error.strerror or error}") from None
+        return candidate
     raise ArchitectureFileError(
         name,
         "architecture file not found (looked in "
-        + ", ".join(str(f) for f in folders or (written.parent,))
+        + ", ".join(str(f) for f in folders)
         + "; '.json' may be left off)",
     )
 
@@ -79,7 +111,7 @@ def count_architecture_cell(
     `copies` maps a file the cell resolves to onto the snapshot to read instead."""
     text = cell.strip()
     if text.startswith("{"):
-        return count_layer_list(_parse_json("inline architecture", text), "inline architecture")
+        return count_layer_list(parse_json("inline architecture", text), "inline architecture")
     found = resolve_architecture(text, search_dirs)
     return count_layer_file(found, (copies or {}).get(found))
 

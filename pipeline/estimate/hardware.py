@@ -15,6 +15,7 @@ import polars as pl
 from pipeline.errors import InputFileError
 from pipeline.frames import collect
 from pipeline.read.files import FIRST_DATA_ROW
+from pipeline.read.small_files import read_small_text
 from pipeline.resources import HARDWARE_TABLE
 from schemas.hardware import PEAK_COLUMNS, HardwareSchema
 
@@ -54,10 +55,9 @@ def hardware_key(name: pl.Expr) -> pl.Expr:
 def load_hardware(path: Path = HARDWARE_TABLE) -> pl.DataFrame:
     """Read and validate the hardware table. The table is reference data every estimate rests
     on, so a broken one is a file-level error naming the row, column and value."""
+    text = read_small_text(Path(path), "hardware table")
     try:
-        frame = pl.read_csv(path, infer_schema=False)
-    except FileNotFoundError:
-        raise InputFileError(path, "hardware table not found") from None
+        frame = pl.read_csv(text.encode(), infer_schema=False)
     except Exception as error:
         raise InputFileError(path, f"cannot read the hardware table: {error}") from None
     missing = [c for c in HardwareSchema.to_schema().columns if c not in frame.columns]

@@ -18,7 +18,6 @@ Priors files are TOML (`[[prior]]` tables); `flopsheet calibrate` writes them an
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import polars as pl
 from pipeline.defaults import SEED_UTILIZATION
 from pipeline.errors import InputFileError
 from pipeline.estimate.uncertainty import Z90
+from pipeline.read.small_files import read_toml
 from pipeline.resources import PRIORS_FILE
 from schemas.estimates import COUNT_ASSUMPTION_FLAGS
 from schemas.systems import DOMAINS
@@ -122,14 +122,7 @@ def load_priors(
 
 
 def _priors_from_file(path: Path) -> pl.DataFrame:
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputFileError(path, "priors file not found") from None
-    except OSError as error:  # a folder, an unreadable file
-        raise InputFileError(path, f"cannot read: {error.strerror or error}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InputFileError(path, f"not a TOML priors file: {error}") from None
+    document = read_toml(path, "priors file")
     entries = document.get("prior")
     if not isinstance(entries, list) or not entries:
         raise InputFileError(path, "no [[prior]] tables")

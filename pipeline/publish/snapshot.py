@@ -20,7 +20,9 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.architecture.files import MAX_LAYER_FILE_BYTES
 from pipeline.errors import InputFileError
+from pipeline.read.small_files import MAX_SHEET_BYTES, MAX_TABLE_BYTES, check_regular_file
 from pipeline.settings import Settings
 from pipeline.sources import Sources
 from pipeline.version import __version__
@@ -45,13 +47,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_hashed(source: Path, target: Path, what: str) -> str:
+def _copy_hashed(source: Path, target: Path, what: str, max_bytes: int = MAX_TABLE_BYTES) -> str:
     """Copy `source` to `target`, hashing the bytes as they are written: the copy's SHA-256.
-    A copy, not a hard link: a link would change with the next in-place edit of the file."""
+    A copy, not a hard link: a link would change with the next in-place edit of the file.
+    Only a regular file under `max_bytes` is copied, and no more than that is read."""
+    check_regular_file(source, what, max_bytes)
     digest = hashlib.sha256()
+    copied = 0
     try:
         with open(source, "rb") as reader, open(target, "wb") as writer:
             for block in iter(lambda: reader.read(1 << 20), b""):
+                copied += len(block)
+                if copied > max_bytes:  # it grew while it was copied
+                    raise InputFileError(
+                        source, f"is more than a {what} can be ({max_bytes:,} bytes)"
+                    )
                 digest.update(block)
                 writer.write(block)
     except FileNotFoundError:
@@ -85,12 +95,9 @@ class Snapshot:
     @classmethod
     def take(cls, sources: Sources, run_dir: Path) -> Snapshot:
         (run_dir / INPUTS_DIR).mkdir()
-        for path in sources.inputs:
-            if path.exists() and not path.is_file():
-                raise InputFileError(path, "not a file")
         snapshot = cls(run_dir, [], None, None)  # type: ignore[arg-type]
         snapshot.sheets = [
-            snapshot._copy(path, f"{index:02d}-{path.name}", "file")
+            snapshot._copy(path, f"{index:02d}-{path.name}", "file", MAX_SHEET_BYTES)
             for index, path in enumerate(sources.inputs)
         ]
         snapshot.hardware = snapshot._copy(sources.hardware_table, HARDWARE_COPY, "hardware table")
@@ -98,9 +105,10 @@ class Snapshot:
             snapshot.priors = snapshot._copy(sources.priors.path, PRIORS_COPY, "priors file")
         return snapshot
 
-    def _copy(self, original: Path, name: str, what: str) -> Copy:
+    def _copy(self, original: Path, name: str, what: str, max_bytes: int = MAX_TABLE_BYTES) -> Copy:
         relative = Path(INPUTS_DIR) / name
-        return Copy(original, relative, _copy_hashed(original, self.run_dir / relative, what))
+        sha256 = _copy_hashed(original, self.run_dir / relative, what, max_bytes)
+        return Copy(original, relative, sha256)
 
     def path(self, item: Copy) -> Path:
         return self.run_dir / item.relative
@@ -121,7 +129,7 @@ class Snapshot:
         (self.run_dir / INPUTS_DIR / LAYERS_COPY_DIR).mkdir()
         for index, path in enumerate(sorted(files, key=lambda p: (p.name, str(p)))):
             name = f"{LAYERS_COPY_DIR}/{index:02d}-{path.name}"
-            self.layers.append(self._copy(path, name, "architecture file"))
+            self.layers.append(self._copy(path, name, "architecture file", MAX_LAYER_FILE_BYTES))
 
     @property
     def layer_copies(self) -> dict[Path, Path]:
@@ -228,10 +236,11 @@ def may_name_layer_lists(path: Path) -> bool:
 
 
 def named_layer_lists(raw: pl.DataFrame, search_dirs: Sequence[Path]) -> list[Path]:
-    """The layer-list files the sheets' `architecture_file` cells name and that exist (a
-    missing or bad one is the run's to reject, row by row)."""
+    """The layer-list files the sheets' `architecture_file` cells name, that resolve inside a
+    sheet's folder (or among the shipped lists) and parse as JSON: only those are copied into
+    the run. A cell naming anything else is the run's to reject, row by row."""
     from pipeline.architecture.fields import ArchitectureFileError
-    from pipeline.architecture.files import resolve_architecture
+    from pipeline.architecture.files import parse_json, read_layer_file, resolve_architecture
 
     if "architecture_file" not in raw.columns:
         return []
@@ -239,7 +248,9 @@ def named_layer_lists(raw: pl.DataFrame, search_dirs: Sequence[Path]) -> list[Pa
     for cell in raw["architecture_file"].drop_nulls().unique().to_list():
         if cell.strip() and not cell.strip().startswith("{"):
             try:
-                found.add(resolve_architecture(cell, search_dirs))
+                path = resolve_architecture(cell, search_dirs)
+                parse_json(path, read_layer_file(path))
             except ArchitectureFileError:
                 continue
+            found.add(path)
     return sorted(found, key=lambda path: (path.name, str(path)))

@@ -12,10 +12,10 @@ a user's own headers to canonical names:
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 from pipeline.errors import InputFileError
+from pipeline.read.small_files import read_toml
 from schemas.systems import CANONICAL_COLUMNS
 
 
@@ -29,12 +29,7 @@ _CANONICAL_BY_KEY = {header_key(name): name for name in CANONICAL_COLUMNS}
 
 def load_column_map(path: Path) -> dict[str, str]:
     """Read a `--columns` TOML file: {user header: canonical name}."""
-    try:
-        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputFileError(path, "column map file not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise InputFileError(path, f"cannot read the column map: {error}") from None
+    document = read_toml(Path(path), "column map file")
     table = document.get("columns", document)
     if not isinstance(table, dict):
         raise InputFileError(

@@ -26,7 +26,13 @@ from pipeline.read.parsing import (
     parse_number,
     whole_number,
 )
-from schemas.systems import CANONICAL_COLUMNS, FRAME_CHECKS, PLAUSIBLE_FLOP_TEXT, SystemsSchema
+from schemas.systems import (
+    CANONICAL_COLUMNS,
+    FRAME_CHECKS,
+    PLAUSIBLE_FLOP_TEXT,
+    SystemsSchema,
+    system_key,
+)
 
 # A row whose system an earlier row already names; its reason goes on to name that row.
 DUPLICATE_SYSTEM = "duplicate system name"
@@ -250,6 +256,16 @@ def rejected_rows(rejects: pl.DataFrame) -> int:
     return rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
 
 
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+
+
+def _visible(text: pl.Expr) -> pl.Expr:
+    """`text` with its invisible characters written as escapes (U+200B as \\u200b)."""
+    for character in INVISIBLE:
+        text = text.str.replace_all(character, f"\\u{ord(character):04x}", literal=True)
+    return text
+
+
 def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     """Give each problem its file, row, system and the cell's text as the user wrote it."""
     if problems.height == 0:
@@ -264,6 +280,7 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
         "source_file",
         "source_row",
         pl.col("system").str.strip_chars().alias("system"),
+        system_key(pl.col("system")).alias("_key"),
     )
     joined = problems.join(cells, on="_row", how="left")
     value = pl.lit(None, dtype=pl.String)
@@ -274,14 +291,24 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
             .otherwise(value)
         )
     first_use = (
-        raw.filter(pl.col("system").str.strip_chars().is_first_distinct())
+        raw.filter(system_key(pl.col("system")).is_first_distinct())
         .select(
-            pl.col("system").str.strip_chars().alias("system"),
+            system_key(pl.col("system")).alias("_key"),
             pl.concat_str([pl.lit("; first used in "), pl.col("source_file"), pl.lit(" row "),
                            pl.col("source_row").cast(pl.String)]).alias("_first"),
+            pl.col("system").str.strip_chars().alias("_first_spelling"),
         )
     )  # fmt: skip
-    joined = joined.join(first_use, on="system", how="left")
+    joined = joined.join(first_use, on="_key", how="left")
+    # A look-alike of the first name gives both spellings, with what cannot be seen spelled out.
+    spelled = (
+        pl.when(pl.col("_first_spelling") != pl.col("system"))
+        .then(pl.concat_str([
+            pl.lit(" as '"), _visible(pl.col("_first_spelling")), pl.lit("' (here '"),
+            _visible(pl.col("system")), pl.lit("')"),
+        ]))
+        .otherwise(pl.lit(""))
+    )  # fmt: skip
     duplicate = pl.col("reason") == DUPLICATE_SYSTEM
     return (
         joined.select(
@@ -291,7 +318,7 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
             pl.col("column").alias("column_name"),
             value.alias("value"),
             pl.when(duplicate)
-            .then(pl.concat_str([pl.col("reason"), pl.col("_first")]))
+            .then(pl.concat_str([pl.col("reason"), pl.col("_first"), spelled]))
             .otherwise(pl.col("reason"))
             .alias("reason"),
         )

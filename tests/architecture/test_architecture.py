@@ -588,10 +588,10 @@ def test_layer_list_frame_from_names_paths_and_inline_json(tmp_path):
 
 
 def test_layer_list_frame_records_or_raises_errors():
-    cells = ["resnet50", str(HERE / "bad_kernel.json"), "missing_network"]
+    cells = ["resnet50", "bad_kernel.json", "missing_network"]
     with pytest.raises(ArchitectureFileError):
-        layer_list_frame(cells)
-    recorded = layer_list_frame(cells, errors="record")
+        layer_list_frame(cells, search_dirs=[HERE])
+    recorded = layer_list_frame(cells, search_dirs=[HERE], errors="record")
     assert recorded["architecture_parameters"].null_count() == 2
     errors = recorded["architecture_error"].to_list()
     assert errors[0] is None

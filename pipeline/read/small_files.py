@@ -1,0 +1,62 @@
+"""The files an option names (a column map, a priors file, a hardware table) and the files a run
+copies: only regular files, and none larger than a cap, so that a FIFO, a device such as
+/dev/zero or a runaway file is one line naming it, never a hang or a full disk."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+
+from pipeline.errors import InputFileError
+
+# Far above any real file of each kind; a file past its cap is not one.
+MAX_TABLE_BYTES = 10_000_000  # a column map, a priors file, a hardware table
+MAX_SHEET_BYTES = 4 * 2**30  # a spreadsheet: a hundred million rows of papers fit in less
+
+
+def check_regular_file(path: Path, what: str, max_bytes: int) -> None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise InputFileError(path, f"{what} not found") from None
+    except OSError as error:
+        raise InputFileError(path, f"cannot read: {error.strerror or error}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise InputFileError(path, "not a file")
+    if not stat.S_ISREG(status.st_mode):
+        raise InputFileError(path, f"not a regular file: a {what} is read from a file on disk")
+    if status.st_size > max_bytes:
+        raise InputFileError(
+            path, f"is {status.st_size:,} bytes, more than a {what} can be ({max_bytes:,})"
+        )
+
+
+def read_small_text(path: Path, what: str, max_bytes: int = MAX_TABLE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most `max_bytes`."""
+    check_regular_file(path, what, max_bytes)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)  # the file may have grown since it was checked
+    except OSError as error:
+        raise InputFileError(path, f"cannot read: {error.strerror or error}") from None
+    if len(data) > max_bytes:
+        raise InputFileError(path, f"is more than a {what} can be ({max_bytes:,} bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputFileError(
+            path, f"not UTF-8 text: {error.reason} at byte {error.start}"
+        ) from None
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """A small TOML file; a broken or absurdly nested one is one line naming it."""
+    text = read_small_text(path, what)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputFileError(path, f"not a TOML {what}: {error}") from None
+    except RecursionError:
+        raise InputFileError(path, f"not a TOML {what}: nested too deeply") from None
