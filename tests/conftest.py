@@ -40,10 +40,10 @@ def require_chromium() -> Path:
     return chromium
 
 
-def pytest_report_header(config) -> str | None:
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line, even with -q, when the browser tests were skipped for want of a Chromium."""
     if find_chromium() is None and not os.environ.get("CI"):
-        return f"browser tests skipped: no Chromium found; to run them, {INSTALL_CHROMIUM}"
-    return None
+        terminalreporter.write_line(f"browser tests skipped: no Chromium found; {INSTALL_CHROMIUM}")
 
 
 TINY_HARDWARE_CSV = """name,manufacturer,type,release_date,fp64_flop_per_second,fp32_flop_per_second,tf32_flop_per_second,fp16_flop_per_second,tensor_16bit_flop_per_second,fp8_flop_per_second,int8_op_per_second,aliases,source
