@@ -87,8 +87,8 @@ def run_in_memory(
 ) -> RunResult:
     """Read (unless `raw` is given), validate and estimate. A refresh hands in what it has
     already read and loaded from its snapshot."""
-    on_stage("read")
     if raw is None:
+        on_stage("read")
         raw = read_raw(sources)
     if hardware is None:
         hardware = load_hardware(sources.hardware_table)

@@ -47,6 +47,20 @@ def test_the_python_api_example_runs(tmp_path):
     assert namespace["chinchilla"].flop == pytest.approx(6 * 70e9 * 1.4e12)
 
 
+def test_the_readme_python_example_runs(tmp_path):
+    code = re.search(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S).group(1)
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    shutil.copy(REPO / "data" / "raw" / "systems.csv", tmp_path / "data" / "raw")
+    namespace: dict = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        import pipeline
+
+        pipeline.estimate_files(["data/raw/systems.csv"], "data/processed")  # `make estimate`
+        exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["big"].height > 0
+
+
 def test_importing_the_api_loads_no_engine_and_changes_no_setting():
     script = (
         "import sys, polars as pl; before = pl.Config.state(); "
