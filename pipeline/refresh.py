@@ -33,6 +33,7 @@ from pipeline.publish.dataset import (
 )
 from pipeline.publish.diff import diff_counts, diff_estimates
 from pipeline.publish.lock import output_lock
+from pipeline.publish.safe_csv import write_safe_csv
 from pipeline.publish.snapshot import Snapshot, may_name_layer_lists, named_layer_lists
 from pipeline.report import REPORT_HTML
 from pipeline.resources import HARDWARE_TABLE
@@ -98,15 +99,16 @@ def refresh_dataset(
             if "architecture_file" in sources.columns.values() or any(
                 may_name_layer_lists(copy) for copy in snapshot.sheet_copies
             ):
+                on_stage("read")
                 with snapshot.naming_originals():
                     raw = read_raw(sources, snapshot.sheet_copies)
-                snapshot.add_layer_lists(named_layer_lists(raw, sources.sheet_dirs))
+                snapshot.add_layer_lists(named_layer_lists(raw, sources.sheet_folders))
             key = snapshot.key(sources, settings)
-        except Exception as error:
+        except BaseException as error:  # Ctrl-C too: the copies go, and failures are logged
             shutil.rmtree(incoming, ignore_errors=True)
-            runs.log_failure(
-                output_dir, {**record, "run_id": runs.new_run_id(output_dir, "0" * 8)}, error
-            )
+            if isinstance(error, Exception) or is_engine_panic(error):
+                failed = {**record, "run_id": runs.new_run_id(output_dir, "0" * 8)}
+                runs.log_failure(output_dir, failed, error)
             raise
         last = runs.published_record(output_dir)
         if last is not None and last["key"] == key and not force:
@@ -182,7 +184,7 @@ def _run(
     runs_table = runs.runs_table([*logged, record], earlier_runs(previous))
 
     estimates.write_parquet(run_dir / PARQUET_NAME, compression="zstd", statistics=True)
-    rejects.write_csv(run_dir / REJECTS_NAME)
+    write_safe_csv(rejects, run_dir / REJECTS_NAME)
     staged = run_dir / f".{DATABASE_NAME}.tmp"
     tables = {
         "estimates": estimates, "rejects": rejects, "hardware": hardware,

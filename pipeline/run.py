@@ -96,7 +96,7 @@ def run_in_memory(
         priors = load_priors(sources.priors)
     on_stage("validate")
     rows_read = raw.height
-    systems, rejects = validate(raw, sources.sheet_dirs, layer_copies)
+    systems, rejects = validate(raw, sources.sheet_folders, layer_copies)
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
     estimates = estimate(systems, hardware, settings, priors)
@@ -115,7 +115,7 @@ def read_sheets(
     """(systems, rejects): the sheets' rows parsed and validated, and the problems of the rows
     quarantined, one row per problem. Nothing is estimated or written."""
     sources = inputs if isinstance(inputs, Sources) else Sources.of(inputs, columns, input_format)
-    return validate(read_raw(sources), sources.sheet_dirs)
+    return validate(read_raw(sources), sources.sheet_folders)
 
 
 def estimate_systems(

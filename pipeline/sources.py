@@ -41,7 +41,7 @@ class Sources:
         withhold: Iterable[str] = (),
     ) -> Sources:
         """Sources from loose arguments: paths as text, a priors file or 'seed'."""
-        inputs = tuple(Path(p) for p in inputs)
+        inputs = (Path(inputs),) if isinstance(inputs, str | Path) else tuple(map(Path, inputs))
         if not inputs:
             raise InputFileError("(no input)", "give at least one spreadsheet")
         if input_format not in INPUT_FORMATS:
@@ -60,6 +60,7 @@ class Sources:
         )
 
     @property
-    def sheet_dirs(self) -> list[Path]:
-        """The sheets' folders, where layer lists named relative to a sheet are looked for."""
-        return list(dict.fromkeys(Path(p).resolve().parent for p in self.inputs))
+    def sheet_folders(self) -> dict[str, Path]:
+        """Each sheet's folder, by the name its rows give it (`source_file`): where the layer
+        lists its rows name are looked for."""
+        return {str(path): path.resolve().parent for path in self.inputs}

@@ -176,6 +176,11 @@ class SystemsSchema(pa.DataFrameModel):
         coerce = False
 
 
+# Characters that show nothing: soft hyphen, combining grapheme joiner, zero-width space and
+# joiners, left-to-right and right-to-left marks, word joiner and invisible operators, BOM.
+INVISIBLE = "\u00ad\u034f\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
+
+
 def system_key(system: pl.Expr) -> pl.Expr:
     """A system name as uniqueness compares it: names a reader cannot tell apart are the same
     system. Compatibility forms are folded (NFKC: full-width letters, ligatures), invisible
@@ -183,7 +188,7 @@ def system_key(system: pl.Expr) -> pl.Expr:
     made hyphens, and case ignored."""
     return (
         system.str.normalize("NFKC")
-        .str.replace_all("[\u00ad\u200b-\u200d\u2060\ufeff]", "")
+        .str.replace_all(f"[{INVISIBLE}]", "")
         .str.replace_all("[\u2010-\u2015\u2212]", "-")
         .str.strip_chars()
         .str.to_lowercase()

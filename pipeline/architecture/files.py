@@ -80,9 +80,10 @@ def resolve_architecture(cell: str, search_dirs: Sequence[Path | str] = ()) -> P
     written = Path(name)
     if written.is_absolute() or ".." in written.parts:
         raise ArchitectureFileError(
-            name, "must name a layer list inside the spreadsheet's folder (no absolute path, no '..')"
+            name,
+            "must name a layer list inside the spreadsheet's folder (no absolute path, no '..')",
         )
-    if written.suffix != ".json":
+    if written.suffix.lower() != ".json":
         written = Path(f"{name}.json")
     # Never the working directory: the same sheet must count the same wherever it is run.
     folders = [Path(folder) for folder in (*search_dirs, DEFAULT_ARCHITECTURES_DIR)]
@@ -94,7 +95,9 @@ def resolve_architecture(cell: str, search_dirs: Sequence[Path | str] = ()) -> P
             if not candidate.resolve().is_relative_to(folder.resolve()):
                 raise ArchitectureFileError(name, f"links outside {folder}: not read")
         except OSError as error:  # a name too long for the file system, a folder not readable
-            raise ArchitectureFileError(name, f"cannot be looked up: {error.strerror or error}") from None
+            raise ArchitectureFileError(
+                name, f"cannot be looked up: {error.strerror or error}"
+            ) from None
         return candidate
     raise ArchitectureFileError(
         name,
@@ -102,6 +105,26 @@ def resolve_architecture(cell: str, search_dirs: Sequence[Path | str] = ()) -> P
         + ", ".join(str(f) for f in folders)
         + "; '.json' may be left off)",
     )
+
+
+def cells_by_sheet(
+    frame: pl.DataFrame, sheet_folders: Mapping[str, Path]
+) -> list[tuple[str, list[Path], list[str]]]:
+    """Each sheet's distinct `architecture_file` cells (inline JSON included), with the folders
+    they are looked up in: a cell resolves in its own sheet's folder only, never in another
+    sheet's, so two sheets can each name their own `model.json`."""
+    if "architecture_file" not in frame.columns:
+        return []
+    named = frame.select("source_file", "architecture_file").filter(
+        pl.col("architecture_file").str.strip_chars() != ""
+    )
+    return [
+        (source, [sheet_folders[source]] if source in sheet_folders else [], cells.unique(maintain_order=True).to_list())
+        for (source,), cells in (
+            (key, group["architecture_file"])
+            for key, group in named.group_by(["source_file"], maintain_order=True)
+        )
+    ]  # fmt: skip
 
 
 def count_architecture_cell(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -16,6 +17,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.highlighter import JSONHighlighter
 from rich.table import Table
 from rich.text import Text
 
@@ -132,13 +134,13 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except FlopsheetError as error:
-        err.print(f"Error: {error}", markup=False)
+        print_line(err, f"Error: {error}")
         raise typer.Exit(error.exit_code) from None
     except (typer.Exit, typer.Abort):
         raise
     except OSError as error:  # an output folder that cannot be made or written, and the like
         where = error.filename or "file system"
-        err.print(f"Error: {where}: {error.strerror or error}", markup=False)
+        print_line(err, f"Error: {where}: {error.strerror or error}")
         raise typer.Exit(EXIT_FAILED) from None
     except BaseException as error:
         if os.environ.get("FLOPSHEET_DEBUG") or not (
@@ -146,22 +148,71 @@ def user_errors() -> Iterator[None]:
         ):
             raise
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        err.print(f"Error: {type(error).__name__}: {first}", markup=False)
+        print_line(err, f"Error: {type(error).__name__}: {first}")
         raise typer.Exit(EXIT_FAILED) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Printing what came from data. A cell holds whatever a sheet held, and a terminal acts on some
+# characters rather than showing them: ESC begins the sequences that retitle the window
+# (`\x1b]0;...\x07`), move the cursor or rewrite what is on screen, and the C1 controls and DEL
+# do as much on some terminals. Line and paragraph separators break a line the reader takes for
+# one, and the bidirectional overrides make text read other than it is stored. All of them are
+# printed escaped, as Python writes them; rich's own clean-up removes only a few (BEL, CR) and
+# leaves ESC. Every other character, any script, prints as it is.
+
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+CELL_CHARS = 200  # what a table cell prints of a value: a 50 MB cell is not printed whole
+LINE_CHARS = 2000  # what an error or warning line prints
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    if char in NAMED_ESCAPES:
+        return NAMED_ESCAPES[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def printable(value: object, limit: int | None = None) -> str:
+    """`value` as text safe to print on a terminal: control characters escaped, and at most
+    `limit` characters of it, then an ellipsis with the length. The value itself is unchanged;
+    only what is printed."""
+    text = "" if value is None else str(value)
+    if limit is not None and len(text) > limit:
+        return f"{UNPRINTABLE.sub(_escape, text[:limit])}… ({len(text):,} characters)"
+    return UNPRINTABLE.sub(_escape, text)
+
+
+def print_line(console: Console, text: str) -> None:
+    """One line of text built from data (an error naming a cell, a warning, a path)."""
+    console.print(printable(text, LINE_CHARS), markup=False)
 
 
 def print_warnings(warnings: list[str]) -> None:
     for warning in warnings:
-        err.print(f"warning: {warning}", markup=False)
+        print_line(err, f"warning: {warning}")
 
 
 def cells(values: tuple) -> list[Text]:
-    """Table cells as plain text: a system named "[red]" is not rich markup."""
-    return [Text("" if value is None else str(value)) for value in values]
+    """Table cells as plain text: a system named "[red]" is not rich markup, control characters
+    are escaped and a long value is cut (see `printable`)."""
+    return [Text(printable(value, CELL_CHARS)) for value in values]
+
+
+# What json.dumps leaves as it is but a terminal acts on; JSON allows \u escapes for any
+# character, and these can only be inside strings, so the text stays the same JSON.
+JSON_UNPRINTABLE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def print_json(data: object) -> None:
-    out.print_json(json.dumps(data, default=str, ensure_ascii=False), indent=2)
+    text = json.dumps(data, default=str, ensure_ascii=False, indent=2)
+    text = JSON_UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    # rich's print_json parses and dumps again, which would undo the escapes: highlight as it
+    # does, without the round trip.
+    highlighted = JSONHighlighter()(text)
+    highlighted.no_wrap, highlighted.overflow = True, None
+    out.print(highlighted, soft_wrap=True)
 
 
 def flops(value: object) -> str:
@@ -170,8 +221,8 @@ def flops(value: object) -> str:
 
 def frame_table(frame, title: str | None = None) -> Table:  # noqa: ANN001 (a polars frame)
     table = Table(title=title)
-    for column in frame.columns:
-        table.add_column(column, overflow="fold")
+    for header in cells(tuple(frame.columns)):  # a sheet's headers are carried as columns
+        table.add_column(header, overflow="fold")
     for row in frame.iter_rows():
         table.add_row(*cells(row))
     return table

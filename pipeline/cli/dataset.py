@@ -24,11 +24,13 @@ from pipeline.cli.common import (
     PriorsOption,
     ThresholdOption,
     cells,
+    err,
     flops,
     frame_table,
     named_path,
     out,
     print_json,
+    print_line,
     print_warnings,
     sources,
     user_errors,
@@ -37,6 +39,8 @@ from pipeline.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from pipeline.resources import HARDWARE_TABLE
 
 DEFAULT_SYSTEMS = Path("data/raw/systems.csv")
+DEFAULT_QUERY_TIMEOUT = 60.0  # seconds: a mistaken cross join ends, the queries of the docs do not
+TABLE_ROWS = 1000  # rows `query` prints as a table, unless --limit says otherwise
 DIFF_COLUMNS = (
     "change", "system", "old_estimate_flop", "new_estimate_flop", "old_source", "new_source",
     "old_flags", "new_flags",
@@ -127,7 +131,7 @@ def refresh(
         if result.diff is not None and result.diff.height and not first_run:
             out.print(_diff_table(result.diff, limit=10))
         if report and not any(w.startswith("report not written") for w in result.warnings):
-            out.print(f"report: {output_dir / REPORT_DIR / REPORT_HTML}")
+            print_line(out, f"report: {output_dir / REPORT_DIR / REPORT_HTML}")
 
 
 def _diff_table(diff, limit: int | None = None) -> Table:  # noqa: ANN001 (a polars frame)
@@ -171,13 +175,14 @@ def diff(
     """  # fmt: skip
     with user_errors():
         from pipeline.publish.dataset import Dataset
+        from pipeline.publish.safe_csv import write_safe_csv
 
         changes = Dataset(output_dir).diff(run_a, run_b, threshold)
         fmt = OutputFormat.json if as_json else output_format
         if fmt is OutputFormat.json:
             print_json(changes.to_dicts())
         elif fmt is OutputFormat.csv:
-            sys.stdout.write(changes.write_csv())
+            sys.stdout.write(write_safe_csv(changes))
         else:
             out.print(_diff_table(changes))
 
@@ -186,10 +191,30 @@ def query(
     sql: Annotated[str, typer.Argument(help="A SQL query.")],
     db: DatabaseOption = DEFAULT_DATABASE,
     output_format: OutputFormatOption = OutputFormat.table,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=0,
+            help="Seconds the query may run before it is stopped (exit 1); 0 for no limit.",
+        ),
+    ] = DEFAULT_QUERY_TIMEOUT,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=0,
+            help=f"Rows to print, 0 for all (default: {TABLE_ROWS} as a table, all as csv or "
+            "json). A line says how many were left out.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run SQL against the published database (read-only, no access to other files).
 
-    Tables: estimates, rejects, hardware, metadata, runs, estimate_history.
+    Tables: estimates, rejects, hardware, metadata, runs, estimate_history. The configuration is
+    locked (SET is refused) and DuckDB spills to a temporary folder of its own, never into the
+    dataset. Exit 1 when the query fails or runs past --timeout, 2 when the database is missing.
 
     Examples:
 
@@ -201,15 +226,25 @@ def query(
         raise typer.BadParameter("is empty; give a SQL query", param_hint="'SQL'")
     with user_errors():
         from pipeline.publish.dataset import Dataset
-        from pipeline.publish.query import flatten_nested
+        from pipeline.publish.safe_csv import write_safe_csv
 
-        frame = Dataset(db).query(sql)
+        frame = Dataset(db).query(sql, timeout=timeout or None)
+        if limit is None:
+            limit = TABLE_ROWS if output_format is OutputFormat.table else 0
+        shown = frame.head(limit) if limit else frame
+        left_out = frame.height - shown.height
         if output_format is OutputFormat.csv:
-            sys.stdout.write(flatten_nested(frame).write_csv())
+            sys.stdout.write(write_safe_csv(shown))
         elif output_format is OutputFormat.json:
-            print_json(frame.to_dicts())
+            print_json(shown.to_dicts())
         else:
-            out.print(frame_table(frame))
+            table = frame_table(shown)
+            if left_out:
+                table.caption = f"... {left_out:,} more rows left out: --limit 0 prints them all"
+            out.print(table)
+        if left_out and output_format is not OutputFormat.table:
+            # on stderr, so that what stdout holds stays CSV or JSON
+            print_line(err, f"{left_out:,} more rows left out (--limit {limit})")
 
 
 def report(

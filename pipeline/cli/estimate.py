@@ -22,10 +22,11 @@ from pipeline.cli.common import (
     JsonOption,
     OutputDirOption,
     PriorsOption,
-    cells,
     err,
+    frame_table,
     out,
     print_json,
+    print_line,
     print_warnings,
     sources,
     user_errors,
@@ -115,17 +116,13 @@ def _print_summary(summary: dict, outputs: dict[str, Path]) -> None:
     table.add_row("flagged", str(summary["rows_flagged"]))
     out.print(table)
     for label, path in outputs.items():
-        out.print(f"{label}: {path}")
+        print_line(out, f"{label}: {path}")
     if summary["rows_rejected"]:
-        out.print(f"{summary['rows_rejected']} rows rejected: see {outputs['rejects']}")
+        print_line(out, f"{summary['rows_rejected']} rows rejected: see {outputs['rejects']}")
 
 
 def _rejects_table(rejects, limit: int = 50) -> Table:  # noqa: ANN001 (a polars frame)
-    table = Table(title=f"Rejected rows ({rejects.height} problems)", show_lines=False)
-    for column in rejects.columns:
-        table.add_column(column, overflow="fold")
-    for row in rejects.head(limit).iter_rows():
-        table.add_row(*cells(row))
+    table = frame_table(rejects.head(limit), title=f"Rejected rows ({rejects.height} problems)")
     if rejects.height > limit:
         table.caption = f"... {rejects.height - limit} more: see rejects.csv or --json"
     return table

@@ -18,7 +18,7 @@ import polars as pl
 from pipeline.defaults import DEFAULT_THRESHOLD
 from pipeline.errors import FlopsheetError, InputFileError, InputValueError, QueryError
 from pipeline.publish.diff import diff_estimates
-from pipeline.publish.query import query_frame
+from pipeline.publish.query import query_frame, spill_folder, time_limit
 
 DATABASE_NAME = "compute.duckdb"
 PARQUET_NAME = "estimates.parquet"
@@ -55,20 +55,31 @@ class Dataset:
 
     def __init__(self, path: Path | str) -> None:
         path = Path(path)
-        self.database = path / DATABASE_NAME if path.is_dir() else path
+        # A folder (existing or not) holds the database; a file is the database itself.
+        is_database = path.is_file() or path.suffix == Path(DATABASE_NAME).suffix
+        self.database = path if is_database else path / DATABASE_NAME
 
-    def _connect(self, external_access: bool = True) -> duckdb.DuckDBPyConnection:
+    def _connect(
+        self, external_access: bool = True, temp_directory: Path | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """A read-only connection. `temp_directory` is where DuckDB spills: by default it is
+        a folder next to the database, inside the published run."""
         if not self.database.is_file():
             raise InputFileError(
                 self.database, "database not found; run `flopsheet estimate` first"
             )
-        config = {} if external_access else {"enable_external_access": False}
+        config = {} if temp_directory is None else {"temp_directory": str(temp_directory)}
         try:
-            return duckdb.connect(str(self.database), read_only=True, config=config)
+            connection = duckdb.connect(str(self.database), read_only=True, config=config)
         except duckdb.Error as error:  # not a database, or one this DuckDB cannot read
             raise InputFileError(
                 self.database, f"cannot open as a DuckDB database: {_first_line(error)}"
             ) from None
+        if not external_access:
+            # Set once connected, not in `config`: there, whether the temp directory is
+            # accepted depends on the order DuckDB applies the options in.
+            connection.execute("SET enable_external_access = false")
+        return connection
 
     def tables(self) -> set[str]:
         with self._connect() as connection:
@@ -136,14 +147,31 @@ class Dataset:
             run_a, run_b = _resolve(run_a, runs), _resolve(run_b, runs)
         return diff_estimates(self.estimates_as_of(run_a), self.estimates_as_of(run_b), threshold)
 
-    def query(self, sql: str) -> pl.DataFrame:
+    def query(self, sql: str, timeout: float | None = None) -> pl.DataFrame:
         """The result of `sql`, run read-only with no access to other files (`COPY ... TO`,
-        `read_csv` and `ATTACH` are refused). A failed statement raises `QueryError`."""
-        with self._connect(external_access=False) as connection:
-            try:
-                return query_frame(connection.sql(sql))
-            except duckdb.Error as error:
-                raise QueryError(_first_line(error)) from None
+        `read_csv` and `ATTACH` are refused) and the configuration locked (`SET` is refused).
+        DuckDB spills to a temporary folder of the query's own, removed when it ends, never
+        into the dataset. `timeout`: seconds before the query is stopped (None: no limit). A
+        failed or stopped statement raises `QueryError`."""
+        with (
+            spill_folder() as spill,
+            self._connect(external_access=False, temp_directory=Path(spill)) as connection,
+        ):
+            connection.execute("SET enable_progress_bar = false")  # it would draw on stdout
+            # Last, after every setting of ours: from here no statement can change one (spill
+            # into the dataset, lift the memory limit, enable file logging, which aborts the
+            # process when files are out of reach).
+            connection.execute("SET lock_configuration = true")
+            with time_limit(connection, timeout) as stopped:
+                try:
+                    return query_frame(connection.sql(sql))
+                except duckdb.Error as error:
+                    if stopped.is_set():
+                        raise QueryError(
+                            f"query stopped: it ran longer than its time limit of {timeout:g} s "
+                            "(flopsheet query --timeout)"
+                        ) from None
+                    raise QueryError(_first_line(error)) from None
 
 
 def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:

@@ -1,6 +1,12 @@
-"""A query's result as a polars frame, whatever DuckDB types it holds."""
+"""A query's result as a polars frame, whatever DuckDB types it holds, and the time limit a
+query runs under."""
 
 from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import polars as pl
 
@@ -65,3 +71,36 @@ def flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
         for name, dtype in frame.schema.items()
         if dtype.is_nested()
     )
+
+
+def spill_folder() -> tempfile.TemporaryDirectory:
+    """A fresh folder for what a query spills to disk, removed when the query ends. It is
+    outside the dataset, so that a large sort cannot fill the published run's folder; a
+    killed query leaves it in the system's temporary folder, where it is cleaned like any."""
+    return tempfile.TemporaryDirectory(prefix="flopsheet-query-", ignore_cleanup_errors=True)
+
+
+@contextmanager
+def time_limit(connection, seconds: float | None) -> Iterator[threading.Event]:  # noqa: ANN001
+    """Interrupt what `connection` (a DuckDB connection) runs once `seconds` have passed (None
+    or 0: never). Yields an event that is set when it did, so that the error DuckDB raises can
+    be told from any other."""
+    fired = threading.Event()
+    if not seconds:
+        yield fired
+        return
+
+    def stop() -> None:
+        fired.set()
+        connection.interrupt()
+
+    # A timer thread, because DuckDB has no statement timeout of its own; the statement runs
+    # with the GIL released, so the timer runs on time.
+    timer = threading.Timer(seconds, stop)
+    timer.daemon = True  # never keeps the process alive
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+        timer.join()  # an interrupt in flight ends before the connection can be closed

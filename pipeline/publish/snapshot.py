@@ -13,7 +13,9 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-from collections.abc import Iterator, Sequence
+import os
+import stat
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,15 +49,42 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_hashed(source: Path, target: Path, what: str, max_bytes: int = MAX_TABLE_BYTES) -> str:
+def _open_regular(source: Path, what: str, max_bytes: int, stay_inside: Path | None) -> int:
+    """A descriptor of `source`, checked after it is open (so that nothing can be swapped in
+    between): a regular file of at most `max_bytes` and, with `stay_inside`, a file that is
+    not a link and lies in that folder. Opened without blocking, so a FIFO cannot hang."""
+    check_regular_file(source, what, max_bytes)  # a clear message for the usual mistakes
+    flags = os.O_RDONLY | os.O_NONBLOCK | (os.O_NOFOLLOW if stay_inside else 0)
+    try:
+        descriptor = os.open(source, flags)
+    except FileNotFoundError:
+        raise InputFileError(source, f"{what} not found") from None
+    except OSError as error:  # ELOOP: a link where none may be
+        raise InputFileError(source, f"cannot read: {error.strerror or error}") from None
+    status = os.fstat(descriptor)
+    where = Path(os.readlink(f"/proc/self/fd/{descriptor}")) if stay_inside else None
+    if (
+        not stat.S_ISREG(status.st_mode)
+        or status.st_size > max_bytes
+        or (where is not None and not where.is_relative_to(stay_inside.resolve()))
+    ):
+        os.close(descriptor)
+        raise InputFileError(source, f"changed while it was read: not copied as a {what}")
+    return descriptor
+
+
+def _copy_hashed(
+    source: Path, target: Path, what: str, max_bytes: int = MAX_TABLE_BYTES,
+    stay_inside: Path | None = None,
+) -> str:  # fmt: skip
     """Copy `source` to `target`, hashing the bytes as they are written: the copy's SHA-256.
     A copy, not a hard link: a link would change with the next in-place edit of the file.
     Only a regular file under `max_bytes` is copied, and no more than that is read."""
-    check_regular_file(source, what, max_bytes)
+    descriptor = _open_regular(source, what, max_bytes, stay_inside)
     digest = hashlib.sha256()
     copied = 0
     try:
-        with open(source, "rb") as reader, open(target, "wb") as writer:
+        with os.fdopen(descriptor, "rb") as reader, open(target, "wb") as writer:
             for block in iter(lambda: reader.read(1 << 20), b""):
                 copied += len(block)
                 if copied > max_bytes:  # it grew while it was copied
@@ -73,6 +102,15 @@ def _copy_hashed(source: Path, target: Path, what: str, max_bytes: int = MAX_TAB
             raise
         raise InputFileError(source, f"cannot read: {error.strerror or error}") from None
     return digest.hexdigest()
+
+
+def copy_name(index: int, original: Path) -> str:
+    """`NN-name` for a run's copy of a file; a long name is cut (its suffix kept) so that the copy
+    fits the file system's 255-byte names: the run record keeps the original's name."""
+    name = original.name
+    if len(name.encode()) > 120:
+        name = name.encode()[:100].decode(errors="ignore") + original.suffix[:16]
+    return f"{index:02d}-{name}"
 
 
 @dataclass(frozen=True)
@@ -97,7 +135,7 @@ class Snapshot:
         (run_dir / INPUTS_DIR).mkdir()
         snapshot = cls(run_dir, [], None, None)  # type: ignore[arg-type]
         snapshot.sheets = [
-            snapshot._copy(path, f"{index:02d}-{path.name}", "file", MAX_SHEET_BYTES)
+            snapshot._copy(path, copy_name(index, path), "file", MAX_SHEET_BYTES)
             for index, path in enumerate(sources.inputs)
         ]
         snapshot.hardware = snapshot._copy(sources.hardware_table, HARDWARE_COPY, "hardware table")
@@ -105,9 +143,12 @@ class Snapshot:
             snapshot.priors = snapshot._copy(sources.priors.path, PRIORS_COPY, "priors file")
         return snapshot
 
-    def _copy(self, original: Path, name: str, what: str, max_bytes: int = MAX_TABLE_BYTES) -> Copy:
+    def _copy(
+        self, original: Path, name: str, what: str, max_bytes: int = MAX_TABLE_BYTES,
+        stay_inside: Path | None = None,
+    ) -> Copy:  # fmt: skip
         relative = Path(INPUTS_DIR) / name
-        sha256 = _copy_hashed(original, self.run_dir / relative, what, max_bytes)
+        sha256 = _copy_hashed(original, self.run_dir / relative, what, max_bytes, stay_inside)
         return Copy(original, relative, sha256)
 
     def path(self, item: Copy) -> Path:
@@ -121,15 +162,28 @@ class Snapshot:
     def files(self) -> list[Copy]:
         return [*self.sheets, *self.layers, self.hardware, *([self.priors] if self.priors else [])]
 
-    def add_layer_lists(self, files: Sequence[Path]) -> None:
-        """Copy the layer lists the sheets name (ordered by file name first, so that a run's
-        copies are numbered the same wherever the project and the sheets live)."""
+    def add_layer_lists(self, files: Mapping[Path, Path]) -> None:
+        """Copy the layer lists the sheets name ({file: the folder it must lie in}), ordered by
+        file name first, so that a run's copies are numbered the same wherever the project and
+        the sheets live. The copy is what is checked, parsed and counted: a file swapped for a
+        link after it was found is not copied, and one that does not parse is not kept."""
+        from pipeline.architecture.fields import ArchitectureFileError
+        from pipeline.architecture.files import parse_json, read_layer_file
+
         if not files:
             return
         (self.run_dir / INPUTS_DIR / LAYERS_COPY_DIR).mkdir()
-        for index, path in enumerate(sorted(files, key=lambda p: (p.name, str(p)))):
-            name = f"{LAYERS_COPY_DIR}/{index:02d}-{path.name}"
-            self.layers.append(self._copy(path, name, "architecture file", MAX_LAYER_FILE_BYTES))
+        for path in sorted(files, key=lambda p: (p.name, str(p))):
+            name = f"{LAYERS_COPY_DIR}/{copy_name(len(self.layers), path)}"
+            try:
+                copy = self._copy(
+                    path, name, "architecture file", MAX_LAYER_FILE_BYTES, files[path]
+                )
+                parse_json(path, read_layer_file(self.path(copy)))
+            except (InputFileError, ArchitectureFileError):
+                (self.run_dir / INPUTS_DIR / name).unlink(missing_ok=True)
+                continue
+            self.layers.append(copy)
 
     @property
     def layer_copies(self) -> dict[Path, Path]:
@@ -235,22 +289,28 @@ def may_name_layer_lists(path: Path) -> bool:
     return any(header_key(h) == header_key("architecture_file") for h in headers)
 
 
-def named_layer_lists(raw: pl.DataFrame, search_dirs: Sequence[Path]) -> list[Path]:
-    """The layer-list files the sheets' `architecture_file` cells name, that resolve inside a
-    sheet's folder (or among the shipped lists) and parse as JSON: only those are copied into
-    the run. A cell naming anything else is the run's to reject, row by row."""
+def named_layer_lists(raw: pl.DataFrame, sheet_folders: Mapping[str, Path]) -> dict[Path, Path]:
+    """{file: the folder it lies in} for the layer-list files the sheets' `architecture_file`
+    cells name, that resolve inside their sheet's folder (or among the shipped lists). A cell
+    naming anything else is the run's to reject, row by row."""
     from pipeline.architecture.fields import ArchitectureFileError
-    from pipeline.architecture.files import parse_json, read_layer_file, resolve_architecture
+    from pipeline.architecture.files import (
+        DEFAULT_ARCHITECTURES_DIR,
+        cells_by_sheet,
+        resolve_architecture,
+    )
 
-    if "architecture_file" not in raw.columns:
-        return []
-    found = set()
-    for cell in raw["architecture_file"].drop_nulls().unique().to_list():
-        if cell.strip() and not cell.strip().startswith("{"):
+    found = {}
+    for _, folders, cells in cells_by_sheet(raw, sheet_folders):
+        for cell in cells:
+            if cell.strip().startswith("{"):
+                continue
             try:
-                path = resolve_architecture(cell, search_dirs)
-                parse_json(path, read_layer_file(path))
+                path = resolve_architecture(cell, folders)
             except ArchitectureFileError:
                 continue
-            found.add(path)
-    return sorted(found, key=lambda path: (path.name, str(path)))
+            found[path] = next(
+                (f for f in (*folders, DEFAULT_ARCHITECTURES_DIR) if path.is_relative_to(f)),
+                path.parent,
+            )
+    return found

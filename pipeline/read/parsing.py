@@ -18,6 +18,10 @@ SUFFIX_MULTIPLIERS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12
 # Publication years outside are typos (0000, 2202 for 2022): machine learning begins in the 1950s.
 DATE_YEARS = (1900, 2100)
 
+# A cell longer than this is not a value a paper reports (a pasted page, a corrupted export):
+# its row is rejected before any pattern runs over it, and a text column says why.
+MAX_CELL_CHARS = 100_000
+
 # Commas only as thousands separators: "1,000,000" yes; "1,5" (a decimal comma) and "1,00" no.
 THOUSANDS = r"^[^,]*?\d{1,3}(?:,\d{3})+(?:[^,\d][^,]*)?$"
 
@@ -130,9 +134,16 @@ EXPECTED = {
     "precision": "one of " + ", ".join(PRECISIONS) + " (or mixed, half, bfloat16, float32, ...)",
     "utilization": 'a fraction in (0, 1] or a percentage such as "40%"',
     "flag": "yes or no (true/false, 1/0)",
+    "text": f"text of at most {MAX_CELL_CHARS:,} characters",
+    "unit": f"a unit of at most {MAX_CELL_CHARS:,} characters, such as tokens or images",
 }
 
 _NUMBER = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)"
+
+
+def within_cap(cell: pl.Expr) -> pl.Expr:
+    """The cell, or null when it is longer than MAX_CELL_CHARS."""
+    return pl.when(cell.str.len_chars() <= MAX_CELL_CHARS).then(cell)
 
 
 def is_missing(cell: pl.Expr) -> pl.Expr:
@@ -141,23 +152,31 @@ def is_missing(cell: pl.Expr) -> pl.Expr:
 
 
 def _number_and_unit(cell: pl.Expr, unit_pattern: str) -> tuple[pl.Expr, pl.Expr]:
-    """(number text, lower-case unit text) of a cell; both null when it is not number + unit.
+    """(number, lower-case unit text) of a cell; both null when it is not number + unit.
 
     Spaces and thousands separators go first; one case-insensitive pattern then takes an
-    optional "~", the number, an optional "x 10^k" and the unit, so "3.1 x 10^23" is 3.1e23.
+    optional "~", the number, an optional "x 10^k" or "x b" and the unit, so "3.1 x 10^23" is
+    3.1e23 and "2 x 100" is 200. A power of ten needs its caret: "5 x 1024" is 5120, not 5e24.
+    A product is of two plain numbers only; "2 x 100B" is unreadable rather than guessed at.
     """
+    cell = within_cap(cell)
     squeezed = cell.str.replace_all(r"[\s,_'\u00a0\u2009]", "")
     parts = squeezed.str.extract_groups(
-        rf"(?i)^[~≈]?{_NUMBER}(?:[x×*]10\^?\(?([+-]?\d+)\)?)?({unit_pattern})$"
+        rf"(?i)^[~≈]?{_NUMBER}(?:[x×*](?:10(?:\^|\*\*)\(?([+-]?\d+)\)?|{_NUMBER}))?({unit_pattern})$"
     )
-    mantissa, power = parts.struct.field("1"), parts.struct.field("2")
+    mantissa, power, times = (parts.struct.field(g) for g in ("1", "2", "3"))
+    unit = parts.struct.field("4").str.to_lowercase()
+    left, right = (part.cast(pl.Float64, strict=False) for part in (mantissa, times))
+    product = (left * right).round_sig_figs(15)
     number = (
-        pl.when(power.is_null())
-        .then(mantissa)
-        .otherwise(pl.concat_str([mantissa, pl.lit("e"), power]))
+        pl.when(times.is_not_null())
+        .then(pl.when(unit == "").then(product))
+        .when(power.is_null())
+        .then(left)
+        .otherwise(pl.concat_str([mantissa, pl.lit("e"), power]).cast(pl.Float64, strict=False))
     )
     misplaced_comma = cell.str.contains(",", literal=True) & ~cell.str.contains(THOUSANDS)
-    return pl.when(~misplaced_comma).then(number), parts.struct.field("3").str.to_lowercase()
+    return pl.when(~misplaced_comma).then(number), unit
 
 
 def _finite(value: pl.Expr) -> pl.Expr:
@@ -200,6 +219,7 @@ def parse_duration_hours(cell: pl.Expr) -> pl.Expr:
 def parse_date(cell: pl.Expr) -> pl.Expr:
     """YYYY-MM-DD, YYYY-MM or YYYY. A time of day after the date (as Excel and Parquet
     timestamps give it, with or without a time zone) is ignored."""
+    cell = within_cap(cell)
     parts = cell.str.strip_chars().str.extract_groups(
         r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?"
         r"(?:[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -219,7 +239,7 @@ def parse_utilization(cell: pl.Expr) -> pl.Expr:
 
 
 def _lookup(cell: pl.Expr, aliases: dict[str, str]) -> pl.Expr:
-    key = cell.str.to_lowercase().str.replace_all(r"[^a-z0-9]", "")
+    key = within_cap(cell).str.to_lowercase().str.replace_all(r"[^a-z0-9]", "")
     return key.replace_strict(aliases, default=None, return_dtype=pl.String)
 
 
@@ -230,6 +250,7 @@ def parse_precision(cell: pl.Expr) -> pl.Expr:
 def parse_domain(cell: pl.Expr) -> pl.Expr:
     """One domain, or several joined by commas: several distinct ones make 'multimodal'.
     'other' gives way to a named domain ("Mathematics, Language" is language)."""
+    cell = within_cap(cell)
     parts = cell.str.replace_all(r"[;/&+]", ",").str.split(",")
     mapped = parts.list.eval(_lookup(pl.element(), DOMAIN_ALIASES))
     distinct = mapped.list.unique(maintain_order=True)
@@ -237,7 +258,7 @@ def parse_domain(cell: pl.Expr) -> pl.Expr:
     distinct = pl.when(named.list.len() > 0).then(named).otherwise(distinct)
     any_unknown = mapped.list.eval(pl.element().is_null()).list.any()
     return (
-        pl.when(any_unknown)
+        pl.when(cell.is_null() | any_unknown)
         .then(None)
         .when(distinct.list.len() == 1)
         .then(distinct.list.first())
@@ -247,13 +268,13 @@ def parse_domain(cell: pl.Expr) -> pl.Expr:
 
 def parse_unit(cell: pl.Expr) -> pl.Expr:
     """Dataset units, lower-cased, singular spellings made plural."""
-    unit = cell.str.strip_chars().str.to_lowercase()
+    unit = within_cap(cell).str.strip_chars().str.to_lowercase()
     return unit.replace(UNIT_ALIASES)
 
 
 def parse_text(cell: pl.Expr) -> pl.Expr:
     """Text cells lose surrounding white space (Epoch exports end some names with newlines)."""
-    return cell.str.strip_chars()
+    return within_cap(cell).str.strip_chars()
 
 
 TRUE_WORDS = ("true", "yes", "y", "1", "t", "x")
@@ -272,7 +293,7 @@ def parse_flag(cell: pl.Expr, column: str | None = None) -> pl.Expr:
     """Yes/no cells: true/false, yes/no, y/n, 1/0 (any case), or the words that describe
     `column` (`FLAG_WORDS`); anything else is null."""
     true_words, false_words = FLAG_WORDS.get(column or "", ((), ()))
-    word = cell.cast(pl.String).str.strip_chars().str.to_lowercase()
+    word = within_cap(cell.cast(pl.String)).str.strip_chars().str.to_lowercase()
     return (
         pl.when(word.is_in(TRUE_WORDS + true_words))
         .then(pl.lit(True))

@@ -8,14 +8,14 @@ column, value and reason; every other row goes on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.architecture.files import layer_list_frame
+from pipeline.architecture.files import cells_by_sheet, layer_list_frame
 from pipeline.frames import collect
 from pipeline.read.parsing import (
     EXPECTED,
@@ -29,6 +29,7 @@ from pipeline.read.parsing import (
 from schemas.systems import (
     CANONICAL_COLUMNS,
     FRAME_CHECKS,
+    INVISIBLE,
     PLAUSIBLE_FLOP_TEXT,
     SystemsSchema,
     system_key,
@@ -207,16 +208,24 @@ LAYER_COUNTS = {
 
 def count_layer_lists(
     typed: pl.DataFrame,
-    search_dirs: Sequence[Path | str] = (),
+    sheet_folders: Mapping[str, Path] | None = None,
     layer_copies: Mapping[Path, Path] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Count each distinct `architecture_file` once; (typed with the counts, problems): a
-    file that cannot be read or counted quarantines its rows with the file's own message."""
-    counts = layer_list_frame(
-        typed["architecture_file"], search_dirs, errors="record", copies=layer_copies
-    )
+    """Count each sheet's distinct `architecture_file` cells once; (typed with the counts,
+    problems): a file that cannot be read or counted quarantines its rows with the file's own
+    message."""
+    counts = pl.concat(
+        [
+            layer_list_frame([], errors="record").with_columns(pl.lit(None, pl.String).alias("source_file")),
+            *(
+                layer_list_frame(cells, folders, errors="record", copies=layer_copies)
+                .with_columns(pl.lit(source).alias("source_file"))
+                for source, folders, cells in cells_by_sheet(typed, sheet_folders or {})
+            ),
+        ]
+    )  # fmt: skip
     joined = typed.with_row_index("_row").join(
-        counts, on="architecture_file", how="left", maintain_order="left"
+        counts, on=["source_file", "architecture_file"], how="left", maintain_order="left"
     )
     problems = joined.filter(pl.col("architecture_error").is_not_null()).select(
         pl.col("_row").cast(pl.Int64),
@@ -229,14 +238,15 @@ def count_layer_lists(
 
 def validate(
     raw: pl.DataFrame,
-    search_dirs: Sequence[Path | str] = (),
+    sheet_folders: Mapping[str, Path] | None = None,
     layer_copies: Mapping[Path, Path] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(systems that pass, rejects). Input rows = passing rows + distinct rejected rows.
-    Layer lists named by `architecture_file` are looked for in `search_dirs` first, and read
-    from their snapshot in `layer_copies` when a run has one."""
+    Layer lists named by `architecture_file` are looked for in the folder of the row's sheet
+    (`sheet_folders`: source_file -> folder), then among the shipped ones, and read from their
+    snapshot in `layer_copies` when a run has one."""
     typed, parse_failed = parse_cells(raw)
-    typed, layer_failed = count_layer_lists(typed, search_dirs, layer_copies)
+    typed, layer_failed = count_layer_lists(typed, sheet_folders, layer_copies)
     problems = pl.concat([parse_failed, schema_failures(typed), layer_failed])
     with_row = raw.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
     rejects = _describe(problems, with_row)
@@ -254,9 +264,6 @@ def rejected_rows(rejects: pl.DataFrame) -> int:
     if rejects.height == 0:
         return 0
     return rejects.select(pl.struct("source_file", "source_row").n_unique()).item()
-
-
-INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 
 
 def _visible(text: pl.Expr) -> pl.Expr:

@@ -66,7 +66,9 @@ def test_a_file_that_does_not_parse_is_not_copied(tmp_path):
     assert summary["rows_rejected"] == 1
     assert copied_layer_lists(tmp_path / "out") == []
     published = tmp_path / "out" / "current"
-    assert not any("PRIVATE KEY" in p.read_text(errors="replace") for p in published.rglob("*.json"))
+    assert not any(
+        "PRIVATE KEY" in p.read_text(errors="replace") for p in published.rglob("*.json")
+    )
 
 
 def test_a_file_too_large_for_a_layer_list_is_refused(tmp_path):
@@ -76,3 +78,38 @@ def test_a_file_too_large_for_a_layer_list_is_refused(tmp_path):
     estimate(sheet, tmp_path / "out")
     assert "more than any layer list" in pl.read_csv(tmp_path / "out" / "rejects.csv")["reason"][0]
     assert copied_layer_lists(tmp_path / "out") == []
+
+
+def test_each_sheet_counts_the_layer_lists_of_its_own_folder(tmp_path):
+    for folder, width in (("a", 5), ("b", 7)):
+        (tmp_path / folder).mkdir()
+        layers = {"input": [10], "layers": [{"type": "dense", "out_features": width}]}
+        (tmp_path / folder / "model.json").write_text(json.dumps(layers))
+        (tmp_path / folder / "s.csv").write_text(
+            f"system,architecture_file,dataset_size,epochs\n{folder},model,1000,1\n"
+        )
+    result = runner.invoke(
+        app, ["estimate", str(tmp_path / "b" / "s.csv"), str(tmp_path / "a" / "s.csv"),
+              "-o", str(tmp_path / "out"), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    estimates = pl.read_parquet(tmp_path / "out" / "estimates.parquet").sort("system")
+    # each sheet's own model.json: a dense layer 5 wide for a, 7 wide for b
+    ops_a, ops_b = estimates["ops_flop"].to_list()
+    assert ops_b / ops_a == 7 / 5
+    assert copied_layer_lists(tmp_path / "out") == ["00-model.json", "01-model.json"]
+
+
+def test_a_layer_list_swapped_for_a_link_after_it_was_found_is_not_copied(tmp_path):
+    from pipeline.publish.snapshot import Snapshot
+
+    (tmp_path / "outside.json").write_text(json.dumps({"secret": "TOP-SECRET"}))
+    sheets = tmp_path / "sheets"
+    sheets.mkdir()
+    os.symlink(tmp_path / "outside.json", sheets / "m.json")  # as if swapped in after the check
+    run = tmp_path / "run"
+    (run / "inputs").mkdir(parents=True)
+    snapshot = Snapshot(run, [], None, None)
+    snapshot.add_layer_lists({sheets / "m.json": sheets})
+    assert snapshot.layers == []
+    assert not any(p.is_file() for p in (run / "inputs").rglob("*"))

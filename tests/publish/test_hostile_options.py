@@ -38,13 +38,17 @@ def one_line_error(args: list[str]) -> str:
 
 @pytest.mark.parametrize("option", ["--columns", "--hardware-table", "--priors"])
 def test_a_fifo_as_a_file_option_is_one_line(tmp_path, fifo, option):
-    message = one_line_error(["estimate", str(SYSTEMS), "-o", str(tmp_path / "o"), option, str(fifo)])
+    message = one_line_error(
+        ["estimate", str(SYSTEMS), "-o", str(tmp_path / "o"), option, str(fifo)]
+    )
     assert message.startswith(f"Error: {fifo}: not a regular file")
 
 
 @pytest.mark.parametrize("option", ["--columns", "--priors", "--hardware-table"])
 def test_a_device_as_a_file_option_is_one_line(tmp_path, option):
-    message = one_line_error(["estimate", str(SYSTEMS), "-o", str(tmp_path / "o"), option, "/dev/zero"])
+    message = one_line_error(
+        ["estimate", str(SYSTEMS), "-o", str(tmp_path / "o"), option, "/dev/zero"]
+    )
     assert message.startswith("Error: /dev/zero: not a regular file")
 
 
@@ -52,7 +56,9 @@ def test_a_device_as_a_file_option_is_one_line(tmp_path, option):
 def test_deeply_nested_toml_is_one_line(tmp_path, option):
     nested = tmp_path / "nested.toml"
     nested.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
-    message = one_line_error(["estimate", str(SYSTEMS), "-o", str(tmp_path / "o"), option, str(nested)])
+    message = one_line_error(
+        ["estimate", str(SYSTEMS), "-o", str(tmp_path / "o"), option, str(nested)]
+    )
     assert message.startswith(f"Error: {nested}: not a TOML")
 
 
@@ -91,7 +97,9 @@ def test_an_output_folder_with_a_quote_keeps_its_history(tmp_path):
     sheet.write_bytes(SYSTEMS.read_bytes())
     out = tmp_path / "o'brien"
     for _ in range(2):
-        result = runner.invoke(app, ["refresh", str(sheet), "-o", str(out), "--force", "--no-report"])
+        result = runner.invoke(
+            app, ["refresh", str(sheet), "-o", str(out), "--force", "--no-report"]
+        )
         assert result.exit_code == 0, result.output
     diff = runner.invoke(app, ["diff", "-o", str(out), "--json"])
     assert diff.exit_code == 0 and json.loads(diff.stdout) == []

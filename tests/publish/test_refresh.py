@@ -365,6 +365,7 @@ def test_a_bad_layer_list_in_a_run_is_named_by_its_own_path(tmp_path):
 def test_the_run_key_follows_the_code(sheet, monkeypatch, tmp_path):
     from pipeline.publish import snapshot
 
+    snapshot.code_fingerprint.cache_clear()  # computed now, from the code as it is
     assert len(snapshot.code_fingerprint()) == 64
     # a copy of the source hashes the same; an edit to any module changes the hash, in any
     # subfolder, and so does a module moved into another folder; the command line's does not

@@ -24,6 +24,11 @@ FILE_LEVEL = {
     "unsupported.json": "unsupported file type",
     "two_headers_one_column.csv": "both mean 'parameters'",
     "working_column_clash.csv": "would be renamed 'input_notes'",
+    "unterminated_quote.csv": "line 3, column 1: a quoted cell opens here and is never closed",
+    "quote_swallows_lines.csv": "line 3, column 1: the quoted cell opened here closes on line 4",
+    "too_many_columns.csv": "the table has 1,013 columns; flopsheet reads at most 1,000",
+    "nul_byte.csv": "line 3, column 1: a NUL byte",
+    "truncated_utf16.csv": "cannot read as UTF-16",
 }
 
 # file -> (rejected column, words of the reason)
@@ -48,6 +53,7 @@ ROW_LEVEL = {
     "date_out_of_range.csv": ("publication_date", "from 1900 to 2100"),
     "compute_out_of_range.csv": ("reported_compute_flop", "from 1 to 1e40 FLOP"),
     "several_figures.csv": ("dataset_size", "holds several figures; expected one"),
+    "times_sign_between_numbers.csv": ("parameters", "cannot be read: expected a number"),
 }
 
 CLEAN = {
@@ -56,6 +62,11 @@ CLEAN = {
     "bom_and_crlf.csv": 1,
     "latin1_bytes.csv": 2,
     "messy_numbers.csv": 2,
+    "lone_carriage_return.csv": 3,
+    "mac_line_endings.csv": 2,
+    "utf16_without_bom.csv": 2,
+    "utf32_with_bom.csv": 2,
+    "bare_quotes.csv": 3,
 }
 
 
