@@ -20,6 +20,7 @@ from pipeline.read.validate import rejected_rows
 from pipeline.report.trends import Trend, fit_eras, fractional_year, large_scale
 from pipeline.settings import DEFAULT_SETTINGS
 from schemas.estimates import INFORMATIONAL_FLAGS
+from schemas.systems import PLAUSIBLE_FLOP
 
 REQUIRED_COLUMNS = ("system", "publication_date", "estimate_flop", "estimate_source", "flags")
 OPTIONAL_COLUMNS = (
@@ -92,6 +93,20 @@ def _settings(metadata: dict[str, str]) -> dict:
         return {}
 
 
+def _drawable(estimates: pl.DataFrame) -> pl.DataFrame:
+    """A database edited by hand (or by another tool) may hold figures no chart can place:
+    infinity, NaN, compute outside the plausible range, dates past any calendar. They are
+    shown as unknown; flopsheet itself never writes them."""
+    flop = [c for c, dtype in estimates.schema.items() if c.endswith("_flop") and dtype.is_float()]
+    other = [c for c, dtype in estimates.schema.items() if dtype.is_float() and c not in flop]
+    dates = [c for c, dtype in estimates.schema.items() if dtype == pl.Date]
+    return estimates.with_columns(
+        *(pl.when(pl.col(c).is_between(*PLAUSIBLE_FLOP)).then(pl.col(c)).alias(c) for c in flop),
+        *(pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in other),
+        *(pl.when(pl.col(c).dt.year().is_not_null()).then(pl.col(c)).alias(c) for c in dates),
+    )
+
+
 def read_database(database: Path) -> DatabaseContents:
     """Read what the report needs from a published flopsheet database; an InputFileError says
     why a file is not one."""
@@ -113,7 +128,7 @@ def read_database(database: Path) -> DatabaseContents:
             dataset.estimates_as_of(runs[-2]["run_id"]),
             dataset.estimates_as_of(runs[-1]["run_id"]),
         )
-    estimates = dataset.estimates()
+    estimates = _drawable(dataset.estimates())
     rejects = dataset.rejects() if "rejects" in tables else None
     settings, version = _settings(metadata), metadata.get("flopsheet_version")
     return DatabaseContents(

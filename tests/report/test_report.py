@@ -518,3 +518,23 @@ def test_a_large_database_makes_a_page_of_bounded_size(tmp_path):
     frame = pl.DataFrame({"i": range(10_001)})
     assert shown(frame, 5_000)["i"].to_list() == list(range(0, 10_001, 3))
     assert shown(frame, 20_000).height == 10_001
+
+
+def test_figures_no_chart_can_place_are_drawn_as_unknown(database, tmp_path):
+    """A database edited by hand: infinity, NaN, +-1e308 and a date past any calendar."""
+    edited = tmp_path / "edited.duckdb"
+    edited.write_bytes(Path(database).resolve().read_bytes())
+    with duckdb.connect(str(edited)) as connection:
+        connection.execute(
+            "UPDATE estimates SET estimate_flop = 'inf'::DOUBLE WHERE system = 'GPT-3 175B'"
+        )
+        connection.execute(
+            "UPDATE estimates SET estimate_flop = 'nan'::DOUBLE, ops_flop = 1e308, "
+            "hardware_flop = -1e308, implied_utilization = 'inf'::DOUBLE WHERE system = 'Chinchilla'"
+        )
+        connection.execute(
+            "UPDATE estimates SET publication_date = 'infinity'::DATE WHERE system = 'AlexNet'"
+        )
+    result = runner.invoke(app, ["report", "--db", str(edited), "--out", str(tmp_path / "page")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "page" / "report.html").is_file()
