@@ -218,13 +218,16 @@ def write_database(
     that it opens and holds what was written, before anyone can see it. `previous` is the
     database of the run published before, whose history this one continues."""
     path.unlink(missing_ok=True)
-    with duckdb.connect(str(path)) as connection:
-        connection.execute("SET enable_progress_bar = false")  # never on the user's terminal
-        for name, frame in tables.items():
-            connection.register("_frame", frame.to_arrow())
-            connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-            connection.unregister("_frame")
-        _write_history(connection, previous, run_id)
+    try:
+        with duckdb.connect(str(path)) as connection:
+            connection.execute("SET enable_progress_bar = false")  # never on the user's terminal
+            for name, frame in tables.items():
+                connection.register("_frame", frame.to_arrow())
+                connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+                connection.unregister("_frame")
+            _write_history(connection, previous, run_id)
+    except duckdb.Error as error:  # a full disk, a folder that cannot be written
+        raise FlopsheetError(f"{path}: cannot write the database: {_first_line(error)}") from None
     _check_database(path, {name: tables[name].height for name in ("estimates", "rejects")})
 
 
