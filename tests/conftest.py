@@ -89,6 +89,12 @@ def raw_frame(rows: list[dict[str, str | None]]) -> pl.DataFrame:
     )
 
 
+def apply(parser, cells: list[str | None]) -> list:
+    """A cell parser's values for `cells`, as a column of text."""
+    frame = pl.DataFrame({"c": cells}, schema={"c": pl.String})
+    return frame.select(parser(pl.col("c")).alias("out"))["out"].to_list()
+
+
 def systems_frame(rows: list[dict[str, str | None]]) -> pl.DataFrame:
     systems, rejects = validate(raw_frame(rows))
     assert rejects.height == 0, rejects.to_dicts()

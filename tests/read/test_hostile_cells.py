@@ -14,12 +14,7 @@ from pipeline.read.parsing import (
     parse_utilization,
 )
 from pipeline.read.validate import validate
-from tests.conftest import raw_frame
-
-
-def apply(parser, cells):
-    frame = pl.DataFrame({"c": cells}, schema={"c": pl.String})
-    return frame.select(parser(pl.col("c")).alias("out"))["out"].to_list()
+from tests.conftest import apply, raw_frame
 
 
 @pytest.mark.parametrize(

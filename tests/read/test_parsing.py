@@ -1,4 +1,3 @@
-import polars as pl
 import pytest
 
 from pipeline.read.parsing import (
@@ -12,11 +11,7 @@ from pipeline.read.parsing import (
     parse_unit,
     parse_utilization,
 )
-
-
-def apply(parser, cells):
-    frame = pl.DataFrame({"c": cells}, schema={"c": pl.String})
-    return frame.select(parser(pl.col("c")).alias("out"))["out"].to_list()
+from tests.conftest import apply
 
 
 @pytest.mark.parametrize(
