@@ -5,11 +5,9 @@ chart needs nothing from the network."""
 from __future__ import annotations
 
 import math
-import re
 
 import altair as alt
 import polars as pl
-import vl_convert as vlc
 
 from pipeline.report.data import AGREEMENT_FACTOR, INTERVAL_COLUMNS, NO_SOURCE, ReportData
 from pipeline.report.trends import DEEP_LEARNING_START, doubling_text
@@ -393,23 +391,3 @@ def build_charts(data: ReportData) -> dict[str, alt.TopLevelMixin]:
 
 def chart_specs(charts: dict[str, alt.TopLevelMixin]) -> dict[str, dict]:
     return {name: chart.to_dict() for name, chart in charts.items()}
-
-
-def stable_svg(svg: str) -> str:
-    """Number the clip paths from 1 in each file. Vega numbers them with a counter that lives as
-    long as the process, so the second chart rendered would otherwise differ byte for byte."""
-    numbers: dict[str, str] = {}
-
-    def renumber(match: re.Match) -> str:
-        return numbers.setdefault(match.group(0), f"flopsheet-clip{len(numbers) + 1}")
-
-    return re.sub(r'(?<=id=")clip\d+(?=")|(?<=url\(#)clip\d+(?=\))', renumber, svg)
-
-
-def chart_files(specs: dict[str, dict]) -> dict[str, bytes]:
-    """<chart>.png and <chart>.svg for each chart, by file name."""
-    files = {}
-    for name, spec in specs.items():
-        files[f"{name}.png"] = vlc.vegalite_to_png(spec, scale=2)
-        files[f"{name}.svg"] = stable_svg(vlc.vegalite_to_svg(spec)).encode()
-    return files

@@ -25,8 +25,9 @@ import vl_convert as vlc
 from pipeline.defaults import DEFAULT_THRESHOLD
 from pipeline.errors import InputFileError
 from pipeline.report import REPORT_HTML
-from pipeline.report.charts import build_charts, chart_files, chart_specs, shown_note
+from pipeline.report.charts import build_charts, chart_specs, shown_note
 from pipeline.report.data import AGREEMENT_FACTOR, ReportData, load_report_data
+from pipeline.report.images import chart_files
 from pipeline.report.trends import Trend, doubling_text
 from pipeline.version import __version__
 from schemas.estimates import INFORMATIONAL_FLAGS
