@@ -103,22 +103,15 @@ def generation(year: pl.Expr) -> pl.Expr:
     return expression.otherwise(pl.lit(None, pl.String))
 
 
-def load_priors(
-    choice: PriorsChoice | Path = PriorsChoice(), shown_as: Path | None = None
-) -> pl.DataFrame:
+def load_priors(choice: PriorsChoice | Path = PriorsChoice()) -> pl.DataFrame:
     """The priors of `choice` (a file, or the seed's). A broken file is a file-level error
-    naming what is wrong, and the file as `shown_as` (the user's file, when a run reads its
-    snapshot)."""
+    naming what is wrong (a run reading its snapshot names the user's file: see
+    `Snapshot.naming_originals`)."""
     if isinstance(choice, PriorsChoice):
         if choice.is_seed:
             return seed_priors()
         choice = choice.path
-    try:
-        return _priors_from_file(Path(choice))
-    except InputFileError as error:
-        if shown_as is None:
-            raise
-        raise InputFileError(shown_as, error.problem) from None
+    return _priors_from_file(Path(choice))
 
 
 def _priors_from_file(path: Path) -> pl.DataFrame:
