@@ -7,7 +7,7 @@ estimated exactly as a row of a file would be.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -26,18 +26,56 @@ Cell = str | float | int | None
 
 @dataclass(frozen=True)
 class Calculation:
+    """One system's figure, its 90% interval (`high` None: no upper bound) and, for each
+    accounting rule's thresholds, the probability of being above it: one system of one stage
+    counts the same under every rule, so planned training can be checked before it starts."""
+
     flop: float
     formula: str
     sentence: str
     flags: list[str]
+    low: float | None = None
+    high: float | None = None
+    thresholds: tuple[dict, ...] = ()
 
     def as_dict(self) -> dict:
         return {
             "flop": self.flop,
+            "low": self.low,
+            "high": self.high,
             "formula": self.formula,
             "sentence": self.sentence,
             "flags": self.flags,
+            "thresholds": list(self.thresholds),
         }
+
+    def for_rule(self, rule: str | None) -> Calculation:
+        """The same calculation with only `rule`'s thresholds (None: every rule's)."""
+        if rule is None:
+            return self
+        kept = tuple(t for t in self.thresholds if t["rule"] == rule)
+        return replace(self, thresholds=kept)
+
+
+def _threshold_probabilities(
+    flop: float, low: float | None, high: float | None
+) -> tuple[dict, ...]:
+    from pipeline.estimate.rules import RULES
+    from pipeline.estimate.thresholds import probability_above
+
+    pairs = [(name, t) for name, rule in RULES.items() for t in rule.thresholds]
+    frame = pl.DataFrame(
+        {"flop": [flop], "low": [low], "high": [high]},
+        schema={"flop": pl.Float64, "low": pl.Float64, "high": pl.Float64},
+    )
+    values = frame.select(
+        probability_above(pl.col("flop"), pl.col("low"), pl.col("high"), t).alias(str(i))
+        for i, (_, t) in enumerate(pairs)
+    ).row(0)
+    return tuple(
+        {"rule": name, "threshold_flop": t, "probability_above": p}
+        for (name, t), p in zip(pairs, values, strict=True)
+    )
 
 
 def _calculate(
@@ -65,7 +103,11 @@ def _calculate(
     flop = row[f"{method}_flop"]
     if flop is None:
         raise CalculatorInputError(_missing_inputs_message(row, hardware, method))
-    return Calculation(flop=flop, formula=row["notes"], sentence=row["summary"], flags=row["flags"])
+    low, high = row[f"{method}_low_flop"], row[f"{method}_high_flop"]
+    return Calculation(
+        flop=flop, formula=row["notes"], sentence=row["summary"], flags=row["flags"],
+        low=low, high=high, thresholds=_threshold_probabilities(flop, low, high),
+    )  # fmt: skip
 
 
 def _missing_inputs_message(row: dict, hardware: pl.DataFrame, method: str) -> str:

@@ -19,3 +19,7 @@ INPUT_FORMATS = ("auto", "canonical", "epoch")
 SEED_UTILIZATION = {"language": 0.30, "*": 0.40}
 # The stages of a run, as progress reports them.
 STAGES = ("read", "validate", "estimate", "publish")
+# The accounting rules (pipeline/estimate/rules.py defines them), named here for the options.
+ACCOUNTING_RULES = ("epoch", "eu-parameter-updates", "eu-cumulative", "sb53")
+# `thresholds` lists the systems at least this likely to be above a threshold.
+DEFAULT_MIN_PROBABILITY = 0.5

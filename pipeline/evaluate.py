@@ -14,6 +14,7 @@ import polars as pl
 
 from pipeline.errors import InputFileError
 from pipeline.estimate.priors import PriorsChoice, load_priors
+from pipeline.estimate.rules import EU_MARGIN
 from pipeline.read.epoch import COMPUTE_COLUMNS
 from pipeline.read.files import read_table
 from pipeline.read.parsing import parse_number
@@ -60,8 +61,8 @@ def _compare(estimates: pl.DataFrame, figures: pl.DataFrame) -> pl.DataFrame:
     inside = (pl.col("estimate_low_flop") <= figure) & (figure <= pl.col("estimate_high_flop"))
     return estimates.select(
         "source_row", "system", "domain", "estimate_flop", "estimate_low_flop",
-        "estimate_high_flop", "confidence", "estimate_source", "flags", "notes",
-        *label, has_inputs.alias("has_method_inputs"),
+        "estimate_high_flop", "confidence", "estimate_source", "within_eu_margin", "flags",
+        "notes", *label, has_inputs.alias("has_method_inputs"),
     ).join(figures, on="source_row", how="left").with_columns(
         (pl.col("estimate_flop") / figure).log10().abs().alias("log10_error"),
         pl.when(pl.col("estimate_high_flop").is_not_null() & figure.is_not_null())
@@ -87,6 +88,13 @@ def _summary(rows: pl.DataFrame) -> dict:
         ),
         **{f"estimated_{k}": v for k, v in metrics.items() if k != "rows"},
         "all_rows_within_2x": within_2x / max(with_figure.height, 1),
+        # The EU's accuracy target: how many estimates claim it (their 90% interval lies within
+        # 30% of the estimate), and how many meet it against Epoch's figure.
+        "estimated_within_eu_margin": compared["within_eu_margin"].mean() or 0.0,
+        "estimated_within_30_percent": (
+            ((compared["estimate_flop"] / compared["epoch_flop"] - 1).abs() <= EU_MARGIN).mean()
+            or 0.0
+        ),
         "lower_bounds": compared["lower_bound_holds"].is_not_null().sum(),
         "lower_bounds_holding": compared["lower_bound_holds"].sum(),
         # Rows Epoch gives no figure for but with inputs a method can use: the gap this fills.

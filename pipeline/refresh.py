@@ -22,6 +22,7 @@ from pipeline.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from pipeline.errors import is_engine_panic
 from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.priors import PriorsChoice, load_priors
+from pipeline.estimate.thresholds import compute_by_rule
 from pipeline.publish import runs
 from pipeline.publish.dataset import (
     DATABASE_NAME,
@@ -187,7 +188,8 @@ def _run(
     write_safe_csv(rejects, run_dir / REJECTS_NAME)
     staged = run_dir / f".{DATABASE_NAME}.tmp"
     tables = {
-        "estimates": estimates, "rejects": rejects, "hardware": hardware,
+        "estimates": estimates, "compute_by_rule": compute_by_rule(estimates),
+        "rejects": rejects, "hardware": hardware,
         "metadata": snapshot.provenance(sources, settings), "runs": runs_table,
     }  # fmt: skip
     write_database(staged, tables, previous, record["run_id"])

@@ -42,7 +42,9 @@ class RunResult:
     output_dir: Path | None = None
 
 
-def summarize(estimates: pl.DataFrame, rejects: pl.DataFrame, rows_read: int) -> dict:
+def summarize(
+    estimates: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, stage_rows: int = 0
+) -> dict:
     sources = estimates["estimate_source"].fill_null("none").value_counts()
     by_source = {s: 0 for s in (*ESTIMATE_SOURCES, "none")}
     by_source.update(dict(sources.iter_rows()))
@@ -56,6 +58,7 @@ def summarize(estimates: pl.DataFrame, rejects: pl.DataFrame, rows_read: int) ->
         "rows_estimated": estimates["estimate_flop"].is_not_null().sum(),
         "rows_without_estimate": estimates["estimate_flop"].is_null().sum(),
         "rows_rejected": rejected_rows(rejects),
+        "rows_of_later_stages": stage_rows,
         "rows_flagged": (estimates["flags"].list.len() > 0).sum(),
         "by_source": by_source,
         "flags": dict(flag_counts.iter_rows()),
@@ -100,9 +103,11 @@ def run_in_memory(
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
     estimates = estimate(systems, hardware, settings, priors)
+    # A system's later training stages are rows of their own in the sheet, one in estimates.
+    stage_rows = systems.height - estimates.height
     del systems
-    summary = summarize(estimates, rejects, rows_read)
-    assert summary["rows_read"] == estimates.height + summary["rows_rejected"]
+    summary = summarize(estimates, rejects, rows_read, stage_rows)
+    assert summary["rows_read"] == estimates.height + summary["rows_rejected"] + stage_rows
     return RunResult(estimates, rejects, rows_read, summary)
 
 

@@ -7,7 +7,7 @@ import polars as pl
 
 from schemas.systems import CANONICAL_COLUMNS
 
-ESTIMATE_SOURCES = ("reported", "weighted_mean", "ops", "hardware", "base_model")
+ESTIMATE_SOURCES = ("reported", "weighted_mean", "ops", "hardware", "base_model", "stages")
 OPS_RULES = ("forward_flop", "architecture", "connections", "6ND")
 UTILIZATION_SOURCES = ("reported", "prior")
 CONFIDENCE_LABELS = ("Confident", "Likely", "Speculative")
@@ -38,6 +38,25 @@ ESTIMATE_COLUMNS = (
     "estimate_high_flop",
     "confidence",
     "estimate_source",
+    "stages",
+    "epoch_stages",
+    "eu_parameter_updates_stages",
+    "eu_cumulative_stages",
+    "sb53_stages",
+    "eu_parameter_updates_flop",
+    "eu_parameter_updates_low_flop",
+    "eu_parameter_updates_high_flop",
+    "eu_cumulative_flop",
+    "eu_cumulative_low_flop",
+    "eu_cumulative_high_flop",
+    "eu_cumulative_probability_above_1e25",
+    "within_eu_margin",
+    "eu_modification_probability",
+    "sb53_flop",
+    "sb53_low_flop",
+    "sb53_high_flop",
+    "sb53_probability_above_1e26",
+    "notification",
     "flags",
     "notes",
     "summary",
@@ -85,6 +104,13 @@ FLAG_KINDS = {
     "parameters_disagree_with_shape": ATTENTION,
     "ops_out_of_range": ATTENTION,
     "hardware_out_of_range": ATTENTION,
+    # A cell read from a model card: a figure given as a lower bound ("15T+", ">15T"), and a
+    # chip named without its form factor ("H100-80G"), resolved to the table's default.
+    "value_is_lower_bound": ATTENTION,
+    "hardware_form_assumed": ASSUMED,
+    "includes_stages": ASSUMED,
+    "stage_without_estimate": ATTENTION,
+    "original_compute_unknown": ATTENTION,
 }
 FLAGS = tuple(FLAG_KINDS)
 # Flags of a documented assumption: the report's list of rows that need attention leaves them out.
@@ -93,6 +119,7 @@ INFORMATIONAL_FLAGS = frozenset(f for f, kind in FLAG_KINDS.items() if kind != A
 COUNT_ASSUMPTION_FLAGS = tuple(f for f, kind in FLAG_KINDS.items() if kind == COUNT_ASSUMED)
 
 _FLOP = {"nullable": True, "gt": 0}
+_PROBABILITY = {"nullable": True, "ge": 0, "le": 1}
 
 
 class EstimatesSchema(pa.DataFrameModel):
@@ -112,6 +139,12 @@ class EstimatesSchema(pa.DataFrameModel):
     estimate_high_flop: float = pa.Field(**_FLOP)
     confidence: str = pa.Field(nullable=True, isin=CONFIDENCE_LABELS)
     estimate_source: str = pa.Field(nullable=True, isin=ESTIMATE_SOURCES)
+    eu_cumulative_flop: float = pa.Field(**_FLOP)
+    sb53_flop: float = pa.Field(**_FLOP)
+    eu_cumulative_probability_above_1e25: float = pa.Field(**_PROBABILITY)
+    sb53_probability_above_1e26: float = pa.Field(**_PROBABILITY)
+    eu_modification_probability: float = pa.Field(**_PROBABILITY)
+    within_eu_margin: pl.Boolean = pa.Field(nullable=True)
     flags: pl.List(pl.String) = pa.Field(nullable=False)
     notes: str = pa.Field(nullable=False)
     summary: str = pa.Field(nullable=True)

@@ -36,6 +36,15 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "base_model_compute_flop": "number",
     # yes when the model is a mixture of experts: with no active count, a share is assumed
     "mixture_of_experts": "flag",
+    # Training stages (docs/rules.md): which stage a row describes (blank: pre-training, or the
+    # whole system when it has one row), and reported figures of later stages on one row.
+    "stage": "stage",
+    "finetune_compute_flop": "number",
+    "post_training_compute_flop": "number",
+    # a synthetic-data stage: whether its data is public, and the samples made for those kept
+    "synthetic_data_public": "flag",
+    "samples_generated": "number",
+    "samples_kept": "number",
     # phrases of free-text notes a value was read from (Epoch exports)
     "dataset_unit_phrase": "text",
     "active_parameters_phrase": "text",
@@ -59,6 +68,18 @@ ARCHITECTURE_COLUMNS: dict[str, str] = {
     "shared_experts": "count",
     "tied_embeddings": "flag",
     "causal": "flag",
+    # Parts of some families' stacks, as a Hugging Face config.json gives them (blank: none):
+    # the head width where it is not d_model / n_heads, the expert MLP width where it differs
+    # from the dense d_ff, the first layers that are dense in a mixture of experts, the ranks
+    # and head widths of multi-head latent attention, and an encoder-decoder's decoder layers.
+    "d_head": "count",
+    "d_ff_expert": "count",
+    "n_dense_layers": "count",
+    "q_lora_rank": "count",
+    "kv_lora_rank": "count",
+    "d_rope_head": "count",
+    "d_value_head": "count",
+    "n_decoder_layers": "count",
     "architecture_file": "text",
 }
 CANONICAL_COLUMNS.update(ARCHITECTURE_COLUMNS)
@@ -76,6 +97,21 @@ DOMAINS = (
     "recommendation",
     "other",
 )
+
+# The training stages a row can describe (`stage`), in the order a system's rows are taken as
+# its main row: the first stage here that the system has is the row its totals build on.
+TRAINING_STAGES = (
+    "pre-training",
+    "continued-pre-training",
+    "fine-tuning",
+    "reinforcement-learning",
+    "post-training",  # fine-tuning and reinforcement learning together (Epoch's column)
+    "merge",  # the training behind weights merged, averaged or used to initialise this model
+    "synthetic-data",
+    "distillation-teacher",
+    "reward-model",
+)
+DEFAULT_STAGE = "pre-training"
 
 PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 
@@ -117,6 +153,12 @@ class SystemsSchema(pa.DataFrameModel):
     base_model: str = pa.Field(nullable=True)
     base_model_compute_flop: float = pa.Field(**_COMPUTE)
     mixture_of_experts: pl.Boolean = pa.Field(nullable=True)
+    stage: str = pa.Field(nullable=True, isin=TRAINING_STAGES)
+    finetune_compute_flop: float = pa.Field(**_COMPUTE)
+    post_training_compute_flop: float = pa.Field(**_COMPUTE)
+    synthetic_data_public: pl.Boolean = pa.Field(nullable=True)
+    samples_generated: float = pa.Field(**_POSITIVE)
+    samples_kept: float = pa.Field(**_POSITIVE)
     dataset_unit_phrase: str = pa.Field(nullable=True)
     active_parameters_phrase: str = pa.Field(nullable=True)
     mixture_of_experts_phrase: str = pa.Field(nullable=True)
@@ -133,6 +175,14 @@ class SystemsSchema(pa.DataFrameModel):
     shared_experts: pl.Int64 = pa.Field(nullable=True, ge=0)
     tied_embeddings: pl.Boolean = pa.Field(nullable=True)
     causal: pl.Boolean = pa.Field(nullable=True)
+    d_head: pl.Int64 = pa.Field(**_POSITIVE)
+    d_ff_expert: pl.Int64 = pa.Field(**_POSITIVE)
+    n_dense_layers: pl.Int64 = pa.Field(nullable=True, ge=0)
+    q_lora_rank: pl.Int64 = pa.Field(**_POSITIVE)
+    kv_lora_rank: pl.Int64 = pa.Field(**_POSITIVE)
+    d_rope_head: pl.Int64 = pa.Field(**_POSITIVE)
+    d_value_head: pl.Int64 = pa.Field(**_POSITIVE)
+    n_decoder_layers: pl.Int64 = pa.Field(**_POSITIVE)
     architecture_file: str = pa.Field(nullable=True)
 
     @pa.dataframe_check(name="active_parameters_at_most_parameters")
@@ -165,11 +215,20 @@ class SystemsSchema(pa.DataFrameModel):
         shared, experts = pl.col("shared_experts"), pl.col("n_experts")
         return data.lazyframe.select((shared.fill_null(0) == 0) | (experts.fill_null(1) > 1))
 
+    @pa.dataframe_check(name="samples_kept_at_most_generated")
+    def samples_kept_at_most_generated(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        kept, generated = pl.col("samples_kept"), pl.col("samples_generated")
+        return data.lazyframe.select(kept.is_null() | generated.is_null() | (kept <= generated))
+
     @pa.dataframe_check(name="system_unique")
     def system_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        # The first row of a name stands; later rows with the same name are quarantined.
-        system = pl.col("system")
-        return data.lazyframe.select(system.is_null() | system_key(system).is_first_distinct())
+        # A system has one pre-training row (a row without a stage is one): the first row of
+        # a name stands, later ones are quarantined. Later stages may repeat: two rounds of
+        # reinforcement learning, public and non-public synthetic data.
+        system, stage = pl.col("system"), stage_or_default(pl.col("stage"))
+        main = stage == DEFAULT_STAGE
+        key = pl.concat_str([system_key(system), stage], separator="\0")
+        return data.lazyframe.select(system.is_null() | ~main | key.is_first_distinct())
 
     class Config:
         strict = False  # unknown columns are carried through
@@ -195,6 +254,10 @@ def system_key(system: pl.Expr) -> pl.Expr:
     )
 
 
+def stage_or_default(stage: pl.Expr) -> pl.Expr:
+    return stage.fill_null(DEFAULT_STAGE)
+
+
 # Which input column a frame-level check speaks of, and what it expected.
 FRAME_CHECKS: dict[str, tuple[str, str]] = {
     "active_parameters_at_most_parameters": (
@@ -217,5 +280,12 @@ FRAME_CHECKS: dict[str, tuple[str, str]] = {
         "shared_experts",
         "shared experts only in a mixture of experts (n_experts above 1)",
     ),
-    "system_unique": ("system", "a system name not already used by an earlier row"),
+    "samples_kept_at_most_generated": (
+        "samples_kept",
+        "samples kept at most the samples generated",
+    ),
+    "system_unique": (
+        "system",
+        "a system name not already used by an earlier pre-training row (a blank stage is one)",
+    ),
 }

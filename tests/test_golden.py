@@ -23,6 +23,8 @@ GOLDEN_COLUMNS = [
     "system", "ops_rule", "ops_flop", "hardware_matched", "precision_used", "utilization_used",
     "hardware_flop", "implied_utilization", "estimate_flop", "estimate_low_flop",
     "estimate_high_flop", "confidence", "estimate_source", "flags", "notes", "summary",
+    "eu_cumulative_flop", "eu_cumulative_probability_above_1e25", "within_eu_margin",
+    "sb53_flop", "sb53_probability_above_1e26", "notification",
 ]  # fmt: skip
 
 

@@ -1,6 +1,10 @@
 """Layer lists named by the spreadsheet: resolving an `architecture_file` cell to a file (or
 reading it as inline JSON), reading and counting it, and the per-cell frame the pipeline joins on
-the `architecture_file` column. Files are small and read one at a time in Python."""
+the `architecture_file` column. Files are small and read one at a time in Python.
+
+A cell may also name a Hugging Face `config.json` (`hf_config.is_hf_config`): it is not counted
+here but read into the transformer columns it gives (`architecture_config` in the frame), which
+`fill_from_configs` writes into the row's blank cells, so that `Transformer` counts the row."""
 
 from __future__ import annotations
 
@@ -13,8 +17,10 @@ from typing import Literal
 import polars as pl
 
 from pipeline.architecture.fields import ArchitectureFileError
+from pipeline.architecture.hf_config import CONFIG_COLUMNS, hf_config_columns, is_hf_config
 from pipeline.architecture.layers import LayerCount, count_layer_list
 from pipeline.resources import ARCHITECTURES_DIR
+from schemas.systems import ARCHITECTURE_COLUMNS
 
 DEFAULT_ARCHITECTURES_DIR = ARCHITECTURES_DIR
 FRAME_SCHEMA = {
@@ -24,6 +30,10 @@ FRAME_SCHEMA = {
     "architecture_sequence_length": pl.Int64,
     "architecture_breakdown": pl.String,
     "architecture_error": pl.String,
+    # the columns a Hugging Face config.json gives, typed as the sheet's own cells are
+    "architecture_config": pl.Struct(
+        {c: pl.Boolean if ARCHITECTURE_COLUMNS[c] == "flag" else pl.Int64 for c in CONFIG_COLUMNS}
+    ),
 }
 
 
@@ -127,16 +137,31 @@ def cells_by_sheet(
     ]  # fmt: skip
 
 
+def read_architecture_cell(
+    cell: str, search_dirs: Sequence[Path | str] = (), copies: Mapping[Path, Path] | None = None
+) -> tuple[object, object]:
+    """(the parsed JSON, the name errors give it) of a cell of the `architecture_file` column:
+    inline JSON (starts with '{') or a file. `copies` maps a file the cell resolves to onto the
+    snapshot to read instead."""
+    text = cell.strip()
+    if text.startswith("{"):
+        return parse_json("inline architecture", text), "inline architecture"
+    found = resolve_architecture(text, search_dirs)
+    read_from = (copies or {}).get(found)
+    return parse_json(found, read_layer_file(Path(read_from or found), found)), found
+
+
 def count_architecture_cell(
     cell: str, search_dirs: Sequence[Path | str] = (), copies: Mapping[Path, Path] | None = None
 ) -> LayerCount:
-    """A cell of the `architecture_file` column: inline JSON (starts with '{') or a file.
-    `copies` maps a file the cell resolves to onto the snapshot to read instead."""
-    text = cell.strip()
-    if text.startswith("{"):
-        return count_layer_list(parse_json("inline architecture", text), "inline architecture")
-    found = resolve_architecture(text, search_dirs)
-    return count_layer_file(found, (copies or {}).get(found))
+    """The layer list a cell of the `architecture_file` column names, counted."""
+    document, source = read_architecture_cell(cell, search_dirs, copies)
+    if is_hf_config(document):
+        raise ArchitectureFileError(
+            source,
+            "is a Hugging Face config.json, not a layer list: read it with hf_config_columns",
+        )
+    return count_layer_list(document, source)
 
 
 def _cell_name(cell: str) -> str:
@@ -146,7 +171,14 @@ def _cell_name(cell: str) -> str:
 def _counted_row(
     cell: str, search_dirs: Sequence[Path | str], copies: Mapping[Path, Path] | None
 ) -> dict:
-    counted = count_architecture_cell(cell, search_dirs, copies)
+    document, source = read_architecture_cell(cell, search_dirs, copies)
+    if is_hf_config(document):
+        return {
+            "architecture_file": cell,
+            "architecture_config": hf_config_columns(document, source),
+            "architecture_error": None,
+        }
+    counted = count_layer_list(document, source)
     parameters, forward = float(counted.parameters), float(counted.forward_flop)
     if not (math.isfinite(parameters) and math.isfinite(forward)):
         raise OverflowError("counts past the float range")
@@ -192,3 +224,12 @@ def layer_list_frame(
                 raise problem from None
             rows.append({"architecture_file": cell, "architecture_error": str(problem)})
     return pl.DataFrame(rows, schema=FRAME_SCHEMA)
+
+
+def fill_from_configs(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` joined with a `layer_list_frame`, its blank architecture cells filled from the
+    row's Hugging Face config (the sheet's own cells win), without `architecture_config`."""
+    config = pl.col("architecture_config")
+    return frame.with_columns(
+        pl.coalesce(pl.col(c), config.struct.field(c)).alias(c) for c in CONFIG_COLUMNS
+    ).drop("architecture_config")

@@ -12,7 +12,13 @@ of the same name, so `Transformer()` reads a frame that has the columns of
 
     n_layers, d_model, n_heads, n_kv_heads, d_ff, vocab_size, seq_len, gated_mlp,
     n_experts, experts_per_token, shared_experts, tied_embeddings, causal
-    (+ optional d_head, off by default: pass d_head="d_head" if the sheet has it)
+
+and, where the frame has them (`column_if_present`), the columns a Hugging Face config fills
+for the families that need them (`pipeline.architecture.hf_config`): d_head (head width),
+d_ff_expert (expert MLP width), n_dense_layers (dense-first layers of a mixture of experts),
+q_lora_rank, kv_lora_rank, d_rope_head, d_value_head (multi-head latent attention) and
+n_decoder_layers (an encoder-decoder: n_layers encoder layers, these decoder layers). The
+attention forms (multi-head, grouped-query, latent) are in `pipeline.architecture.attention`.
 
 Its methods return `pl.Expr`, evaluated row by row over the whole frame:
 
@@ -46,29 +52,9 @@ flagged `parameters_disagree_with_shape`.
 
 Other networks: layer lists (`pipeline.architecture.layers` and `.files`)
 -------------------------------------------------------------------------
-A JSON file per system, named by the `architecture_file` column: a path (a relative one is
-looked for in the spreadsheet's folder, then among the shipped lists in
-`pipeline/data/architectures/`; '.json' may be left off) or an inline JSON object.
-
-- `pipeline.architecture.files.count_layer_file(path) -> LayerCount` and
-  `pipeline.architecture.layers.count_layer_list(document, source) -> LayerCount`:
-  parameters, forward FLOP per example (FMA = 2 FLOP), FLOP and parameters by layer type,
-  input and output shapes, and the sequence length when the input is a sequence. Bad files
-  raise `pipeline.architecture.fields.ArchitectureFileError` (an `InputFileError`): one line
-  naming the file, the layer (as a JSON path such as `layers[4].layers[1]`), the field, the
-  value and what was expected.
-- `pipeline.architecture.files.layer_list_frame(cells, search_dirs, errors="raise"|"record")`:
-  one row per distinct cell: `architecture_file`, `architecture_parameters`,
-  `architecture_forward_flop_per_example`, `architecture_sequence_length`,
-  `architecture_breakdown`, `architecture_error` (null unless errors="record").
-
-Validation (`pipeline.read.validate.count_layer_lists`) joins that frame, with
-errors="record", on `architecture_file`: a row whose file cannot be counted is rejected with
-the file's message. Method 1 counts a row with a counted layer list and a dataset size by
-the rule `architecture` (ahead of `connections` and `6ND`):
-    ops_flop = (1 + ratio) x forward FLOP per example x examples x epochs
-where, for a dataset in tokens, examples = tokens / architecture_sequence_length; its note
-shows `architecture_breakdown`.
+A JSON layer list per system, named by the `architecture_file` column (a path, a shipped
+name or inline JSON), is counted layer by layer; that column may also name a Hugging Face
+`config.json`, which fills the row's blank columns above. See `pipeline.architecture.files`.
 
 Conventions (also in docs/architecture-counting.md)
 ---------------------------------------------------
@@ -79,14 +65,8 @@ Conventions (also in docs/architecture-counting.md)
   half of it, the average context a token sees under the mask; this is exactly Kaplan et
   al.'s (2020) 2 x n_layer x n_ctx x d_attn. `context="full"` counts the full n_ctx for
   every row, as Hoffmann et al. (2022, Appendix F) and PaLM's 6N + 12 L H Q T do.
-- Defaults for blank cells: n_heads unknown -> attention as wide as d_model; n_kv_heads ->
-  n_heads (multi-head attention); d_head -> d_model / n_heads; gated_mlp -> false;
-  d_ff -> 4 x d_model, or 8/3 x d_model for a gated MLP (Shazeer 2020 keeps the parameter
-  count of the 4 x d_model MLP); n_experts -> 1 (dense); shared_experts -> 0;
-  tied_embeddings -> false; causal -> true. experts_per_token has no default when
-  n_experts > 1: such a row is not described.
-- Every layer is the same: a mixture of experts replaces the MLP of every layer.
-  Positional embeddings, biases and normalisation weights are not counted as parameters.
+- Defaults for blank cells, the layer kinds and what is not counted: see
+  docs/architecture-counting.md ("Columns and defaults", "What is counted").
 """
 
 from __future__ import annotations
@@ -94,7 +74,9 @@ from __future__ import annotations
 from typing import Literal
 
 import polars as pl
+import polars.selectors as cs
 
+from pipeline.architecture.attention import Attention, positive_or_null
 from pipeline.estimate.formatting import sci
 from pipeline.read.parsing import parse_flag  # noqa: F401 (re-exported)
 from schemas.systems import ARCHITECTURE_COLUMNS  # noqa: F401 (re-exported)
@@ -118,8 +100,16 @@ def _expr(value: ExprLike, dtype: pl.DataType) -> pl.Expr:
     return pl.lit(value).cast(dtype, strict=False)
 
 
-def _positive_or_null(value: pl.Expr) -> pl.Expr:
-    return pl.when(value > 0).then(value)
+def _plus(base: pl.Expr, extra: pl.Expr) -> pl.Expr:
+    """base + extra, and exactly base where extra is 0 or blank: a row without the extra layer
+    kinds counts bit for bit as before (adding 0.0 would turn a -0.0 into 0.0)."""
+    return pl.when(extra.fill_null(0.0) == 0).then(base).otherwise(base + extra)
+
+
+def column_if_present(name: str) -> pl.Expr:
+    """The column `name`, or nulls in a frame without it: the columns added for Hugging Face
+    configs are read where a frame has them, and frames made before them count as before."""
+    return pl.coalesce(cs.by_name(name, require_all=False), pl.lit(None))
 
 
 class Transformer:
@@ -144,7 +134,14 @@ class Transformer:
         shared_experts: ExprLike = "shared_experts",
         tied_embeddings: ExprLike = "tied_embeddings",
         causal: ExprLike = "causal",
-        d_head: ExprLike = None,
+        d_head: ExprLike = column_if_present("d_head"),
+        d_ff_expert: ExprLike = column_if_present("d_ff_expert"),
+        n_dense_layers: ExprLike = column_if_present("n_dense_layers"),
+        q_lora_rank: ExprLike = column_if_present("q_lora_rank"),
+        kv_lora_rank: ExprLike = column_if_present("kv_lora_rank"),
+        d_rope_head: ExprLike = column_if_present("d_rope_head"),
+        d_value_head: ExprLike = column_if_present("d_value_head"),
+        n_decoder_layers: ExprLike = column_if_present("n_decoder_layers"),
         *,
         context: ContextConvention = "causal",
     ) -> None:
@@ -169,26 +166,30 @@ class Transformer:
             "tied_embeddings": _expr(tied_embeddings, flag),
             "causal": _expr(causal, flag),
             "d_head": _expr(d_head, number),
+            "d_ff_expert": _expr(d_ff_expert, number),
+            "n_dense_layers": _expr(n_dense_layers, number),
+            "q_lora_rank": _expr(q_lora_rank, number),
+            "kv_lora_rank": _expr(kv_lora_rank, number),
+            "d_rope_head": _expr(d_rope_head, number),
+            "d_value_head": _expr(d_value_head, number),
+            "n_decoder_layers": _expr(n_decoder_layers, number),
         }
         raw = self.raw
-        self.n_layers = raw["n_layers"]
-        self.d_model = raw["d_model"]
-        self.vocab_size = raw["vocab_size"]
-        self.seq_len = raw["seq_len"]
-        n_heads_given = _positive_or_null(raw["n_heads"])
+        self.n_layers, self.d_model = raw["n_layers"], raw["d_model"]
+        self.vocab_size, self.seq_len = raw["vocab_size"], raw["seq_len"]
         self.gated = raw["gated_mlp"].fill_null(False)
         self.tied = raw["tied_embeddings"].fill_null(False)
         self.causal = raw["causal"].fill_null(True)
-        self.head_dim = pl.coalesce(_positive_or_null(raw["d_head"]), self.d_model / n_heads_given)
-        # Query width (d_attn) and key/value width; without n_heads, attention is as wide as
-        # the model and every head has its own keys and values.
-        self.d_attn = pl.coalesce(n_heads_given * self.head_dim, self.d_model)
-        kv_heads = pl.coalesce(_positive_or_null(raw["n_kv_heads"]), n_heads_given)
-        self.d_kv = pl.coalesce(kv_heads * self.head_dim, self.d_attn)
+        # Head widths, projection weights and context width of standard or latent attention.
+        self.attention = attention = Attention(raw)
+        self.head_dim, self.d_attn, self.d_kv = attention.head_dim, attention.d_attn, attention.d_kv
+        self.is_latent, self.d_value = attention.is_latent, attention.d_value
+        self.attention_weights, self.context_width = attention.weights, attention.context_width
         factor = pl.when(self.gated).then(GATED_D_FF_FACTOR).otherwise(DENSE_D_FF_FACTOR)
-        self.d_ff = pl.coalesce(_positive_or_null(raw["d_ff"]), factor * self.d_model)
+        self.d_ff = pl.coalesce(positive_or_null(raw["d_ff"]), factor * self.d_model)
+        self.d_ff_expert = pl.coalesce(positive_or_null(raw["d_ff_expert"]), self.d_ff)
         self.mlp_matrices = pl.when(self.gated).then(pl.lit(3.0)).otherwise(pl.lit(2.0))
-        self.n_experts = pl.coalesce(_positive_or_null(raw["n_experts"]), pl.lit(1.0))
+        self.n_experts = pl.coalesce(positive_or_null(raw["n_experts"]), pl.lit(1.0))
         self.is_moe = self.n_experts > 1
         self.experts_per_token = (
             pl.when(self.is_moe)
@@ -196,6 +197,11 @@ class Transformer:
             .otherwise(pl.coalesce(raw["experts_per_token"], pl.lit(1.0)))
         )
         self.shared_experts = raw["shared_experts"].fill_null(0.0)
+        # Blank counts of the extra layer kinds are 0, so that each adds exactly 0.0 to the
+        # counts of a row that does not use it (and such a row counts as it always did).
+        self.dense_layers = raw["n_dense_layers"].fill_null(0.0)
+        self.decoder_layers = raw["n_decoder_layers"].fill_null(0.0)
+        self.is_encoder_decoder = self.decoder_layers > 0
 
     # -- rows that can be counted -------------------------------------------------------
 
@@ -208,16 +214,13 @@ class Transformer:
                 (raw[name] <= 0, f"{name} must be positive")
                 for name in (
                     "n_layers", "d_model", "n_heads", "n_kv_heads", "d_ff", "vocab_size",
-                    "seq_len", "n_experts", "experts_per_token", "d_head",
+                    "seq_len", "n_experts", "experts_per_token", "d_head", "d_ff_expert",
+                    "q_lora_rank", "kv_lora_rank", "d_rope_head", "d_value_head",
+                    "n_decoder_layers",
                 )
             ),
             (raw["shared_experts"] < 0, "shared_experts must not be negative"),
-            (
-                raw["n_kv_heads"].is_not_null() & raw["n_heads"].is_null(),
-                "n_kv_heads needs n_heads",
-            ),
-            (raw["d_head"].is_not_null() & raw["n_heads"].is_null(), "d_head needs n_heads"),
-            (raw["n_kv_heads"] > raw["n_heads"], "n_kv_heads exceeds n_heads"),
+            *self.attention.head_checks(),
             (
                 self.is_moe & raw["experts_per_token"].is_null(),
                 "n_experts > 1 but experts_per_token is blank",
@@ -229,6 +232,20 @@ class Transformer:
             (
                 ~self.is_moe & (self.shared_experts > 0),
                 "shared_experts without routed experts (n_experts > 1)",
+            ),
+            (raw["n_dense_layers"] < 0, "n_dense_layers must not be negative"),
+            (
+                ~self.is_moe & ((self.dense_layers > 0) | raw["d_ff_expert"].is_not_null()),
+                "n_dense_layers or d_ff_expert without routed experts (n_experts > 1)",
+            ),
+            (
+                (self.dense_layers > 0) & (self.dense_layers >= raw["n_layers"]),
+                "n_dense_layers must be below n_layers",
+            ),
+            *self.attention.latent_checks(),
+            (
+                self.is_encoder_decoder & (self.is_latent | (self.dense_layers > 0)),
+                "n_decoder_layers cannot be combined with kv_lora_rank or n_dense_layers",
             ),
         ]  # fmt: skip
         messages = [pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in checks]
@@ -273,18 +290,25 @@ class Transformer:
         return pl.when(self.causal).then(pl.lit(0.5)).otherwise(pl.lit(1.0))
 
     def forward_flop_parts(self) -> dict[str, pl.Expr]:
-        """Forward FLOP per token by part (FMA = 2 FLOP), over all layers."""
+        """Forward FLOP per token by part (FMA = 2 FLOP), over all layers. An encoder-decoder
+        counts one token through each stack: the decoder's layers add cross-attention, whose
+        queries attend to the whole encoded input."""
         layers, d = self.n_layers, self.d_model
-        projections = 2 * d * self.d_attn + 2 * d * self.d_kv  # Q and output; K and V
-        context = 4 * self.seq_len * self.d_attn * self._context_share()
+        dense, decoder = self.dense_layers, self.decoder_layers
+        projections = self.attention_weights  # Q and output; K and V
+        full_context = 4 * self.seq_len * self.context_width
+        context = full_context * self._context_share()
+        encoder_context = pl.when(self.is_encoder_decoder).then(full_context).otherwise(context)
         active_mlps = self.experts_per_token + self.shared_experts
-        mlp = active_mlps * self.mlp_matrices * d * self.d_ff
+        mlp = active_mlps * self.mlp_matrices * d * self.d_ff_expert
         router = pl.when(self.is_moe).then(d * self.n_experts).otherwise(pl.lit(0.0))
+        # The first n_dense_layers layers have a dense MLP in place of the experts and router.
+        dense_mlp = self.mlp_matrices * d * self.d_ff
         return {
-            "attention": 2 * layers * projections,
-            "context": layers * context,
-            "mlp": 2 * layers * mlp,
-            "router": 2 * layers * router,
+            "attention": _plus(2 * layers * projections, 4 * decoder * projections),
+            "context": _plus(layers * encoder_context, decoder * (context + full_context)),
+            "mlp": _plus(2 * layers * mlp, 2 * dense * (dense_mlp - mlp) + 2 * decoder * mlp),
+            "router": _plus(2 * layers * router, 2 * (decoder - dense) * router),
             "logits": 2 * d * self.vocab_size,
         }
 
@@ -294,17 +318,28 @@ class Transformer:
     def parameters(self) -> dict[str, pl.Expr]:
         """Parameter counts: total, active (per token), embedding, non_embedding."""
         layers, d = self.n_layers, self.d_model
-        attention = 2 * d * self.d_attn + 2 * d * self.d_kv
-        mlp_one = self.mlp_matrices * d * self.d_ff
+        dense, decoder = self.dense_layers, self.decoder_layers
+        attention = self.attention_weights
+        mlp_one = self.mlp_matrices * d * self.d_ff_expert
         router = pl.when(self.is_moe).then(d * self.n_experts).otherwise(pl.lit(0.0))
         mlp_total = (self.n_experts + self.shared_experts) * mlp_one
         mlp_active = (self.experts_per_token + self.shared_experts) * mlp_one
         matrices = pl.when(self.tied).then(pl.lit(1.0)).otherwise(pl.lit(2.0))
         embedding = matrices * self.vocab_size * d
-        non_embedding = layers * (attention + mlp_total + router)
+        dense_mlp = self.mlp_matrices * d * self.d_ff
+
+        # Dense-first layers swap experts and router for a dense MLP; decoder layers are
+        # encoder layers plus a cross-attention block of the same shape.
+        def stacks(mlps: pl.Expr) -> pl.Expr:
+            return _plus(
+                layers * (attention + mlps + router),
+                dense * (dense_mlp - mlps - router) + decoder * (2 * attention + mlps + router),
+            )
+
+        non_embedding = stacks(mlp_total)
         return {
             "total": non_embedding + embedding,
-            "active": layers * (attention + mlp_active + router) + embedding,
+            "active": stacks(mlp_active) + embedding,
             "embedding": embedding,
             "non_embedding": non_embedding,
         }
@@ -322,7 +357,9 @@ class Transformer:
             convention = pl.lit("full context")
         else:
             convention = (
-                pl.when(self.causal)
+                pl.when(self.is_encoder_decoder & self.causal)
+                .then(pl.lit("encoder-decoder: decoder self-attention context halved"))
+                .when(self.causal)
                 .then(pl.lit("causal: context halved"))
                 .otherwise(pl.lit("not causal: full context"))
             )

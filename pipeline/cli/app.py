@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import calc, dataset, estimate, evaluation, hardware
+from pipeline.cli import calc, dataset, estimate, evaluation, hardware, thresholds
 from pipeline.cli.common import err, out
 from pipeline.version import __version__
 
@@ -42,6 +42,7 @@ app.command("refresh")(dataset.refresh)
 app.command("diff")(dataset.diff)
 app.command("query")(dataset.query)
 app.command("report")(dataset.report)
+app.command("thresholds")(thresholds.thresholds)
 app.command("evaluate")(evaluation.evaluate)
 app.command("calibrate")(evaluation.calibrate)
 

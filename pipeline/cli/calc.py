@@ -7,20 +7,31 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.common import HardwareTableOption, JsonOption, out, print_json, user_errors
+from pipeline.cli.thresholds import RuleOption, check_rule
 from pipeline.resources import HARDWARE_TABLE
 
 Text = str | None
 
 
-def _print_calculation(result, as_json: bool) -> None:  # noqa: ANN001 (a Calculation)
+def _print_calculation(result, as_json: bool, rule: str | None) -> None:  # noqa: ANN001 (a Calculation)
+    result = result.for_rule(rule)
     if as_json:
         print_json(result.as_dict())
         return
     out.print(f"[bold]{result.flop:.2e} FLOP[/bold]  ({result.flop:,.0f})")
+    if result.low is not None:
+        high = f"{result.high:.2e}" if result.high is not None else "no upper bound"
+        out.print(f"90% interval: {result.low:.2e} to {high}", markup=False)
     out.print(f"formula:  {result.formula}", markup=False)
     if result.flags:
         out.print(f"flags:    {', '.join(result.flags)}", markup=False)
     out.print(f"sentence: {result.sentence}", markup=False)
+    for line in result.thresholds:
+        probability = line["probability_above"]
+        shown = "unknown" if probability is None else f"{probability:.2f}"
+        out.print(
+            f"P(above {line['threshold_flop']:.0e}) under {line['rule']}: {shown}", markup=False
+        )
 
 
 def calc_ops(
@@ -40,6 +51,7 @@ def calc_ops(
     examples: Annotated[Text, typer.Option(help="Examples (datapoints) per epoch.")] = None,
     tokens: Annotated[Text, typer.Option(help="Tokens per epoch.")] = None,
     epochs: Annotated[Text, typer.Option(help="Passes over the data (default 1).")] = None,
+    rule: RuleOption = None,
     as_json: JsonOption = False,
     hardware_table: HardwareTableOption = HARDWARE_TABLE,
 ) -> None:
@@ -60,7 +72,7 @@ def calc_ops(
             parameters=parameters, active_parameters=active_parameters, examples=examples,
             tokens=tokens, epochs=epochs,
         )  # fmt: skip
-        _print_calculation(result, as_json)
+        _print_calculation(result, as_json, check_rule(rule))
 
 
 def calc_hardware(
@@ -86,6 +98,7 @@ def calc_hardware(
         ),
     ] = None,
     domain: Annotated[Text, typer.Option(help="Domain, for the default utilization.")] = None,
+    rule: RuleOption = None,
     as_json: JsonOption = False,
     hardware_table: HardwareTableOption = HARDWARE_TABLE,
 ) -> None:
@@ -96,6 +109,8 @@ def calc_hardware(
         flopsheet calc hardware --hardware "NVIDIA A100 SXM4 80 GB" --chips 8 --time "3 days"
 
         flopsheet calc hardware --hardware "TPU v3" --chip-hours 1.2e5 --precision bf16 --utilization 40%
+
+        flopsheet calc hardware --hardware H100 --chips 16000 --time "60 days" --utilization 40% --rule eu-cumulative
     """  # fmt: skip
     with user_errors():
         from pipeline.calculators import hardware_time
@@ -105,4 +120,4 @@ def calc_hardware(
             load_hardware(hardware_table), chip=hardware, peak=peak, precision=precision,
             chips=chips, time=time, chip_hours=chip_hours, utilization=utilization, domain=domain,
         )  # fmt: skip
-        _print_calculation(result, as_json)
+        _print_calculation(result, as_json, check_rule(rule))

@@ -19,6 +19,8 @@ length L takes about log2(L) rounds of whole-column operations.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from pipeline.estimate.annotate import add_flags, add_notes, withdraw
@@ -40,18 +42,23 @@ def in_cycles(pointer: pl.Series) -> pl.Series:
     return rows.is_in(far.drop_nulls().unique().implode())
 
 
-def chain_sums(parts: pl.DataFrame, pointer: pl.Series) -> pl.DataFrame:
+def chain_sums(
+    parts: pl.DataFrame,
+    pointer: pl.Series,
+    sums: Sequence[str] = _SUMS,
+    any_of: Sequence[str] = ("_unbounded", "_known"),
+) -> pl.DataFrame:
     """Each row's part plus the parts of every row along its pointers (an acyclic `pointer`):
-    numbers add, and the booleans `_unbounded` and `_known` hold if they hold anywhere."""
-    sums = parts
+    the numbers of `sums` add, and the booleans of `any_of` hold if they hold anywhere."""
+    total = parts
     while pointer.null_count() < pointer.len():
-        ahead = sums.select(pl.all().gather(pointer))  # a null pointer gives a null row
-        sums = sums.with_columns(
-            *(pl.col(c) + ahead[c].fill_null(0) for c in _SUMS),
-            *(pl.col(c) | ahead[c].fill_null(False) for c in ("_unbounded", "_known")),
+        ahead = total.select(pl.all().gather(pointer))  # a null pointer gives a null row
+        total = total.with_columns(
+            *(pl.col(c) + ahead[c].fill_null(0) for c in sums),
+            *(pl.col(c) | ahead[c].fill_null(False) for c in any_of),
         )
         pointer = pointer.gather(pointer)
-    return sums
+    return total
 
 
 def add_base_models(frame: pl.DataFrame) -> pl.DataFrame:
@@ -103,6 +110,7 @@ def add_base_models(frame: pl.DataFrame) -> pl.DataFrame:
     ahead = totals.select(pl.all().gather(base_row))
     frame = pl.concat([frame, totals], how="horizontal").with_columns(
         stage.alias("stage_flop"),
+        pl.Series("_chain_row", base_row),
         pl.when(given).then(given_flop).otherwise(ahead["_total"]).alias("_base_total"),
         pl.when(given).then(given_high).otherwise(ahead["_total_high"]).alias("_base_high"),
     )

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.estimate.annotate import finish_annotations, start_annotations
+from pipeline.estimate.annotate import annotate, finish_annotations, start_annotations
 from pipeline.estimate.bases import add_base_models
 from pipeline.estimate.hardware_time import chips_without_name, hardware_method
 from pipeline.estimate.ops import ops_method
 from pipeline.estimate.reconcile import reconcile
+from pipeline.estimate.stages import fold_stages, has_stages, no_stages
+from pipeline.estimate.thresholds import add_rule_totals
 from pipeline.estimate.uncertainty import confidence
 from pipeline.frames import collect
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from schemas.estimates import EstimatesSchema, output_columns
-from schemas.systems import ARCHITECTURE_COLUMNS
+from schemas.systems import ARCHITECTURE_COLUMNS, stage_or_default
 
 ONE_PLAN_ROWS = 50_000
 
@@ -29,7 +31,8 @@ def estimate(
     settings: Settings = DEFAULT_SETTINGS,
     priors: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Both methods, reconciled, with 90% intervals, one row per system, sorted by `system`.
+    """Both methods, reconciled, with 90% intervals, one row per system (its training stages
+    folded into it), with its compute under each accounting rule, sorted by `system`.
     `priors` are the utilization priors (None: the seed's fixed values)."""
 
     # A large sheet runs as one lazy plan, which polars evaluates in one pass, sharing the
@@ -39,6 +42,12 @@ def estimate(
         return frame if systems.height >= ONE_PLAN_ROWS else collect(frame).lazy()
 
     frame = start_annotations(systems.lazy())
+    if "_lower_bounds" in systems.columns:  # cells such as "15T+", read by validation
+        bounds = pl.col("_lower_bounds")
+        read_as = pl.concat_str([pl.lit("read as lower bounds: "), bounds])
+        frame = frame.with_columns(
+            annotate({"value_is_lower_bound": (bounds.is_not_null(), read_as)})
+        )
     shape = [c for c, kind in ARCHITECTURE_COLUMNS.items() if kind == "count"]
     described = systems.select(pl.any_horizontal(pl.col(shape).is_not_null()).any()).item()
     # Chips and time without a chip name bound the count of operations (see reconcile).
@@ -46,11 +55,20 @@ def estimate(
     frame = stage(ops_method(frame, settings, transformers=described))
     frame = stage(hardware_method(frame, hardware, settings, priors, bound_unnamed=bounded))
     frame = reconcile(frame, settings, bound_unnamed=bounded)
+    if has_stages(systems):
+        frame = fold_stages(collect(frame), settings).lazy()
+    else:
+        frame = no_stages(frame).with_columns(stage_or_default(pl.col("stage")).alias("_stage"))
+    frame = frame.with_columns(
+        pl.col("estimate_low_flop").alias("_stage_low"),
+        pl.col("estimate_high_flop").alias("_stage_high"),
+    )
     if systems["base_model"].is_not_null().any():
-        # Chains of fine-tunes resolve over the collected rows (pointer jumping, stages.py).
+        # Chains of fine-tunes resolve over the collected rows (pointer jumping, bases.py).
         frame = add_base_models(collect(frame)).lazy()
     else:
         frame = frame.with_columns(pl.col("method_estimate_flop").alias("stage_flop"))
+    frame = add_rule_totals(collect(frame)).lazy()
     frame = frame.with_columns(
         confidence(
             pl.col("estimate_flop"),

@@ -1,8 +1,9 @@
 """The hardware table: loading it, resolving the names papers use, and choosing the peak.
 
 Names resolve by key: lower-case, vendor words dropped, punctuation and spaces dropped
-("NVIDIA Tesla V100-SXM2" and "v100 sxm2" share a key). A name that matches no alias that
-way is tried again without its memory size ("A100 80GB" -> "A100").
+("NVIDIA Tesla V100-SXM2" and "v100 sxm2" share a key), a memory size spelled as model cards
+spell it read as the table spells it ("A100-80G" and "A100 80GB" share a key). A name that
+matches no alias that way is tried again without its memory size ("A100 80GB" -> "A100").
 """
 
 from __future__ import annotations
@@ -43,13 +44,28 @@ PEAK_CHOICES: dict[str | None, list[tuple[str, str]]] = {
 }
 
 
+# A memory size after a separator: "80GB", "-80G", " 40 GiB", "(80G)". Glued to the model
+# number it is part of the name: the A10G is its own chip.
+_MEMORY = r"(^|[\s\-_/(])(\d+)\s*g(?:i?b)?\b"
+# Model cards' spellings of a memory size ("80G", "40GiB") rather than the table's "80GB".
+CARD_MEMORY = r"(?i)(?:^|[\s\-_/(])\d+\s*g(?:ib)?\b"
+# Keys of a form factor (board and interconnect), which sets a chip's peaks: "H100 PCIe" is
+# one row, "H100 SXM5" another.
+FORM_KEYS = r"sxm\d*|pcie|nvl(?:ink)?|dgxs|oam"
+
+
 def strip_memory_size(name: pl.Expr) -> pl.Expr:
-    return name.str.to_lowercase().str.replace_all(r"(^|[\s\-_/(])\d+\s*gb\b\)?", "")
+    return name.str.to_lowercase().str.replace_all(_MEMORY + r"\)?", "")
 
 
 def hardware_key(name: pl.Expr) -> pl.Expr:
     vendors = r"\b(?:" + "|".join(VENDOR_WORDS) + r")\b"
-    return name.str.to_lowercase().str.replace_all(vendors, "").str.replace_all(r"[^a-z0-9]", "")
+    return (
+        name.str.to_lowercase()
+        .str.replace_all(_MEMORY, "${1}${2}gb")
+        .str.replace_all(vendors, "")
+        .str.replace_all(r"[^a-z0-9]", "")
+    )
 
 
 def load_hardware(path: Path = HARDWARE_TABLE) -> pl.DataFrame:
@@ -151,8 +167,16 @@ def alias_maps(hardware: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return exact, short
 
 
+def form_counts(hardware: pl.DataFrame) -> pl.DataFrame:
+    """`name` -> `forms`: how many rows of the table are its chip, in any form factor or
+    memory size (3 for each A100 row: SXM4 40 GB, SXM4 80 GB, PCIe)."""
+    family = hardware_key(strip_memory_size(pl.col("name"))).str.replace_all(FORM_KEYS, "")
+    return hardware.select("name", pl.len().over(family).alias("forms"))
+
+
 def match_names(names: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
-    """For each distinct `hardware` name: `hardware_matched`, `_hardware_multiple`, peaks."""
+    """For each distinct `hardware` name: `hardware_matched`, `_hardware_multiple`,
+    `_hardware_form_assumed`, peaks."""
     exact, short = alias_maps(hardware)
     # One chip named twice ("TPU v4, TPU v4") is one chip.
     parts = (
@@ -167,6 +191,9 @@ def match_names(names: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
         hardware_key(name).alias("_key"),
         hardware_key(strip_memory_size(name)).alias("_short_key"),
         (kinds > 1).fill_null(False).alias("_hardware_multiple"),
+        (name.str.contains(CARD_MEMORY) & ~hardware_key(name).str.contains(FORM_KEYS))
+        .fill_null(False)
+        .alias("_card_without_form"),
     )
     keyed = keyed.join(
         exact.lazy().rename({"key": "_key", "name": "_exact"}), on="_key", how="left"
@@ -185,7 +212,32 @@ def match_names(names: pl.LazyFrame, hardware: pl.DataFrame) -> pl.LazyFrame:
         *(pl.col(column).alias(f"_peak_{fmt}") for fmt, column in PEAK_COLUMNS.items()),
         pl.col("release_date").dt.year().alias("_hardware_year"),
     )
-    return keyed.join(peaks.lazy(), on="hardware_matched", how="left")
+    forms = form_counts(hardware).rename({"name": "hardware_matched", "forms": "_forms"})
+    # The table's default form of a chip is the row its bare name is an alias of (see
+    # HARDWARE.md). It is flagged for the names read by their model-card memory spelling only:
+    # a bare "H100" or "A100 80GB" resolved to the same row before, unflagged, and still does.
+    assumed = pl.col("_card_without_form") & (pl.col("_forms") > 1).fill_null(False)
+    return (
+        keyed.join(peaks.lazy(), on="hardware_matched", how="left")
+        .join(forms.lazy(), on="hardware_matched", how="left")
+        .with_columns(assumed.alias("_hardware_form_assumed"))
+        .drop("_card_without_form", "_forms")
+    )
+
+
+def form_assumed_flag() -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """The flag `hardware_form_assumed` and its note, for the `annotate` of the hardware
+    method: where a hardware estimate used the table's peak of a chip whose form was assumed."""
+    used = (
+        pl.col("_hardware_form_assumed")
+        & pl.col("hardware_flop").is_not_null()
+        & pl.col("peak_flop_per_second").is_null()
+    )
+    note = pl.concat_str([
+        pl.lit("hardware '"), pl.col("hardware"), pl.lit("' names no form factor: "),
+        pl.col("hardware_matched"), pl.lit(", the table's default for it, assumed"),
+    ])  # fmt: skip
+    return {"hardware_form_assumed": (used, note)}
 
 
 def resolve_hardware(frame: pl.LazyFrame | pl.DataFrame, hardware: pl.DataFrame) -> pl.LazyFrame:

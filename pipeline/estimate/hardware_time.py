@@ -7,7 +7,12 @@ import polars as pl
 
 from pipeline.estimate.annotate import annotate, by_partition
 from pipeline.estimate.formatting import fixed, sci, short
-from pipeline.estimate.hardware import fastest_peak_by_year, resolve_hardware, table_peak
+from pipeline.estimate.hardware import (
+    fastest_peak_by_year,
+    form_assumed_flag,
+    resolve_hardware,
+    table_peak,
+)
 from pipeline.estimate.plausibility import out_of_range, plausible
 from pipeline.estimate.priors import generation, seed_priors, with_prior
 from pipeline.estimate.uncertainty import factor_sigma, quadrature
@@ -120,6 +125,7 @@ def hardware_method(
                         [pl.lit("hardware '"), hardware_text, pl.lit("' not in the hardware table")]
                     ),
                 ),
+                **form_assumed_flag(),
                 "precision_assumed": (
                     table_peak_used & pl.col("precision").is_null(),
                     pl.concat_str(

@@ -97,6 +97,15 @@ class Dataset:
     def estimates(self) -> pl.DataFrame:
         return self.table("estimates", ESTIMATES_ORDER)
 
+    def compute_by_rule(self) -> pl.DataFrame:
+        """Each system's compute under each accounting rule, with the probability of being
+        above each of the rule's thresholds (empty for a database written before rules)."""
+        if "compute_by_rule" not in self.tables():
+            raise FlopsheetError(
+                f"{self.database}: has no compute_by_rule table; run `flopsheet estimate` again"
+            )
+        return self.table("compute_by_rule", "system, rule, threshold_flop")
+
     def rejects(self) -> pl.DataFrame:
         return self.table("rejects", REJECTS_ORDER)
 

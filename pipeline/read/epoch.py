@@ -42,6 +42,8 @@ EPOCH_COLUMNS: dict[str, tuple[str, ...]] = {
     "reported_compute_flop": ("Training compute (FLOP)",),
     "base_model": ("Base model",),
     "base_model_compute_flop": ("Base model compute",),
+    "finetune_compute_flop": ("Finetune compute (FLOP)",),
+    "post_training_compute_flop": ("Post-training compute (FLOP)",),
 }
 REQUIRED = ("system",)
 SIGNATURE = ("Model", "Training compute (FLOP)")

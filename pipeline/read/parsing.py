@@ -10,11 +10,19 @@ from collections.abc import Callable
 
 import polars as pl
 
-from schemas.systems import DOMAINS, PRECISIONS
+from schemas.systems import DOMAINS, PRECISIONS, TRAINING_STAGES
 
 MISSING_TOKENS = ("", "n/a", "na", "unknown", "?", "-", "–", "—", "none", "null", "nan")
 
-SUFFIX_MULTIPLIERS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
+# Model cards spell the multiplier out ("3 trillion", "1.5 million"); a word is always decimal.
+NUMBER_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+SUFFIX_MULTIPLIERS = {
+    "": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15,
+    **{word + plural: value for word, value in NUMBER_WORDS.items() for plural in ("", "s")},
+}  # fmt: skip
+# Longest first, so that the whole word is taken and not its first letter.
+_SUFFIXES = sorted(filter(None, SUFFIX_MULTIPLIERS), key=len, reverse=True)
+SUFFIX_PATTERN = "(?:" + "|".join(_SUFFIXES) + ")?"
 # Publication years outside are typos (0000, 2202 for 2022): machine learning begins in the 1950s.
 DATE_YEARS = (1900, 2100)
 
@@ -110,6 +118,25 @@ DOMAIN_ALIASES = {
     "driving": "robotics",
 }
 
+# Spellings of the training stages, keyed as `_lookup` compares them (lower case, letters and
+# digits only).
+STAGE_ALIASES = {
+    **{stage.replace("-", ""): stage for stage in TRAINING_STAGES},
+    "pretraining": "pre-training", "pretrain": "pre-training", "pretrained": "pre-training",
+    "continuedpretraining": "continued-pre-training", "midtraining": "continued-pre-training",
+    "finetune": "fine-tuning", "finetuning": "fine-tuning", "sft": "fine-tuning",
+    "supervisedfinetuning": "fine-tuning", "instructiontuning": "fine-tuning",
+    "rl": "reinforcement-learning", "rlhf": "reinforcement-learning",
+    "reinforcementlearning": "reinforcement-learning", "rlvr": "reinforcement-learning",
+    "posttraining": "post-training",
+    "merge": "merge", "merging": "merge", "modelmerge": "merge", "initialisingweights": "merge",
+    "initializingweights": "merge", "initialization": "merge", "initialisation": "merge",
+    "syntheticdata": "synthetic-data", "syntheticdatageneration": "synthetic-data",
+    "datageneration": "synthetic-data",
+    "teacher": "distillation-teacher", "distillationteacher": "distillation-teacher",
+    "rewardmodel": "reward-model", "valuemodel": "reward-model", "rewardmodelling": "reward-model",
+}  # fmt: skip
+
 UNIT_ALIASES = {
     "token": "tokens",
     "word": "words",
@@ -136,6 +163,10 @@ EXPECTED = {
     "flag": "yes or no (true/false, 1/0)",
     "text": f"text of at most {MAX_CELL_CHARS:,} characters",
     "unit": f"a unit of at most {MAX_CELL_CHARS:,} characters, such as tokens or images",
+    # Not kinds: what a cell that repeats another column must agree on (card_cells.py).
+    "chip_count": "the same chip count as hardware_quantity, or hardware_quantity blank",
+    "size_unit": "the same unit as dataset_unit, or dataset_unit blank",
+    "stage": "a training stage: one of " + ", ".join(TRAINING_STAGES),
 }
 
 _NUMBER = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)"
@@ -191,10 +222,12 @@ def _scaled(number: pl.Expr, factor: pl.Expr) -> pl.Expr:
     return _finite(scaled)
 
 
-def parse_number(cell: pl.Expr) -> pl.Expr:
-    """Plain or scientific numbers, thousands separators, suffixes K, M, B/G, T, P."""
-    number, suffix = _number_and_unit(cell, "[kmbgtp]?")
-    factor = suffix.replace_strict(SUFFIX_MULTIPLIERS, default=None, return_dtype=pl.Float64)
+def parse_number(cell: pl.Expr, multipliers: dict[str, float] = SUFFIX_MULTIPLIERS) -> pl.Expr:
+    """Plain or scientific numbers, thousands separators, suffixes K, M, B/G, T, P and the
+    words thousand, million, billion, trillion ("3 trillion"). `multipliers` gives another
+    meaning to a suffix (an architecture size's k is 1024: `pipeline.read.card_cells`)."""
+    number, suffix = _number_and_unit(cell, SUFFIX_PATTERN)
+    factor = suffix.replace_strict(multipliers, default=None, return_dtype=pl.Float64)
     return _scaled(number, factor)
 
 
@@ -245,6 +278,10 @@ def _lookup(cell: pl.Expr, aliases: dict[str, str]) -> pl.Expr:
 
 def parse_precision(cell: pl.Expr) -> pl.Expr:
     return _lookup(cell, PRECISION_ALIASES)
+
+
+def parse_stage(cell: pl.Expr) -> pl.Expr:
+    return _lookup(cell, STAGE_ALIASES)
 
 
 def parse_domain(cell: pl.Expr) -> pl.Expr:
@@ -314,6 +351,7 @@ PARSERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "precision": parse_precision,
     "utilization": parse_utilization,
     "flag": parse_flag,
+    "stage": parse_stage,
 }
 
 # The type each kind of cell parses to (a blank column is typed nulls of it).
@@ -321,4 +359,5 @@ KIND_DTYPES: dict[str, pl.DataType] = {
     "text": pl.String(), "unit": pl.String(), "number": pl.Float64(), "count": pl.Int64(),
     "duration": pl.Float64(), "date": pl.Date(), "domain": pl.String(),
     "precision": pl.String(), "utilization": pl.Float64(), "flag": pl.Boolean(),
+    "stage": pl.String(),
 }  # fmt: skip

@@ -15,8 +15,15 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.architecture.files import cells_by_sheet, layer_list_frame
+from pipeline.architecture.files import cells_by_sheet, fill_from_configs, layer_list_frame
 from pipeline.frames import collect
+from pipeline.read.card_cells import (
+    card_facts,
+    card_failures,
+    card_forms,
+    card_parsers,
+    settle_card_cells,
+)
 from pipeline.read.parsing import (
     EXPECTED,
     KIND_DTYPES,
@@ -24,6 +31,7 @@ from pipeline.read.parsing import (
     is_missing,
     parse_flag,
     parse_number,
+    parse_stage,
     whole_number,
 )
 from schemas.systems import (
@@ -32,10 +40,12 @@ from schemas.systems import (
     INVISIBLE,
     PLAUSIBLE_FLOP_TEXT,
     SystemsSchema,
+    stage_or_default,
     system_key,
 )
 
-# A row whose system an earlier row already names; its reason goes on to name that row.
+# A row whose system (and training stage) an earlier row already names; its reason goes on to
+# name that row.
 DUPLICATE_SYSTEM = "duplicate system name"
 REJECT_SCHEMA = {
     "source_file": pl.String,
@@ -58,6 +68,8 @@ CHECK_REASONS = {
 COLUMN_CHECK_REASONS = {
     "reported_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
     "base_model_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
+    "finetune_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
+    "post_training_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
 }
 
 
@@ -75,12 +87,20 @@ def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     first.update(
         {c: partial(parse_flag, column=c) for c, kind in present.items() if kind == "flag"}
     )
+    forms = card_forms(raw, present)
+    first = card_parsers(forms, first)
     first = {c: _by_distinct_values(raw, c, parse) for c, parse in first.items()}
+    # What the cells say besides their values (a lower bound, a unit, a chip count).
+    facts = {
+        name: _by_distinct_values(raw, column, read)(pl.col(column))
+        for name, (column, read) in card_facts(forms).items()
+    }
     parsed = collect(
         raw.lazy()
         .with_columns(
             *(is_missing(pl.col(c)).alias(f"_missing_{c}") for c in present),
             *(parse(pl.col(c)).alias(f"_parsed_{c}") for c, parse in first.items()),
+            *(fact.alias(name) for name, fact in facts.items()),
         )
         .with_columns(whole_number(pl.col(f"_parsed_{c}")).alias(f"_parsed_{c}") for c in counts)
         .with_columns(
@@ -95,6 +115,7 @@ def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             *(pl.lit(None, dtype=KIND_DTYPES[kind]).alias(c) for c, kind in absent.items()),
         )
         .drop(pl.selectors.starts_with("_missing_", "_parsed_"))
+        .pipe(settle_card_cells, forms)
     )  # fmt: skip
     reasons = {c: f"cannot be read: expected {EXPECTED[CANONICAL_COLUMNS[c]]}" for c in checked}
     empty = pl.DataFrame(schema={"_row": pl.Int64, "column": pl.String, "reason": pl.String})
@@ -109,8 +130,8 @@ def parse_cells(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         if checked
         else empty
     )
-    typed = parsed.drop(f"_failed_{c}" for c in checked)
-    return typed, _name_lists(pl.concat([empty, failures]), raw)
+    typed, disagreements = card_failures(parsed.drop(f"_failed_{c}" for c in checked))
+    return typed, _name_lists(pl.concat([empty, failures, disagreements]), raw)
 
 
 # Several figures in one number cell ("14180000,14180000"), told from a decimal comma ("1,5")
@@ -232,7 +253,8 @@ def count_layer_lists(
         pl.lit("architecture_file").alias("column"),
         pl.col("architecture_error").alias("reason"),
     )
-    typed = joined.drop("_row", "architecture_error")
+    # A cell naming a Hugging Face config.json fills the row's blank transformer columns.
+    typed = fill_from_configs(joined.drop("_row", "architecture_error"))
     return typed.rename(LAYER_COUNTS), problems
 
 
@@ -273,6 +295,12 @@ def _visible(text: pl.Expr) -> pl.Expr:
     return text
 
 
+def _row_key(raw: pl.DataFrame) -> pl.Expr:
+    """What makes a row a duplicate of an earlier one: its system and its training stage."""
+    stage = parse_stage(pl.col("stage")) if "stage" in raw.columns else pl.lit(None, pl.String)
+    return pl.concat_str([system_key(pl.col("system")), stage_or_default(stage)], separator="\0")
+
+
 def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     """Give each problem its file, row, system and the cell's text as the user wrote it."""
     if problems.height == 0:
@@ -287,7 +315,7 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
         "source_file",
         "source_row",
         pl.col("system").str.strip_chars().alias("system"),
-        system_key(pl.col("system")).alias("_key"),
+        _row_key(raw).alias("_key"),
     )
     joined = problems.join(cells, on="_row", how="left")
     value = pl.lit(None, dtype=pl.String)
@@ -298,9 +326,9 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
             .otherwise(value)
         )
     first_use = (
-        raw.filter(system_key(pl.col("system")).is_first_distinct())
+        raw.filter(_row_key(raw).is_first_distinct())
         .select(
-            system_key(pl.col("system")).alias("_key"),
+            _row_key(raw).alias("_key"),
             pl.concat_str([pl.lit("; first used in "), pl.col("source_file"), pl.lit(" row "),
                            pl.col("source_row").cast(pl.String)]).alias("_first"),
             pl.col("system").str.strip_chars().alias("_first_spelling"),

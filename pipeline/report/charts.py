@@ -10,13 +10,16 @@ import altair as alt
 import polars as pl
 
 from pipeline.report.data import AGREEMENT_FACTOR, INTERVAL_COLUMNS, NO_SOURCE, ReportData
+from pipeline.report.thresholds import threshold_chart
 from pipeline.report.trends import DEEP_LEARNING_START, doubling_text
 
 # `geometric_mean` is what databases written before the weighted reconciliation call it.
 SOURCE_ORDER = (
-    "reported", "weighted_mean", "geometric_mean", "ops", "hardware", "base_model", NO_SOURCE,
+    "reported", "weighted_mean", "geometric_mean", "ops", "hardware", "base_model", "stages",
+    NO_SOURCE,
 )  # fmt: skip
-SOURCE_COLOURS = ("#4c78a8", "#54a24b", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#9d9d9d")
+SOURCE_COLOURS = ("#4c78a8", "#54a24b", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#eeca3b",
+                  "#9d9d9d")  # fmt: skip
 CHART_WIDTH = 760
 # A chart draws at most this many points, so that a database of a million systems still makes
 # a page a browser opens; the fits, counts and notes use every row.
@@ -386,6 +389,8 @@ def build_charts(data: ReportData) -> dict[str, alt.TopLevelMixin]:
             data.by_confidence, "Systems by confidence", "confidence"
         )
     charts["by_flag"] = counts_chart(data.by_flag, "Systems by flag", "flag")
+    if data.thresholds is not None and data.thresholds.height:
+        charts["thresholds"] = threshold_chart(data.thresholds)
     return charts
 
 

@@ -17,6 +17,7 @@ from pipeline.errors import InputFileError
 from pipeline.publish.dataset import Dataset
 from pipeline.publish.diff import diff_counts, diff_estimates
 from pipeline.read.validate import rejected_rows
+from pipeline.report.thresholds import threshold_rows
 from pipeline.report.trends import Trend, fit_eras, fractional_year, large_scale
 from pipeline.settings import DEFAULT_SETTINGS
 from schemas.estimates import INFORMATIONAL_FLAGS
@@ -60,6 +61,7 @@ class ReportData:
     by_flag: pl.DataFrame
     attention: pl.DataFrame
     changes: pl.DataFrame | None  # None when the database has fewer than two runs
+    thresholds: pl.DataFrame | None  # None for a database written before accounting rules
     compared_runs: tuple[str, str] | None = None
     change_counts: dict[str, int] = field(default_factory=dict)
 
@@ -305,6 +307,7 @@ def report_data(contents: DatabaseContents) -> ReportData:
         by_flag=by_flag,
         attention=_attention(estimates, rejects),
         changes=changes,
+        thresholds=threshold_rows(estimates),
         compared_runs=compared,
         change_counts=diff_counts(changes) if changes is not None else {},
     )

@@ -28,6 +28,7 @@ from pipeline.report import REPORT_HTML
 from pipeline.report.charts import build_charts, chart_specs, shown_note
 from pipeline.report.data import AGREEMENT_FACTOR, ReportData, load_report_data
 from pipeline.report.images import chart_files
+from pipeline.report.thresholds import threshold_section
 from pipeline.report.trends import Trend, doubling_text
 from pipeline.version import __version__
 from schemas.estimates import INFORMATIONAL_FLAGS
@@ -329,6 +330,9 @@ flagged.{_e(shown_note(data.utilization.height, "systems with an implied utiliza
 {_e(", ".join(sorted(INFORMATIONAL_FLAGS)))}), and every rejected row with its reason. Click a
 heading to sort; type to filter.{_e(attention_note)}</p>
 {_table("attention", attention_columns, attention.to_dicts())}
+
+<h2 id="thresholds">Regulatory thresholds</h2>
+{threshold_section(data.thresholds, _table)}
 
 <h2 id="changes">What changed in the last refresh</h2>
 {_changes_section(data)}

@@ -42,6 +42,7 @@ def test_database_has_the_tables(published):
         }
         assert tables == {
             "estimates",
+            "compute_by_rule",
             "rejects",
             "hardware",
             "metadata",

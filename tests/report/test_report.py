@@ -35,7 +35,15 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-CHARTS = ("by_confidence", "by_flag", "by_source", "compute_trend", "methods", "utilization")
+CHARTS = ("by_confidence", "by_flag", "by_source", "compute_trend", "methods", "thresholds",
+          "utilization")  # fmt: skip
+# The report's systems near a regulatory threshold, in SQL: within 10x, or an uncertain side.
+NEAR_SQL = """
+    SELECT system, rule, probability_above FROM compute_by_rule
+    WHERE rule IN ('eu-parameter-updates', 'eu-cumulative', 'sb53') AND estimate_flop IS NOT NULL
+    AND (estimate_flop / threshold_flop BETWEEN 0.1 AND 10
+         OR probability_above IS NULL OR probability_above BETWEEN 0.05 AND 0.95)
+"""
 
 # The fractional year of the report, in SQL: the year plus the share of it elapsed.
 YEAR_SQL = (
@@ -164,6 +172,26 @@ def test_every_chart_draws_its_marks(browsed, database):
     assert page.locator("#chart-by_source g.mark-rect.role-mark > path").count() == sources[0][0]
     fitted_eras = page.locator("#chart-compute_trend g.mark-line.role-mark > path")
     assert fitted_eras.count() == 3  # all, 2010 on, large-scale; before 2010 has one system
+
+
+def test_the_thresholds_section_matches_sql(browsed, database):
+    page = browsed.page
+    near = sql(database, NEAR_SQL)
+    assert near, "the shipped sheet has systems near a threshold"
+    assert page.locator("#chart-thresholds g.mark-symbol.role-mark > path").count() == len(near)
+    uncertain = [row for row in near if row[2] is None or 0.05 <= row[2] <= 0.95]
+    assert page.locator("#thresholds-uncertain tbody tr").count() == len(uncertain)
+
+
+def test_a_database_before_accounting_rules_has_no_thresholds_section(database, tmp_path):
+    copy = tmp_path / "older.duckdb"
+    shutil.copyfile(database, copy)
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute("ALTER TABLE estimates DROP COLUMN eu_cumulative_flop")
+    data = load_report_data(copy)
+    assert data.thresholds is None
+    assert "thresholds" not in build_charts(data)
+    assert 'id="thresholds-none"' in render_html(data, {})
 
 
 def test_a_point_shows_its_tooltip(browsed, database):
@@ -490,6 +518,7 @@ def test_a_large_database_makes_a_page_of_bounded_size(tmp_path):
     from benchmarks.bench import synthetic
     from pipeline.report.charts import MAX_CHART_POINTS, shown  # noqa: PLC0415
     from pipeline.report.page import MAX_TABLE_ROWS  # noqa: PLC0415
+    from pipeline.report.thresholds import MAX_NEAR_ROWS  # noqa: PLC0415
 
     sheet = tmp_path / "large.csv"
     synthetic(12_000).with_columns(
@@ -512,7 +541,8 @@ def test_a_large_database_makes_a_page_of_bounded_size(tmp_path):
     page = render_html(data, specs)
     step = math.ceil(data.points.height / MAX_CHART_POINTS)
     assert f"one in every {step} of the {data.points.height:,} plotted systems" in page
-    assert page.count("<tr") <= MAX_TABLE_ROWS + 200  # the attention table and the small ones
+    # the attention table, the thresholds table and the small ones
+    assert page.count("<tr") <= MAX_TABLE_ROWS + MAX_NEAR_ROWS + 200
     assert len(page) < 8_000_000
     # thinning is even and deterministic: every k-th row in the frame's own order
     frame = pl.DataFrame({"i": range(10_001)})

@@ -1,0 +1,253 @@
+"""Compute by accounting rule, and the probability that it is above each rule's thresholds.
+
+Each estimate's predictive distribution is log-normal around the estimate (its median), with
+the spread of its 90% interval on each side: ln(high/estimate)/Z90 above, ln(estimate/low)/Z90
+below (a split normal in log space, whose central 90% is exactly the interval). So
+P(compute > t) = 1 - Phi(ln(t/estimate)/sigma), sigma being the side of the estimate t lies
+on: 0.5 at the estimate, 0.95 at the low end of the interval, 0.05 at the high end. An estimate
+with no upper bound (a lower bound) gives no probability above itself.
+
+Totals per rule add each stage the rule counts (`pipeline.estimate.stages`) to the main row's
+total, along the chain of base models. The EU modification test compares a fine-tune's own
+compute with a third of its original's (`rules.EU_MODIFICATION_SHARE`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from pipeline.estimate.annotate import add_flags, add_notes
+from pipeline.estimate.bases import chain_sums
+from pipeline.estimate.formatting import sci
+from pipeline.estimate.rules import (
+    EU_MARGIN,
+    EU_MODIFICATION_BARS,
+    EU_MODIFICATION_SHARE,
+    RULES,
+)
+from pipeline.estimate.stages import counted, extra_columns, stages_column
+from pipeline.estimate.uncertainty import Z90
+from schemas.systems import stage_or_default
+
+# Columns of the rules on `estimates`: each rule's total and interval (the `epoch` rule's is
+# `estimate_flop`), and the probabilities of the EU's and California's tests.
+RULE_PREFIX = {"eu-parameter-updates": "eu_parameter_updates", "eu-cumulative": "eu_cumulative",
+               "sb53": "sb53"}  # fmt: skip
+
+
+def rule_columns(rule: str) -> tuple[str, str, str]:
+    if rule == "epoch":
+        return "estimate_flop", "estimate_low_flop", "estimate_high_flop"
+    prefix = RULE_PREFIX[rule]
+    return f"{prefix}_flop", f"{prefix}_low_flop", f"{prefix}_high_flop"
+
+
+def normal_cdf(z: pl.Expr) -> pl.Expr:
+    """Phi(z), from Abramowitz and Stegun's 7.1.26 approximation of erf (error under 1.5e-7):
+    polars has no erf, and a Python function per row would be far slower."""
+    x = z.abs() / math.sqrt(2)
+    t = 1 / (1 + 0.3275911 * x)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    erf = 1 - poly * (-(x**2)).exp()
+    return pl.when(z >= 0).then(0.5 * (1 + erf)).otherwise(0.5 * (1 - erf))  # fmt: skip
+
+
+def probability_above(
+    estimate: pl.Expr, low: pl.Expr, high: pl.Expr, threshold: pl.Expr | float
+) -> pl.Expr:
+    """P(compute > threshold) under the estimate's split log-normal distribution."""
+    threshold = threshold if isinstance(threshold, pl.Expr) else pl.lit(threshold)
+    above = threshold >= estimate
+    sigma = pl.when(above).then((high / estimate).log()).otherwise((estimate / low).log()) / Z90
+    log_ratio = (threshold / estimate).log()
+    exact = pl.when(log_ratio < 0).then(1.0).when(log_ratio > 0).then(0.0).otherwise(0.5)
+    return (
+        pl.when(estimate.is_null() | threshold.is_null() | (above & high.is_null()))
+        .then(pl.lit(None, pl.Float64))
+        .when(sigma <= 0)
+        .then(exact)
+        .otherwise(1 - normal_cdf(log_ratio / sigma))
+    )
+
+
+def probability_first_exceeds(
+    first: tuple[pl.Expr, pl.Expr, pl.Expr], second: tuple[pl.Expr, pl.Expr, pl.Expr], share: float
+) -> pl.Expr:
+    """P(first > share x second) for two independent estimates: their log ratio is taken as
+    normal, with each one's spread on the side that faces the other (an approximation of the
+    difference of two split normals)."""
+    (a, a_low, a_high), (b, b_low, b_high) = first, second
+    ahead = a >= share * b
+    sigma_a = pl.when(ahead).then((a / a_low).log()).otherwise((a_high / a).log()) / Z90
+    sigma_b = pl.when(ahead).then((b_high / b).log()).otherwise((b / b_low).log()) / Z90
+    sigma = (sigma_a.fill_null(float("inf")) ** 2 + sigma_b.fill_null(float("inf")) ** 2).sqrt()
+    log_ratio = (a / (share * b)).log()
+    exact = pl.when(log_ratio > 0).then(1.0).when(log_ratio < 0).then(0.0).otherwise(0.5)
+    return (
+        pl.when(a.is_null() | b.is_null())
+        .then(pl.lit(None, pl.Float64))
+        .when(sigma.is_infinite())
+        .then(pl.lit(None, pl.Float64))
+        .when(sigma <= 0)
+        .then(exact)
+        .otherwise(normal_cdf(log_ratio / sigma))
+    )
+
+
+def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each rule's total and interval, the epoch rule's replacing the estimate where the system
+    has later stages; then the tests' probabilities, the EU margin and the notification text."""
+    sums = [c for rule in RULES for c in extra_columns(rule)[:3]]
+    opens = [extra_columns(rule)[3] for rule in RULES]
+    parts = frame.select(pl.col(sums), pl.col(opens))
+    pointer = frame["_chain_row"] if "_chain_row" in frame.columns else None
+    along = chain_sums(parts, pointer, sums, opens) if pointer is not None else parts
+    core = pl.col("estimate_flop"), pl.col("estimate_low_flop"), pl.col("estimate_high_flop")
+    totals = []
+    for name, rule in RULES.items():
+        total, total_low, total_high, open_ = extra_columns(name)
+        main = counted(rule, pl.col("_stage"), pl.col("synthetic_data_public"))
+        chained = [along[c] for c in (total, total_low, total_high, open_)]
+        extra = [pl.when(main).then(c).otherwise(pl.col(own)) for c, own in zip(chained, (total, total_low, total_high, open_), strict=True)]  # fmt: skip
+        known = (main & core[0].is_not_null()) | (extra[0] > 0)
+        unbounded = extra[3] | (main & core[2].is_null())
+        flop, low, high = (
+            pl.when(main).then(c.fill_null(0)).otherwise(0) + e for c, e in zip(core, extra[:3], strict=True)
+        )  # fmt: skip
+        names = (
+            rule_columns(name) if name != "epoch" else ("_epoch_flop", "_epoch_low", "_epoch_high")
+        )
+        totals += [
+            pl.when(known).then(flop).alias(names[0]),
+            pl.when(known).then(low).alias(names[1]),
+            pl.when(known & ~unbounded).then(high).alias(names[2]),
+        ]
+    frame = frame.with_columns(totals)
+    epoch_extra = extra_columns("epoch")[0]
+    inherited = (along[epoch_extra] > frame[epoch_extra]) & frame["estimate_flop"].is_not_null()
+    frame = frame.with_columns(
+        add_notes(pl.when(pl.lit(inherited)).then(pl.concat_str([
+            pl.lit("the base model's later stages add "), sci(pl.lit(along[epoch_extra] - frame[epoch_extra])),
+            pl.lit(" FLOP: total "), sci(pl.col("_epoch_flop")), pl.lit(" FLOP"),
+        ]))),
+    )  # fmt: skip
+    # Where no stage adds anything, the epoch rule's total is the estimate itself (x + 0.0).
+    source = pl.when(pl.col("estimate_flop").is_null() & pl.col("_epoch_flop").is_not_null()).then(pl.lit("stages"))  # fmt: skip
+    frame = frame.with_columns(
+        source.otherwise(pl.col("estimate_source")).alias("estimate_source"),
+        *(pl.col(f"_epoch_{short}").alias(c)
+          for short, c in (("flop", "estimate_flop"), ("low", "estimate_low_flop"), ("high", "estimate_high_flop"))),
+    ).drop("_epoch_flop", "_epoch_low", "_epoch_high")  # fmt: skip
+    return _tests(frame)
+
+
+def _tests(frame: pl.DataFrame) -> pl.DataFrame:
+    cumulative = [pl.col(c) for c in rule_columns("eu-cumulative")]
+    california = [pl.col(c) for c in rule_columns("sb53")]
+    estimate, low, high = cumulative
+    within = (low >= (1 - EU_MARGIN) * estimate) & (high <= (1 + EU_MARGIN) * estimate)
+    frame = frame.with_columns(
+        probability_above(*cumulative, RULES["eu-cumulative"].thresholds[0]).alias("eu_cumulative_probability_above_1e25"),
+        probability_above(*california, RULES["sb53"].thresholds[0]).alias("sb53_probability_above_1e26"),
+        pl.when(estimate.is_not_null()).then(within.fill_null(False)).alias("within_eu_margin"),
+        pl.when(estimate.is_not_null()).then(pl.concat_str([
+            pl.lit("EU cumulative training compute: "), sci(estimate), pl.lit(" FLOP ("),
+            pl.col("estimate_source").replace_strict(APPROACHES, default="estimated"),
+            pl.when(high.is_null()).then(pl.lit("; a lower bound")).otherwise(pl.lit("")),
+            pl.lit(")"),
+        ])).alias("notification"),
+    )  # fmt: skip
+    return _modification(frame)
+
+
+# How each source of an estimate is named in the EU notification text.
+APPROACHES = {
+    "reported": "reported by the developer",
+    "ops": "architecture-based approach: operations counted",
+    "hardware": "hardware-based approach: chips x time x peak x utilization",
+    "weighted_mean": "architecture- and hardware-based approaches combined",
+    "base_model": "the base model's compute; the fine-tune's own is unknown",
+    "stages": "the sum of its training stages' estimates",
+}
+
+
+def _modification(frame: pl.DataFrame) -> pl.DataFrame:
+    """The EU modification test on fine-tunes of another developer's model (unless both rows
+    name the same organization): P(own compute > a third of the original's); with the
+    original's compute unknown, P(own compute > the lower bar, 1e23 / 3)."""
+    names = rule_columns("eu-cumulative")
+    fine_tune = pl.col("base_model").is_not_null() & pl.col("reported_compute_flop").is_null()
+    if "_chain_row" in frame.columns:
+        pointer = frame["_chain_row"]
+        base = (
+            frame.select(pl.col(*names, "organization").gather(pointer)) if pointer.len() else None
+        )
+    else:
+        base = None
+    given = pl.col("base_model_compute_flop")
+    extra, extra_low, extra_high, extra_open = extra_columns("eu-cumulative")
+    own = (
+        pl.col("stage_flop") + pl.col(extra),
+        pl.col("_stage_low") + pl.col(extra_low),
+        pl.when(~pl.col(extra_open)).then(pl.col("_stage_high") + pl.col(extra_high)),
+    )
+    if base is None:
+        frame = frame.with_columns(*(pl.lit(None, pl.Float64).alias(f"_original{i}") for i in range(3)),
+                                   pl.lit(None, pl.String).alias("_original_organization"))  # fmt: skip
+    else:
+        frame = frame.with_columns(
+            *(base[c].alias(f"_original{i}") for i, c in enumerate(names)),
+            base["organization"].alias("_original_organization"),
+        )
+    original = [
+        pl.when(given.is_not_null()).then(given).otherwise(pl.col(f"_original{i}"))
+        for i in range(3)
+    ]
+    same = (pl.col("organization").str.to_lowercase() == pl.col("_original_organization").str.to_lowercase()).fill_null(False)  # fmt: skip
+    applies = fine_tune & ~same & own[0].is_not_null()
+    known = original[0].is_not_null()
+    bar = EU_MODIFICATION_BARS[1]
+    return frame.with_columns(
+        pl.when(applies & known).then(probability_first_exceeds(own, tuple(original), EU_MODIFICATION_SHARE))
+        .when(applies).then(probability_above(*own, bar))
+        .alias("eu_modification_probability"),
+    ).with_columns(
+        add_flags({"original_compute_unknown": applies & ~known}),
+        add_notes(pl.when(applies & ~known).then(pl.lit(
+            "EU modification test against the bar of 1e23/3 FLOP: the original model's compute is unknown"
+        ))),
+    ).drop("_original0", "_original1", "_original2", "_original_organization")  # fmt: skip
+
+
+COMPUTE_BY_RULE_COLUMNS = (
+    "system", "rule", "estimate_flop", "low_flop", "high_flop", "threshold_flop",
+    "probability_above", "stages_counted",
+)  # fmt: skip
+
+
+def compute_by_rule(estimates: pl.DataFrame) -> pl.DataFrame:
+    """The `compute_by_rule` table: per system, rule and threshold, the rule's estimate, its
+    90% interval, the probability of being above the threshold and the stages counted; sorted
+    by system, rule, threshold."""
+    # A system of one row: its own stage, and its base model where its total includes one.
+    own = pl.concat_str(
+        [stage_or_default(pl.col("stage")),
+         pl.when(pl.col("flags").list.contains("includes_base_model")).then(pl.lit("base model"))],
+        separator=", ", ignore_nulls=True,
+    )  # fmt: skip
+    frames = []
+    for name, rule in RULES.items():
+        flop, low, high = (pl.col(c) for c in rule_columns(name))
+        counted_stages = pl.coalesce(pl.col(stages_column(name)), own)
+        for threshold in rule.thresholds:
+            frames.append(estimates.select(
+                "system", pl.lit(name).alias("rule"), flop.alias("estimate_flop"),
+                low.alias("low_flop"), high.alias("high_flop"), pl.lit(threshold).alias("threshold_flop"),
+                probability_above(flop, low, high, threshold).alias("probability_above"),
+                counted_stages.alias("stages_counted"),
+            ))  # fmt: skip
+    return pl.concat(frames).sort("system", "rule", "threshold_flop", maintain_order=True)
