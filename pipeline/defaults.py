@@ -21,5 +21,7 @@ SEED_UTILIZATION = {"language": 0.30, "*": 0.40}
 STAGES = ("read", "validate", "estimate", "publish")
 # The accounting rules (pipeline/estimate/rules.py defines them), named here for the options.
 ACCOUNTING_RULES = ("epoch", "eu-parameter-updates", "eu-cumulative", "sb53")
+# `thresholds` also lists the EU's modification test on fine-tunes of another's model.
+THRESHOLD_RULES = (*ACCOUNTING_RULES, "eu-modification")
 # `thresholds` lists the systems at least this likely to be above a threshold.
 DEFAULT_MIN_PROBABILITY = 0.5

@@ -18,29 +18,32 @@ from pipeline.cli.common import (
     print_json,
     user_errors,
 )
-from pipeline.defaults import ACCOUNTING_RULES, DEFAULT_MIN_PROBABILITY
-
-RuleOption = Annotated[
-    str | None,
-    typer.Option(
-        "--rule",
-        help="One accounting rule: " + ", ".join(ACCOUNTING_RULES) + " (default: all).",
-        show_default=False,
-    ),
-]
+from pipeline.defaults import ACCOUNTING_RULES, DEFAULT_MIN_PROBABILITY, THRESHOLD_RULES
 
 
-def check_rule(rule: str | None) -> str | None:
-    if rule is not None and rule not in ACCOUNTING_RULES:
+def _rule_option(rules: tuple[str, ...]):  # noqa: ANN202 (a typing.Annotated)
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--rule", help="One rule: " + ", ".join(rules) + " (default: all).", show_default=False
+        ),
+    ]
+
+
+RuleOption = _rule_option(ACCOUNTING_RULES)
+ThresholdRuleOption = _rule_option(THRESHOLD_RULES)
+
+
+def check_rule(rule: str | None, rules: tuple[str, ...] = ACCOUNTING_RULES) -> str | None:
+    if rule is not None and rule not in rules:
         raise typer.BadParameter(
-            f"{rule!r} is not a rule; expected one of {', '.join(ACCOUNTING_RULES)}",
-            param_hint="'--rule'",
+            f"{rule!r} is not a rule; expected one of {', '.join(rules)}", param_hint="'--rule'"
         )
     return rule
 
 
 def thresholds(
-    rule: RuleOption = None,
+    rule: ThresholdRuleOption = None,
     min_probability: Annotated[
         float,
         typer.Option(
@@ -57,7 +60,9 @@ def thresholds(
 
     Rules: epoch (every stage; 1e23, 1e25, 1e26), eu-parameter-updates (EU AI Act,
     general-purpose test, 1e23), eu-cumulative (EU AI Act, systemic risk, 1e25), sb53
-    (California SB 53 and New York's RAISE Act, 1e26). Each line gives the rule's estimate, its
+    (California SB 53 and New York's RAISE Act, 1e26), and eu-modification (a fine-tune of
+    another organization's model against a third of the original's compute, or the fall-back
+    bars 1e25/3 and 1e23/3 when that is unknown). Each line gives the rule's estimate, its
     90% interval, the probability of being above the threshold and the stages counted. Exit 2
     when the database is missing.
 
@@ -67,7 +72,7 @@ def thresholds(
 
         flopsheet thresholds --min-probability 0.05 --format csv
     """  # fmt: skip
-    check_rule(rule)
+    check_rule(rule, THRESHOLD_RULES)
     with user_errors():
         import polars as pl
 

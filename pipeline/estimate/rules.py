@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.defaults import ACCOUNTING_RULES
+from pipeline.defaults import ACCOUNTING_RULES, THRESHOLD_RULES
 from schemas.systems import TRAINING_STAGES
 
 
@@ -70,6 +70,7 @@ assert RULE_NAMES == ACCOUNTING_RULES, "pipeline.defaults names the rules for th
 EU_MODIFICATION_SHARE = 1 / 3
 EU_MODIFICATION_BARS = (1e25 / 3, 1e23 / 3)
 MODIFICATION_RULE = "eu-modification"
+assert (*RULE_NAMES, MODIFICATION_RULE) == THRESHOLD_RULES
 # The EU's accuracy target: an estimate within 30% of the compute.
 EU_MARGIN = 0.30
 

@@ -25,6 +25,7 @@ from pipeline.estimate.rules import (
     EU_MARGIN,
     EU_MODIFICATION_BARS,
     EU_MODIFICATION_SHARE,
+    MODIFICATION_RULE,
     RULES,
 )
 from pipeline.estimate.stages import counted, extra_columns, stages_column
@@ -211,6 +212,10 @@ def _modification(frame: pl.DataFrame) -> pl.DataFrame:
     applies = fine_tune & ~same & own[0].is_not_null()
     known = original[0].is_not_null()
     bar = EU_MODIFICATION_BARS[1]
+    frame = frame.with_columns(
+        *(pl.when(applies).then(value).alias(name) for name, value in zip(MODIFICATION_COLUMNS, own, strict=True)),
+        pl.when(applies & known).then(original[0] * EU_MODIFICATION_SHARE).alias("eu_modification_threshold_flop"),
+    )  # fmt: skip
     return frame.with_columns(
         pl.when(applies & known).then(probability_first_exceeds(own, tuple(original), EU_MODIFICATION_SHARE))
         .when(applies).then(probability_above(*own, bar))
@@ -221,6 +226,15 @@ def _modification(frame: pl.DataFrame) -> pl.DataFrame:
             "EU modification test against the bar of 1e23/3 FLOP: the original model's compute is unknown"
         ))),
     ).drop("_original0", "_original1", "_original2", "_original_organization")  # fmt: skip
+
+
+# The EU modification test's figures on `estimates`: the fine-tune's own compute, its interval
+# and the bar it is tested against (a third of the original's; blank when that is unknown).
+MODIFICATION_COLUMNS = (
+    "eu_modification_flop",
+    "eu_modification_low_flop",
+    "eu_modification_high_flop",
+)
 
 
 COMPUTE_BY_RULE_COLUMNS = (
@@ -250,4 +264,27 @@ def compute_by_rule(estimates: pl.DataFrame) -> pl.DataFrame:
                 probability_above(flop, low, high, threshold).alias("probability_above"),
                 counted_stages.alias("stages_counted"),
             ))  # fmt: skip
+    frames += _modification_rows(estimates)
     return pl.concat(frames).sort("system", "rule", "threshold_flop", maintain_order=True)
+
+
+def _modification_rows(estimates: pl.DataFrame) -> list[pl.DataFrame]:
+    """Rule `eu-modification`, on fine-tunes of another developer's model: their own compute
+    against a third of the original's or, when that is unknown, against each fall-back bar."""
+    flop, low, high = (pl.col(c) for c in MODIFICATION_COLUMNS)
+    bar = pl.col("eu_modification_threshold_flop")
+    tested = estimates.filter(flop.is_not_null())
+    columns = ["system", pl.lit(MODIFICATION_RULE).alias("rule"), flop.alias("estimate_flop"),
+               low.alias("low_flop"), high.alias("high_flop")]  # fmt: skip
+    stages = pl.lit("the fine-tune's own stages").alias("stages_counted")
+    known = tested.filter(bar.is_not_null()).select(
+        *columns, bar.alias("threshold_flop"),
+        pl.col("eu_modification_probability").alias("probability_above"), stages,
+    )  # fmt: skip
+    unknown = tested.filter(bar.is_null())
+    fallback = [
+        unknown.select(*columns, pl.lit(threshold).alias("threshold_flop"),
+                       probability_above(flop, low, high, threshold).alias("probability_above"), stages)
+        for threshold in EU_MODIFICATION_BARS
+    ]  # fmt: skip
+    return [known, *fallback]

@@ -10,7 +10,7 @@ import altair as alt
 import polars as pl
 
 from pipeline.estimate.rules import RULES
-from pipeline.estimate.thresholds import compute_by_rule, rule_columns
+from pipeline.estimate.thresholds import MODIFICATION_COLUMNS, compute_by_rule, rule_columns
 
 # The rules a regulator applies (the epoch rule's thresholds repeat theirs).
 REGULATORY_RULES = ("eu-parameter-updates", "eu-cumulative", "sb53")
@@ -46,6 +46,11 @@ def threshold_rows(estimates: pl.DataFrame) -> pl.DataFrame | None:
     """Systems near each regulatory threshold, or None for a database written before the
     accounting rules (it lacks their columns)."""
     needed = {c for rule in RULES for c in rule_columns(rule)} | {"stage", "flags"}
+    needed |= {
+        *MODIFICATION_COLUMNS,
+        "eu_modification_threshold_flop",
+        "eu_modification_probability",
+    }
     if not needed.issubset(estimates.columns):
         return None
     table = compute_by_rule(estimates).filter(

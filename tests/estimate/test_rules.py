@@ -164,6 +164,14 @@ def test_modification_test(tmp_path):
     small = rows["Small tune"]
     assert small["eu_modification_probability"] < 0.01
     assert "original_compute_unknown" in small["flags"]
+    table = compute_by_rule(estimate_sheet(tmp_path, text)[0]).filter(
+        pl.col("rule") == "eu-modification"
+    )
+    bars = table.filter(pl.col("system") == "Small tune")["threshold_flop"].to_list()
+    assert bars == pytest.approx([1e23 / 3, 1e25 / 3])
+    big = table.filter(pl.col("system") == "Big tune").row(0, named=True)
+    assert big["threshold_flop"] == pytest.approx(1e24 / 3)
+    assert big["probability_above"] == rows["Big tune"]["eu_modification_probability"]
 
 
 def test_stage_columns_on_one_row(tmp_path):
@@ -209,7 +217,15 @@ def test_compute_by_rule_table(tmp_path):
     estimates, _ = estimate_sheet(tmp_path, STAGED)
     table = compute_by_rule(estimates)
     per_system = sum(len(rule.thresholds) for rule in RULES.values())
-    assert table.height == estimates.height * per_system
+    # Beta, another lab's fine-tune of Alpha, is tested against a third of Alpha's compute
+    # (Gamma is Alpha's own lab's; Delta has no compute of its own to test).
+    modification = table.filter(pl.col("rule") == "eu-modification")
+    assert sorted(modification["system"].to_list()) == ["Beta"]
+    assert table.height == estimates.height * per_system + modification.height
+    beta = modification.row(0, named=True)
+    alpha_cumulative = estimates.filter(pl.col("system") == "Alpha")["eu_cumulative_flop"].item()
+    assert beta["threshold_flop"] == pytest.approx(alpha_cumulative / 3)
+    assert beta["estimate_flop"] == pytest.approx(6 * 7e9 * 1e9)
     alpha = table.filter(pl.col("system") == "Alpha", pl.col("rule") == "eu-cumulative").row(
         0, named=True
     )
