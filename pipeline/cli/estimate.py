@@ -113,6 +113,9 @@ def _print_summary(summary: dict, outputs: dict[str, Path]) -> None:
             table.add_row(f"  by {source}", str(count))
     table.add_row("no estimate (insufficient inputs)", str(summary["rows_without_estimate"]))
     table.add_row("rejected", str(summary["rows_rejected"]))
+    if summary.get("rows_of_later_stages"):
+        table.add_row("later training stages (folded into their systems)",
+                      str(summary["rows_of_later_stages"]))  # fmt: skip
     table.add_row("flagged", str(summary["rows_flagged"]))
     out.print(table)
     for label, path in outputs.items():

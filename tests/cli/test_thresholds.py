@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -28,6 +29,9 @@ def database(tmp_path_factory):
     sheet.write_text(SHEET)
     result = runner.invoke(app, ["estimate", str(sheet), "--output-dir", str(folder / "out")])
     assert result.exit_code == 0, result.output
+    assert re.search(
+        r"later training stages \(folded into their systems\)\s*│\s*1\b", result.output
+    )
     return folder / "out" / "compute.duckdb"
 
 
