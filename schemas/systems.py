@@ -121,6 +121,7 @@ _POSITIVE = {"nullable": True, "gt": 0}
 # figures to the same range, which also keeps every interval's bounds positive and finite.
 PLAUSIBLE_FLOP = (1.0, 1e40)
 PLAUSIBLE_FLOP_TEXT = "1 to 1e40 FLOP"
+_STAGE_COMPUTE = {"nullable": True, "in_range": {"min_value": 0.0, "max_value": PLAUSIBLE_FLOP[1]}}
 _COMPUTE = {
     "nullable": True,
     "in_range": {"min_value": PLAUSIBLE_FLOP[0], "max_value": PLAUSIBLE_FLOP[1]},
@@ -154,8 +155,9 @@ class SystemsSchema(pa.DataFrameModel):
     base_model_compute_flop: float = pa.Field(**_COMPUTE)
     mixture_of_experts: pl.Boolean = pa.Field(nullable=True)
     stage: str = pa.Field(nullable=True, isin=TRAINING_STAGES)
-    finetune_compute_flop: float = pa.Field(**_COMPUTE)
-    post_training_compute_flop: float = pa.Field(**_COMPUTE)
+    # 0 is no such stage (Epoch's exports write 0.0 for none); otherwise a compute figure.
+    finetune_compute_flop: float = pa.Field(**_STAGE_COMPUTE)
+    post_training_compute_flop: float = pa.Field(**_STAGE_COMPUTE)
     synthetic_data_public: pl.Boolean = pa.Field(nullable=True)
     samples_generated: float = pa.Field(**_POSITIVE)
     samples_kept: float = pa.Field(**_POSITIVE)

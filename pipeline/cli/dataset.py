@@ -212,9 +212,9 @@ def query(
 ) -> None:
     """Run SQL against the published database (read-only, no access to other files).
 
-    Tables: estimates, rejects, hardware, metadata, runs, estimate_history. The configuration is
-    locked (SET is refused) and DuckDB spills to a temporary folder of its own, never into the
-    dataset. Exit 1 when the query fails or runs past --timeout, 2 when the database is missing.
+    Tables: estimates, compute_by_rule, rejects, hardware, metadata, runs, estimate_history.
+    The configuration is locked (SET is refused) and DuckDB spills to a temporary folder of its
+    own, never into the dataset. Exit 1 when the query fails or runs past --timeout, 2 when the database is missing.
 
     Examples:
 

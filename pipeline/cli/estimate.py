@@ -70,7 +70,7 @@ def estimate(
 ) -> None:
     """Estimate training compute for every system in the spreadsheets.
 
-    Writes DIR/compute.duckdb (tables estimates, rejects, hardware, metadata, runs,
+    Writes DIR/compute.duckdb (tables estimates, compute_by_rule, rejects, hardware, metadata, runs,
     estimate_history), DIR/estimates.parquet and DIR/rejects.csv, published like `refresh`
     (a run folder in DIR/runs, switched in by one rename). Bad rows are quarantined in rejects with
     their reason; the others are estimated. Exit 0 when it ran (1 with --strict and rejected

@@ -27,6 +27,7 @@ import polars as pl
 
 from pipeline.estimate.annotate import add_flags, add_notes
 from pipeline.estimate.formatting import sci
+from pipeline.estimate.plausibility import plausible
 from pipeline.estimate.rules import RULES, AccountingRule
 from pipeline.estimate.uncertainty import interval, rounding_sigma
 from pipeline.settings import Settings
@@ -55,8 +56,8 @@ def counted(rule: AccountingRule, stage: pl.Expr, public: pl.Expr) -> pl.Expr:
 
 def has_stages(systems: pl.DataFrame) -> bool:
     """Whether any row names a stage or gives one as a column: otherwise folding is a no-op."""
-    columns = ["stage", *COLUMN_STAGES]
-    return systems.select(pl.any_horizontal(pl.col(columns).is_not_null()).any()).item()
+    given = [pl.col("stage").is_not_null(), *((pl.col(c) > 0) for c in COLUMN_STAGES)]
+    return systems.select(pl.any_horizontal(given).fill_null(False).any()).item()
 
 
 def no_stages(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -80,6 +81,10 @@ def fold_stages(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """One row per system: its main row, with its other stages summed per rule."""
     n = frame.height
     stage = stage_or_default(pl.col("stage"))
+    # A stage figure of 0 is no such stage.
+    frame = frame.with_columns(
+        pl.when(pl.col(c) > 0).then(pl.col(c)).alias(c) for c in COLUMN_STAGES
+    )
     frame = frame.with_columns(
         stage.alias("_stage"),
         system_key(pl.col("system")).alias("_system_key"),
@@ -140,7 +145,8 @@ def _stage_figures(rows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     figures = rows.select(
         "_system_key", "_stage", "_stage_order", "synthetic_data_public",
         *(
-            pl.when(generated).then(pl.col(ops) * forward_only * scale).otherwise(pl.col(whole)).alias(name)
+            # A generated figure outside the plausible range (a hostile sample count) is none.
+            pl.when(generated).then(plausible(pl.col(ops) * forward_only * scale)).otherwise(pl.col(whole)).alias(name)
             for name, ops, whole in (
                 ("_figure", "ops_flop", "estimate_flop"),
                 ("_figure_low", "ops_low_flop", "estimate_low_flop"),

@@ -29,7 +29,7 @@ from pipeline.estimate.rules import (
     RULES,
 )
 from pipeline.estimate.stages import counted, extra_columns, stages_column
-from pipeline.estimate.uncertainty import Z90
+from pipeline.estimate.uncertainty import Z90, interval, rounding_sigma
 from schemas.systems import stage_or_default
 
 # Columns of the rules on `estimates`: each rule's total and interval (the `epoch` rule's is
@@ -67,7 +67,9 @@ def probability_above(
     log_ratio = (threshold / estimate).log()
     exact = pl.when(log_ratio < 0).then(1.0).when(log_ratio > 0).then(0.0).otherwise(0.5)
     return (
-        pl.when(estimate.is_null() | threshold.is_null() | (above & high.is_null()))
+        pl.when(
+            estimate.is_null() | threshold.is_null() | (above & high.is_null()) | ~(estimate > 0)
+        )
         .then(pl.lit(None, pl.Float64))
         .when(sigma <= 0)
         .then(exact)
@@ -89,7 +91,7 @@ def probability_first_exceeds(
     log_ratio = (a / (share * b)).log()
     exact = pl.when(log_ratio > 0).then(1.0).when(log_ratio < 0).then(0.0).otherwise(0.5)
     return (
-        pl.when(a.is_null() | b.is_null())
+        pl.when(a.is_null() | b.is_null() | ~(a > 0) | ~(b > 0))
         .then(pl.lit(None, pl.Float64))
         .when(sigma.is_infinite())
         .then(pl.lit(None, pl.Float64))
@@ -136,6 +138,14 @@ def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:
             pl.lit(" FLOP: total "), sci(pl.col("_epoch_flop")), pl.lit(" FLOP"),
         ]))),
     )  # fmt: skip
+    # The sentence of the main row says what its own fields give; later stages add to it.
+    added = pl.lit(along[epoch_extra] > 0) & pl.col("_epoch_flop").is_not_null()
+    frame = frame.with_columns(
+        pl.when(added).then(pl.concat_str([
+            pl.when(pl.col("summary").is_not_null()).then(pl.concat_str([pl.col("summary"), pl.lit(" ")])).otherwise(pl.lit("")),
+            pl.lit("With its later training stages, the total is "), sci(pl.col("_epoch_flop")), pl.lit(" FLOP."),
+        ])).otherwise(pl.col("summary")).alias("summary"),
+    )  # fmt: skip
     # Where no stage adds anything, the epoch rule's total is the estimate itself (x + 0.0).
     source = pl.when(pl.col("estimate_flop").is_null() & pl.col("_epoch_flop").is_not_null()).then(pl.lit("stages"))  # fmt: skip
     frame = frame.with_columns(
@@ -181,32 +191,41 @@ def _modification(frame: pl.DataFrame) -> pl.DataFrame:
     name the same organization): P(own compute > a third of the original's); with the
     original's compute unknown, P(own compute > the lower bar, 1e23 / 3)."""
     names = rule_columns("eu-cumulative")
-    fine_tune = pl.col("base_model").is_not_null() & pl.col("reported_compute_flop").is_null()
+    reported_total = pl.col("reported_compute_flop").is_not_null()
+    finetune = pl.when(pl.col("finetune_compute_flop") > 0).then(pl.col("finetune_compute_flop"))
+    # A fine-tune's own compute: its stages, or the figure given for it beside a reported total.
+    fine_tune = pl.col("base_model").is_not_null() & (~reported_total | finetune.is_not_null())
     if "_chain_row" in frame.columns:
         pointer = frame["_chain_row"]
-        base = (
-            frame.select(pl.col(*names, "organization").gather(pointer)) if pointer.len() else None
-        )
+        base = frame.select(pl.col(*names).gather(pointer)) if pointer.len() else None
     else:
         base = None
     given = pl.col("base_model_compute_flop")
     extra, extra_low, extra_high, extra_open = extra_columns("eu-cumulative")
+    finetune_low, finetune_high = interval(finetune, rounding_sigma(finetune))
+    stage_part = (
+        pl.when(reported_total).then(finetune).otherwise(pl.col("stage_flop")),
+        pl.when(reported_total).then(finetune_low).otherwise(pl.col("_stage_low")),
+        pl.when(reported_total).then(finetune_high).otherwise(pl.col("_stage_high")),
+    )
     own = (
-        pl.col("stage_flop") + pl.col(extra),
-        pl.col("_stage_low") + pl.col(extra_low),
-        pl.when(~pl.col(extra_open)).then(pl.col("_stage_high") + pl.col(extra_high)),
+        stage_part[0] + pl.col(extra),
+        stage_part[1] + pl.col(extra_low),
+        pl.when(~pl.col(extra_open)).then(stage_part[2] + pl.col(extra_high)),
     )
     if base is None:
-        frame = frame.with_columns(*(pl.lit(None, pl.Float64).alias(f"_original{i}") for i in range(3)),
-                                   pl.lit(None, pl.String).alias("_original_organization"))  # fmt: skip
+        frame = frame.with_columns(*(pl.lit(None, pl.Float64).alias(f"_original{i}") for i in range(3)))  # fmt: skip
     else:
-        frame = frame.with_columns(
-            *(base[c].alias(f"_original{i}") for i, c in enumerate(names)),
-            base["organization"].alias("_original_organization"),
-        )
+        frame = frame.with_columns(*(base[c].alias(f"_original{i}") for i, c in enumerate(names)))
+    # The base's organization, from its row by name (whether or not its compute is followed).
+    organizations = frame.select(
+        pl.col("system").alias("base_model"), pl.col("organization").alias("_original_organization")
+    ).unique("base_model", keep="first", maintain_order=True)
+    frame = frame.join(organizations, on="base_model", how="left", maintain_order="left")
+    given_low, given_high = interval(given, rounding_sigma(given))
     original = [
-        pl.when(given.is_not_null()).then(given).otherwise(pl.col(f"_original{i}"))
-        for i in range(3)
+        pl.when(given.is_not_null()).then(figure).otherwise(pl.col(f"_original{i}"))
+        for i, figure in enumerate((given, given_low, given_high))
     ]
     same = (pl.col("organization").str.to_lowercase() == pl.col("_original_organization").str.to_lowercase()).fill_null(False)  # fmt: skip
     applies = fine_tune & ~same & own[0].is_not_null()
@@ -247,16 +266,22 @@ def compute_by_rule(estimates: pl.DataFrame) -> pl.DataFrame:
     """The `compute_by_rule` table: per system, rule and threshold, the rule's estimate, its
     90% interval, the probability of being above the threshold and the stages counted; sorted
     by system, rule, threshold."""
-    # A system of one row: its own stage, and its base model where its total includes one.
+    # A system of one row: its own stage (a row naming its base model describes a fine-tune),
+    # and its base model where its total includes one.
+    with_base = pl.col("flags").list.contains("includes_base_model")
+    stage = (
+        pl.when(pl.col("stage").is_null() & pl.col("base_model").is_not_null())
+        .then(pl.lit("fine-tuning"))
+        .otherwise(stage_or_default(pl.col("stage")))
+    )
     own = pl.concat_str(
-        [stage_or_default(pl.col("stage")),
-         pl.when(pl.col("flags").list.contains("includes_base_model")).then(pl.lit("base model"))],
-        separator=", ", ignore_nulls=True,
-    )  # fmt: skip
+        [stage, pl.when(with_base).then(pl.lit("base model"))], separator=", ", ignore_nulls=True
+    )
+    staged = pl.concat_str([pl.lit(""), pl.when(with_base).then(pl.lit(", base model"))], ignore_nulls=True)  # fmt: skip
     frames = []
     for name, rule in RULES.items():
         flop, low, high = (pl.col(c) for c in rule_columns(name))
-        counted_stages = pl.coalesce(pl.col(stages_column(name)), own)
+        counted_stages = pl.coalesce(pl.col(stages_column(name)) + staged, own)
         for threshold in rule.thresholds:
             frames.append(estimates.select(
                 "system", pl.lit(name).alias("rule"), flop.alias("estimate_flop"),

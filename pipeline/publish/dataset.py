@@ -99,7 +99,8 @@ class Dataset:
 
     def compute_by_rule(self) -> pl.DataFrame:
         """Each system's compute under each accounting rule, with the probability of being
-        above each of the rule's thresholds (empty for a database written before rules)."""
+        above each of the rule's thresholds; a database written before rules has none, and
+        says so in one line."""
         if "compute_by_rule" not in self.tables():
             raise FlopsheetError(
                 f"{self.database}: has no compute_by_rule table; run `flopsheet estimate` again"

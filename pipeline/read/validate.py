@@ -68,8 +68,8 @@ CHECK_REASONS = {
 COLUMN_CHECK_REASONS = {
     "reported_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
     "base_model_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
-    "finetune_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
-    "post_training_compute_flop:in_range": f"expected a compute figure from {PLAUSIBLE_FLOP_TEXT}",
+    "finetune_compute_flop:in_range": f"expected 0 (no such stage) or {PLAUSIBLE_FLOP_TEXT}",
+    "post_training_compute_flop:in_range": f"expected 0 (no such stage) or {PLAUSIBLE_FLOP_TEXT}",
 }
 
 

@@ -193,6 +193,37 @@ def test_stage_columns_on_one_row(tmp_path):
     assert rows["Post"]["estimate_flop"] == pytest.approx(6 * 7e9 * 2e12 + 1e22)
 
 
+def test_zero_stage_figures_and_hostile_sample_counts(tmp_path):
+    # Epoch's exports write 0.0 for no fine-tune: no stage, and no rejected row.
+    text = "system,reported_compute_flop,finetune_compute_flop,base_model\nFunSearch,3.87e23,0.0,PaLM 2\n"
+    estimates, rejects = estimate_sheet(tmp_path, text)
+    assert rejects.height == 0 and estimates["estimate_flop"].to_list() == [3.87e23]
+    # A sample count that would scale a stage past any plausible figure gives no figure.
+    text = (
+        "system,stage,parameters,dataset_size,dataset_unit,samples_generated,samples_kept\n"
+        "H,,1e9,1e12,tokens,,\nH,synthetic-data,1e9,1e11,tokens,1e300,1e-300\n"
+    )
+    row = by_system(estimate_sheet(tmp_path, text)[0])["H"]
+    assert row["estimate_flop"] == pytest.approx(6e21) and row["estimate_high_flop"] is None
+    assert "stage_without_estimate" in row["flags"]
+
+
+def test_modification_test_reads_organizations_and_reported_fine_tunes(tmp_path):
+    text = (
+        "system,organization,base_model,base_model_compute_flop,parameters,dataset_size,"
+        "dataset_unit,reported_compute_flop,finetune_compute_flop\n"
+        "Base,Meta,,,1e9,1e13,tokens,,\n"
+        "Own,Meta,Base,6e22,1e9,1e12,tokens,,\n"
+        "Other,Lab,Base,6e22,,,,9e22,3e22\n"
+    )
+    rows = by_system(estimate_sheet(tmp_path, text)[0])
+    assert rows["Own"]["eu_modification_probability"] is None  # the same organization
+    other = rows["Other"]
+    assert other["eu_modification_flop"] == 3e22
+    assert other["eu_modification_threshold_flop"] == pytest.approx(2e22)
+    assert other["eu_modification_probability"] > 0.99
+
+
 def test_one_row_per_stage_and_system(tmp_path):
     # One pre-training row; later stages may repeat (two rounds of RL).
     text = (
