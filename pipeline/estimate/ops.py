@@ -12,7 +12,7 @@ import math
 
 import polars as pl
 
-from pipeline.architecture.transformer import Transformer
+from pipeline.architecture.staged import staged_sizes, staged_transformer
 from pipeline.estimate.annotate import annotate, by_partition
 from pipeline.estimate.formatting import sci, short
 from pipeline.estimate.plausibility import out_of_range, plausible
@@ -52,8 +52,8 @@ def _transformer_counts(frame: pl.LazyFrame, transformers: bool) -> pl.LazyFrame
             pl.lit(False).alias("_tf_incomplete"),
             *(pl.lit(None, pl.Float64).alias(name) for name in TRANSFORMER_COUNTS),
         )
-    frame = frame.with_columns(_staged_sizes())
-    transformer = _staged_transformer()
+    frame = frame.with_columns(staged_sizes())
+    transformer = staged_transformer()
     shape_columns = [c for c, kind in ARCHITECTURE_COLUMNS.items() if kind == "count"]
     incomplete = (
         pl.any_horizontal(pl.col(c).is_not_null() for c in shape_columns) & ~transformer.described()
@@ -67,45 +67,6 @@ def _transformer_counts(frame: pl.LazyFrame, transformers: bool) -> pl.LazyFrame
         pl.when(pl.col("_tf_described")).then(count).alias(name)
         for name, count in zip(TRANSFORMER_COUNTS, counts, strict=True)
     )
-
-
-# A transformer's derived sizes (head width, attention weights, MLP widths, ...) each appear
-# many times in its counts and notes: computed once into working columns, which the counts then
-# read, the expressions stay small enough for polars to plan quickly. Same arithmetic, same bits.
-_TRANSFORMER_SIZES = (
-    "gated", "tied", "causal", "d_ff", "d_ff_expert", "mlp_matrices", "n_experts", "is_moe",
-    "experts_per_token", "shared_experts", "dense_layers", "decoder_layers", "is_encoder_decoder",
-)  # fmt: skip
-_ATTENTION_SIZES = (
-    "head_dim",
-    "d_attn",
-    "d_kv",
-    "is_latent",
-    "d_value",
-    "weights",
-    "context_width",
-)
-_SAME_ON_TRANSFORMER = {"weights": "attention_weights"}
-
-
-def _staged_sizes() -> list[pl.Expr]:
-    transformer = Transformer()
-    return [
-        *(getattr(transformer, n).alias(f"_tf_size_{n}") for n in _TRANSFORMER_SIZES),
-        *(getattr(transformer.attention, n).alias(f"_tf_attention_{n}") for n in _ATTENTION_SIZES),
-    ]
-
-
-def _staged_transformer() -> Transformer:
-    """A `Transformer` whose derived sizes read the columns `_staged_sizes` added."""
-    transformer = Transformer()
-    for name in _TRANSFORMER_SIZES:
-        setattr(transformer, name, pl.col(f"_tf_size_{name}"))
-    for name in _ATTENTION_SIZES:
-        column = pl.col(f"_tf_attention_{name}")
-        setattr(transformer.attention, name, column)
-        setattr(transformer, _SAME_ON_TRANSFORMER.get(name, name), column)
-    return transformer
 
 
 def _token_basis(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
@@ -266,7 +227,7 @@ def _derivation(frame: pl.LazyFrame, settings: Settings, transformers: bool) -> 
     kind, dataset, epochs_used = pl.col("_rule_kind"), pl.col("dataset_size"), pl.col("epochs_used")
     tokens_per_epoch = pl.col("_tokens_per_epoch")
     if transformers:
-        transformer = _staged_transformer()
+        transformer = staged_transformer()
         assumed = transformer.assumptions()
         transformer_note = pl.when(kind == "transformer").then(
             pl.concat_str(
