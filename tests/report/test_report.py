@@ -69,6 +69,15 @@ def sql(database: Path, query: str, params: list | None = None) -> list[tuple]:
         return connection.sql(query, params=params).fetchall()
 
 
+def altered_copy(database: Path, folder: Path, statements: str) -> Path:
+    """A copy of `database` changed by SQL `statements`: an older or edited database."""
+    copy = folder / "altered.duckdb"
+    shutil.copyfile(database, copy)
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute(statements)
+    return copy
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     """Two published runs: an edited copy of the shipped sheet (Chinchilla's compute doubled,
@@ -184,10 +193,7 @@ def test_the_thresholds_section_matches_sql(browsed, database):
 
 
 def test_a_database_before_accounting_rules_has_no_thresholds_section(database, tmp_path):
-    copy = tmp_path / "older.duckdb"
-    shutil.copyfile(database, copy)
-    with duckdb.connect(str(copy)) as connection:
-        connection.execute("ALTER TABLE estimates DROP COLUMN eu_cumulative_flop")
+    copy = altered_copy(database, tmp_path, "ALTER TABLE estimates DROP COLUMN eu_cumulative_flop")
     data = load_report_data(copy)
     assert data.thresholds is None
     assert "thresholds" not in build_charts(data)
@@ -400,10 +406,7 @@ def test_an_existing_folder_keeps_its_other_files(database, tmp_path):
 
 
 def test_intervals_and_confidence_are_drawn_and_counted(database, tmp_path):
-    copy = tmp_path / "no_history.duckdb"
-    shutil.copyfile(database, copy)
-    with duckdb.connect(str(copy)) as connection:
-        connection.execute("DROP TABLE runs; DROP TABLE estimate_history;")
+    copy = altered_copy(database, tmp_path, "DROP TABLE runs; DROP TABLE estimate_history;")
     data = load_report_data(copy)
     assert data.has_interval and data.has_confidence
     assert data.run is None and data.changes is None
@@ -420,14 +423,13 @@ def test_intervals_and_confidence_are_drawn_and_counted(database, tmp_path):
 
 
 def test_a_database_without_interval_columns_draws_no_bars(database, tmp_path):
-    copy = tmp_path / "older.duckdb"
-    shutil.copyfile(database, copy)
-    with duckdb.connect(str(copy)) as connection:
-        connection.execute(
-            "ALTER TABLE estimates DROP COLUMN estimate_low_flop; "
-            "ALTER TABLE estimates DROP COLUMN estimate_high_flop; "
-            "ALTER TABLE estimates DROP COLUMN confidence;"
-        )
+    copy = altered_copy(
+        database,
+        tmp_path,
+        "ALTER TABLE estimates DROP COLUMN estimate_low_flop; "
+        "ALTER TABLE estimates DROP COLUMN estimate_high_flop; "
+        "ALTER TABLE estimates DROP COLUMN confidence;",
+    )
     specs = chart_specs(build_charts(load_report_data(copy)))
     assert "rule" not in [layer["mark"]["type"] for layer in specs["compute_trend"]["layer"]]
     assert "by_confidence" not in specs
