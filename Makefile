@@ -46,7 +46,7 @@ check: lint test ## Lint, then the tests
 docs: $(STAMP) ## Regenerate docs/cli.md from the commands' --help
 	$(BIN)/python -m pipeline.cli.reference > docs/cli.md
 
-bench: $(STAMP) ## Time and memory of estimate on 10k, 100k and 1M synthetic rows
+bench: $(STAMP) ## Time and memory of estimate against a naive script, 1k to 1M rows (BENCH_ROWS=10000000 adds 10M)
 	$(BIN)/python benchmarks/bench.py
 
 clean: ## Remove outputs and the virtual environment

@@ -1,13 +1,17 @@
-"""`make bench`: time and peak memory of `flopsheet estimate` end to end on synthetic sheets.
+"""`make bench`: time and peak memory of `flopsheet estimate` end to end on synthetic sheets,
+against the naive script (benchmarks/naive.py) on the same sheet in the same run.
 
 Each spreadsheet mixes rows for every rule of both methods (language models with tokens,
 vision nets with forward FLOP, hardware-only rows, reported compute, MoE, messy cells), and
 2% of rows are bad in one cell. Every run is a fresh `flopsheet estimate` process whose peak
-resident memory is read from the kernel's accounting of that child.
+resident memory is read from the kernel's accounting of that child; its stage times are
+the ones `estimate --json` reports. The ratio is naive seconds / flopsheet seconds: above 1,
+flopsheet is the faster.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +21,10 @@ from pathlib import Path
 
 import polars as pl
 
-SIZES = (10_000, 100_000, 1_000_000)
+SIZES = (1_000, 10_000, 100_000, 1_000_000)
+REPEATS = int(os.environ.get("BENCH_REPEATS", "2"))
+NAIVE = Path(__file__).with_name("naive.py")
+STAGES = ("read", "validate", "estimate", "publish")
 BAD_SHARE = 0.02
 SEED = 20221
 
@@ -74,30 +81,58 @@ def synthetic(rows: int, seed: int = SEED) -> pl.DataFrame:
     return frame.drop("_i").select("system", *columns)
 
 
-def measure(csv_path: Path, output_dir: Path) -> tuple[float, float]:
-    """(seconds, peak resident MiB) of one `flopsheet estimate` process."""
-    command = [sys.executable, "-m", "pipeline", "estimate", str(csv_path), "-o", str(output_dir)]
+def _timed(command: list[str]) -> tuple[float, float, str]:
+    """(seconds, peak resident MiB, stdout) of one child process."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"estimate failed on {csv_path}: {process.stderr.read().decode()}")
-    return seconds, usage.ru_maxrss / 1024
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
+    return seconds, usage.ru_maxrss / 1024, stdout.decode()
 
 
-def main(sizes: tuple[int, ...] = SIZES, workdir: Path = Path("bench")) -> None:
+def flopsheet(csv_path: Path, output_dir: Path) -> tuple[float, float, dict[str, float]]:
+    """(seconds, peak MiB, seconds per stage) of `flopsheet estimate` into a fresh folder."""
+    shutil.rmtree(output_dir, ignore_errors=True)
+    command = [sys.executable, "-m", "pipeline", "estimate", str(csv_path), "-o", str(output_dir),
+               "--json"]  # fmt: skip
+    seconds, peak, stdout = _timed(command)
+    return seconds, peak, json.loads(stdout)["stage_seconds"]
+
+
+def naive(csv_path: Path, output: Path) -> tuple[float, float]:
+    seconds, peak, _ = _timed([sys.executable, str(NAIVE), str(csv_path), str(output)])
+    return seconds, peak
+
+
+def sizes_from_environment() -> tuple[int, ...]:
+    """SIZES, and BENCH_ROWS (for instance 10000000) as one size more."""
+    extra = os.environ.get("BENCH_ROWS", "").replace("_", "")
+    return tuple(sorted({*SIZES, int(extra)})) if extra else SIZES
+
+
+def main(sizes: tuple[int, ...], workdir: Path = Path("bench"), repeats: int = REPEATS) -> None:
+    """Per size, naive script and flopsheet alternately, `repeats` times each; the table holds
+    each one's fastest run and flopsheet's peak memory and stage times in that run."""
     workdir.mkdir(exist_ok=True)
-    print(f"{'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak MiB':>9}")
+    stages = "".join(f" {stage:>9}" for stage in STAGES)
+    print(f"{'rows':>10} {'flopsheet s':>11} {'naive s':>8} {'ratio':>6} {'peak MiB':>9}{stages}")
     for rows in sizes:
         csv_path = workdir / f"synthetic_{rows}.csv"
         if not csv_path.exists():
             synthetic(rows).write_csv(csv_path)
-        output_dir = workdir / f"out_{rows}"
-        shutil.rmtree(output_dir, ignore_errors=True)  # each run publishes into a fresh folder
-        seconds, peak = measure(csv_path, output_dir)
-        print(f"{rows:>10} {seconds:>8.2f} {rows / seconds:>10,.0f} {peak:>9,.0f}", flush=True)
+        runs, baseline = [], []
+        for _ in range(repeats):
+            baseline.append(naive(csv_path, workdir / f"naive_{rows}.csv")[0])
+            runs.append(flopsheet(csv_path, workdir / f"out_{rows}"))
+        seconds, peak, spent = min(runs, key=lambda run: run[0])
+        fastest_naive = min(baseline)
+        times = "".join(f" {spent.get(stage, 0.0):>9.2f}" for stage in STAGES)
+        print(f"{rows:>10} {seconds:>11.2f} {fastest_naive:>8.2f} "
+              f"{fastest_naive / seconds:>6.2f} {peak:>9,.0f}{times}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
-    main(tuple(int(a) for a in sys.argv[1:]) or SIZES)
+    main(tuple(int(a) for a in sys.argv[1:]) or sizes_from_environment())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -38,8 +39,26 @@ from pipeline.resources import HARDWARE_TABLE
 LONG_INPUT_BYTES = 5_000_000
 
 
+class StageClock:
+    """Seconds spent in each stage of a run, from the moments the run announces them."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, float]] = []
+        self.ended = 0.0
+
+    def start(self, stage: str) -> None:
+        self.started.append((stage, time.perf_counter()))
+
+    def seconds(self) -> dict[str, float]:
+        ends = [at for _, at in self.started[1:]] + [self.ended or time.perf_counter()]
+        spent: dict[str, float] = {}
+        for (stage, at), end in zip(self.started, ends, strict=True):
+            spent[stage] = round(spent.get(stage, 0.0) + end - at, 3)
+        return spent
+
+
 @contextmanager
-def _stage_progress(inputs: list[Path]) -> Iterator[Callable[[str], None]]:
+def _stage_progress(inputs: list[Path], clock: StageClock) -> Iterator[Callable[[str], None]]:
     size = sum(p.stat().st_size for p in inputs if p.is_file())
     show = err.is_terminal and size >= LONG_INPUT_BYTES
     progress = Progress(
@@ -50,9 +69,11 @@ def _stage_progress(inputs: list[Path]) -> Iterator[Callable[[str], None]]:
         task = progress.add_task("starting", total=len(STAGES))
 
         def on_stage(stage: str) -> None:
+            clock.start(stage)
             progress.update(task, description=stage, completed=STAGES.index(stage))
 
         yield on_stage
+        clock.ended = time.perf_counter()
         progress.update(task, completed=len(STAGES))
 
 
@@ -87,7 +108,8 @@ def estimate(
         from pipeline.refresh import refresh_dataset
 
         run_sources = sources(inputs, columns, input_format, hardware_table, priors)
-        with _stage_progress(inputs) as on_stage:
+        clock = StageClock()
+        with _stage_progress(inputs, clock) as on_stage:
             published = refresh_dataset(run_sources, output_dir, force=True, on_stage=on_stage)
         print_warnings(published.warnings)
         summary = published.summary
@@ -95,7 +117,8 @@ def estimate(
         outputs = {label: output_dir / name for label, name in names.items()}
         if as_json:
             paths = {label: str(path) for label, path in outputs.items()}
-            print_json({**summary, "run_id": published.run_id, "outputs": paths})
+            timings = {"stage_seconds": clock.seconds()}
+            print_json({**summary, "run_id": published.run_id, "outputs": paths, **timings})
         else:
             _print_summary(summary, outputs)
     if strict and summary["rows_rejected"]:

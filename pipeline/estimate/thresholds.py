@@ -15,12 +15,14 @@ compute with a third of its original's (`rules.EU_MODIFICATION_SHARE`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import polars as pl
 
 from pipeline.estimate.annotate import add_flags, add_notes
 from pipeline.estimate.bases import chain_sums
 from pipeline.estimate.formatting import sci
+from pipeline.frames import collect
 from pipeline.estimate.rules import (
     EU_MARGIN,
     EU_MODIFICATION_BARS,
@@ -129,12 +131,14 @@ def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:
             pl.when(known).then(low).alias(names[1]),
             pl.when(known & ~unbounded).then(high).alias(names[2]),
         ]
-    frame = frame.with_columns(totals)
+    # The rest is one lazy plan, collected once: polars shares the sub-expressions of the
+    # probabilities and formatted figures, which eager steps would compute again and again.
     epoch_extra = extra_columns("epoch")[0]
     inherited = (along[epoch_extra] > frame[epoch_extra]) & frame["estimate_flop"].is_not_null()
-    frame = frame.with_columns(
+    added_by_base = along[epoch_extra] - frame[epoch_extra]
+    frame = frame.lazy().with_columns(totals).with_columns(
         add_notes(pl.when(pl.lit(inherited)).then(pl.concat_str([
-            pl.lit("the base model's later stages add "), sci(pl.lit(along[epoch_extra] - frame[epoch_extra])),
+            pl.lit("the base model's later stages add "), sci(pl.lit(added_by_base)),
             pl.lit(" FLOP: total "), sci(pl.col("_epoch_flop")), pl.lit(" FLOP"),
         ]))),
     )  # fmt: skip
@@ -153,10 +157,10 @@ def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:
         *(pl.col(f"_epoch_{short}").alias(c)
           for short, c in (("flop", "estimate_flop"), ("low", "estimate_low_flop"), ("high", "estimate_high_flop"))),
     ).drop("_epoch_flop", "_epoch_low", "_epoch_high")  # fmt: skip
-    return _tests(frame)
+    return collect(_tests(frame, pointer))
 
 
-def _tests(frame: pl.DataFrame) -> pl.DataFrame:
+def _tests(frame: pl.LazyFrame, pointer: pl.Series | None) -> pl.LazyFrame:
     cumulative = [pl.col(c) for c in rule_columns("eu-cumulative")]
     california = [pl.col(c) for c in rule_columns("sb53")]
     estimate, low, high = cumulative
@@ -172,7 +176,7 @@ def _tests(frame: pl.DataFrame) -> pl.DataFrame:
             pl.lit(")"),
         ])).alias("notification"),
     )  # fmt: skip
-    return _modification(frame)
+    return _modification(frame, pointer)
 
 
 # How each source of an estimate is named in the EU notification text.
@@ -186,7 +190,7 @@ APPROACHES = {
 }
 
 
-def _modification(frame: pl.DataFrame) -> pl.DataFrame:
+def _modification(frame: pl.LazyFrame, pointer: pl.Series | None) -> pl.LazyFrame:
     """The EU modification test on fine-tunes of another developer's model (unless both rows
     name the same organization): P(own compute > a third of the original's); with the
     original's compute unknown, P(own compute > the lower bar, 1e23 / 3)."""
@@ -195,11 +199,6 @@ def _modification(frame: pl.DataFrame) -> pl.DataFrame:
     finetune = pl.when(pl.col("finetune_compute_flop") > 0).then(pl.col("finetune_compute_flop"))
     # A fine-tune's own compute: its stages, or the figure given for it beside a reported total.
     fine_tune = pl.col("base_model").is_not_null() & (~reported_total | finetune.is_not_null())
-    if "_chain_row" in frame.columns:
-        pointer = frame["_chain_row"]
-        base = frame.select(pl.col(*names).gather(pointer)) if pointer.len() else None
-    else:
-        base = None
     given = pl.col("base_model_compute_flop")
     extra, extra_low, extra_high, extra_open = extra_columns("eu-cumulative")
     finetune_low, finetune_high = interval(finetune, rounding_sigma(finetune))
@@ -213,10 +212,10 @@ def _modification(frame: pl.DataFrame) -> pl.DataFrame:
         stage_part[1] + pl.col(extra_low),
         pl.when(~pl.col(extra_open)).then(stage_part[2] + pl.col(extra_high)),
     )
-    if base is None:
+    if pointer is None or not pointer.len():
         frame = frame.with_columns(*(pl.lit(None, pl.Float64).alias(f"_original{i}") for i in range(3)))  # fmt: skip
     else:
-        frame = frame.with_columns(*(base[c].alias(f"_original{i}") for i, c in enumerate(names)))
+        frame = frame.with_columns(*(pl.col(c).gather(pl.lit(pointer)).alias(f"_original{i}") for i, c in enumerate(names)))  # fmt: skip
     # The base's organization, from its row by name (whether or not its compute is followed).
     organizations = frame.select(
         pl.col("system").alias("base_model"), pl.col("organization").alias("_original_organization")
@@ -278,22 +277,46 @@ def compute_by_rule(estimates: pl.DataFrame) -> pl.DataFrame:
         [stage, pl.when(with_base).then(pl.lit("base model"))], separator=", ", ignore_nulls=True
     )
     staged = pl.concat_str([pl.lit(""), pl.when(with_base).then(pl.lit(", base model"))], ignore_nulls=True)  # fmt: skip
+    # Systems are unique, so a row's place is (the system's place in the sorted estimates,
+    # the slot of its rule and threshold in sorted order): one integer to sort by, in place
+    # of comparing millions of names. A system has either the modification test against its
+    # original's compute or the fall-back bars, never both, so the first shares the first slot.
+    slots = sorted([(name, t) for name, rule in RULES.items() for t in rule.thresholds]
+                   + [(MODIFICATION_RULE, t) for t in EU_MODIFICATION_BARS])  # fmt: skip
+    slots.insert(slots.index((MODIFICATION_RULE, min(EU_MODIFICATION_BARS))), (MODIFICATION_RULE, None))  # fmt: skip
+
+    def place(name: str, threshold: float | None) -> pl.Expr:
+        return (pl.col("_order") + slots.index((name, threshold))).alias("_place")
+
+    needed = ["system", "stage", "base_model", "flags", *MODIFICATION_COLUMNS,
+              "eu_modification_threshold_flop", "eu_modification_probability",
+              *(c for name in RULES for c in (*rule_columns(name), stages_column(name)))]  # fmt: skip
+    estimates = estimates.lazy().select(needed).sort("system", maintain_order=True).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) * len(slots)).alias("_order")
+    )
     frames = []
     for name, rule in RULES.items():
         flop, low, high = (pl.col(c) for c in rule_columns(name))
-        counted_stages = pl.coalesce(pl.col(stages_column(name)) + staged, own)
+        counted = estimates.select(
+            "_order", "system", pl.lit(name).alias("rule"), flop.alias("estimate_flop"), low.alias("low_flop"),
+            high.alias("high_flop"), pl.coalesce(pl.col(stages_column(name)) + staged, own).alias("stages_counted"),
+        )  # fmt: skip
+        rule_figures = pl.col("estimate_flop"), pl.col("low_flop"), pl.col("high_flop")
         for threshold in rule.thresholds:
-            frames.append(estimates.select(
-                "system", pl.lit(name).alias("rule"), flop.alias("estimate_flop"),
-                low.alias("low_flop"), high.alias("high_flop"), pl.lit(threshold).alias("threshold_flop"),
-                probability_above(flop, low, high, threshold).alias("probability_above"),
-                counted_stages.alias("stages_counted"),
+            frames.append(counted.with_columns(
+                pl.lit(threshold).alias("threshold_flop"),
+                probability_above(*rule_figures, threshold).alias("probability_above"),
+                place(name, threshold),
             ))  # fmt: skip
-    frames += _modification_rows(estimates)
-    return pl.concat(frames).sort("system", "rule", "threshold_flop", maintain_order=True)
+    frames += _modification_rows(estimates, place)
+    # One lazy plan: polars shares the sub-expressions of each probability and runs the
+    # frames in parallel.
+    return collect(pl.concat(frames, how="diagonal").sort("_place").select(COMPUTE_BY_RULE_COLUMNS))
 
 
-def _modification_rows(estimates: pl.DataFrame) -> list[pl.DataFrame]:
+def _modification_rows(
+    estimates: pl.LazyFrame, place: Callable[[str, float | None], pl.Expr]
+) -> list[pl.LazyFrame]:
     """Rule `eu-modification`, on fine-tunes of another developer's model: their own compute
     against a third of the original's or, when that is unknown, against each fall-back bar."""
     flop, low, high = (pl.col(c) for c in MODIFICATION_COLUMNS)
@@ -305,11 +328,13 @@ def _modification_rows(estimates: pl.DataFrame) -> list[pl.DataFrame]:
     known = tested.filter(bar.is_not_null()).select(
         *columns, bar.alias("threshold_flop"),
         pl.col("eu_modification_probability").alias("probability_above"), stages,
+        place(MODIFICATION_RULE, None),
     )  # fmt: skip
     unknown = tested.filter(bar.is_null())
     fallback = [
         unknown.select(*columns, pl.lit(threshold).alias("threshold_flop"),
-                       probability_above(flop, low, high, threshold).alias("probability_above"), stages)
+                       probability_above(flop, low, high, threshold).alias("probability_above"), stages,
+                       place(MODIFICATION_RULE, threshold))
         for threshold in EU_MODIFICATION_BARS
     ]  # fmt: skip
     return [known, *fallback]

@@ -307,6 +307,10 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=REJECT_SCHEMA)
     # A frame check may name a column the sheet does not have (its cell was blank).
     columns = [c for c in problems["column"].unique().to_list() if c in raw.columns]
+    duplicate = pl.col("reason") == DUPLICATE_SYSTEM
+    has_duplicates = problems.select(duplicate.any()).item()
+    everything = raw
+    raw = raw.filter(pl.col("_row").is_in(problems["_row"].unique().implode()))
     cells = raw.select(
         "_row",
         pl.struct(
@@ -325,10 +329,13 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
             .then(pl.col("_cells").struct.field(column))
             .otherwise(value)
         )
+    # Only a duplicate's reason names the first use of its name: the keys of every row are
+    # worked out only when there is one.
+    named = everything if has_duplicates else everything.clear()
     first_use = (
-        raw.filter(_row_key(raw).is_first_distinct())
+        named.filter(_row_key(named).is_first_distinct())
         .select(
-            _row_key(raw).alias("_key"),
+            _row_key(named).alias("_key"),
             pl.concat_str([pl.lit("; first used in "), pl.col("source_file"), pl.lit(" row "),
                            pl.col("source_row").cast(pl.String)]).alias("_first"),
             pl.col("system").str.strip_chars().alias("_first_spelling"),
@@ -344,7 +351,6 @@ def _describe(problems: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
         ]))
         .otherwise(pl.lit(""))
     )  # fmt: skip
-    duplicate = pl.col("reason") == DUPLICATE_SYSTEM
     return (
         joined.select(
             "source_file",
