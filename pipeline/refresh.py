@@ -12,8 +12,8 @@ The folder's layout is `pipeline.publish.runs`'; the database's is `pipeline.pub
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 

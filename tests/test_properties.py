@@ -17,9 +17,18 @@ CHECKS = settings(
 )
 
 
+def _text(cells: dict) -> dict:
+    return {k: repr(v) if isinstance(v, float) else v for k, v in cells.items()}
+
+
 def run(table, **cells):
-    text = {k: repr(v) if isinstance(v, float) else v for k, v in cells.items()}
-    return estimate(systems_frame([{"system": "s", **text}]), table).row(0, named=True)
+    return run_all(table, cells)[0]
+
+
+def run_all(table, *rows: dict) -> list[dict]:
+    """Each row's estimate, from one run over all of them (systems s0, s1, ... in order)."""
+    sheet = [{"system": f"s{i}", **_text(cells)} for i, cells in enumerate(rows)]
+    return estimate(systems_frame(sheet), table).to_dicts()
 
 
 @CHECKS
@@ -35,13 +44,12 @@ def test_6nd_is_six_n_d(tiny_hardware, params, tokens, epochs):
 @given(params=positive, tokens=positive, grow=factor)
 def test_more_tokens_or_parameters_never_lower_ops(tiny_hardware, params, tokens, grow):
     cells = {"dataset_unit": "tokens", "epochs": "1"}
-    base = run(tiny_hardware, parameters=params, dataset_size=tokens, **cells)["ops_flop"]
-    more_tokens = run(tiny_hardware, parameters=params, dataset_size=tokens * grow, **cells)[
-        "ops_flop"
-    ]
-    more_params = run(tiny_hardware, parameters=params * grow, dataset_size=tokens, **cells)[
-        "ops_flop"
-    ]
+    base, more_tokens, more_params = (row["ops_flop"] for row in run_all(
+        tiny_hardware,
+        {"parameters": params, "dataset_size": tokens, **cells},
+        {"parameters": params, "dataset_size": tokens * grow, **cells},
+        {"parameters": params * grow, "dataset_size": tokens, **cells},
+    ))  # fmt: skip
     assert more_tokens >= base and more_params >= base
 
 
@@ -49,15 +57,12 @@ def test_more_tokens_or_parameters_never_lower_ops(tiny_hardware, params, tokens
 @given(chips=st.integers(1, 100_000), hours=small, utilization=fraction, grow=st.integers(2, 10))
 def test_more_chips_or_time_never_lower_hardware(tiny_hardware, chips, hours, utilization, grow):
     cells = {"hardware": "H100", "precision": "bf16", "utilization": utilization}
-    base = run(tiny_hardware, hardware_quantity=str(chips), training_time_hours=hours, **cells)[
-        "hardware_flop"
-    ]
-    more_chips = run(
-        tiny_hardware, hardware_quantity=str(chips * grow), training_time_hours=hours, **cells
-    )["hardware_flop"]
-    more_time = run(
-        tiny_hardware, hardware_quantity=str(chips), training_time_hours=hours * grow, **cells
-    )["hardware_flop"]
+    base, more_chips, more_time = (row["hardware_flop"] for row in run_all(
+        tiny_hardware,
+        {"hardware_quantity": str(chips), "training_time_hours": hours, **cells},
+        {"hardware_quantity": str(chips * grow), "training_time_hours": hours, **cells},
+        {"hardware_quantity": str(chips), "training_time_hours": hours * grow, **cells},
+    ))  # fmt: skip
     assert math.isclose(base, chips * hours * 3600 * 989e12 * utilization, rel_tol=1e-9)
     assert more_chips >= base and more_time >= base
 
@@ -89,11 +94,11 @@ def test_reconciled_estimate_lies_between_the_methods(
 BOTH = {"dataset_unit": "tokens", "epochs": "1", "hardware": "A100", "domain": "language"}
 
 
-def both_methods(table, params, tokens, chips, hours):
-    return run(
-        table, parameters=params, dataset_size=tokens, hardware_quantity=str(chips),
-        training_time_hours=hours, **BOTH,
-    )["estimate_flop"]  # fmt: skip
+def both_methods(params, tokens, chips, hours) -> dict:
+    return {
+        "parameters": params, "dataset_size": tokens, "hardware_quantity": str(chips),
+        "training_time_hours": hours, **BOTH,
+    }  # fmt: skip
 
 
 @CHECKS
@@ -105,10 +110,13 @@ def test_more_of_any_input_never_lowers_the_reconciled_estimate(
     tiny_hardware, params, tokens, chips, hours, grow, which
 ):
     inputs = {"params": params, "tokens": tokens, "chips": chips, "hours": hours}
-    base = both_methods(tiny_hardware, **inputs)
     grown = dict(inputs)
     grown[which] = math.ceil(chips * grow) if which == "chips" else inputs[which] * grow
-    assert both_methods(tiny_hardware, **grown) >= base * (1 - 1e-9)
+    base, more = (
+        row["estimate_flop"]
+        for row in run_all(tiny_hardware, both_methods(**inputs), both_methods(**grown))
+    )
+    assert more >= base * (1 - 1e-9)
 
 
 @CHECKS

@@ -71,6 +71,7 @@ Conventions (also in docs/architecture-counting.md)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import polars as pl
@@ -344,14 +345,26 @@ class Transformer:
             "non_embedding": non_embedding,
         }
 
-    def note(self) -> pl.Expr:
-        """'architecture: 1.7e11 params (1.7e11 active); forward FLOP/token = attention ...'."""
-        parts = self.forward_flop_parts()
-        params = self.parameters()
+    def note_figures(self) -> dict[str, pl.Expr]:
+        """The numbers `note_text` writes: each forward part, total and active parameters, the
+        forward count. Formatting a number reads it several times, so a frame computes these
+        once, as columns, and writes the note from the columns: built from the expressions
+        themselves, the note's expression would be hundreds of times their size."""
+        return {
+            **{f"part_{name}": value for name, value in self.forward_flop_parts().items()},
+            "params_total": self.parameters()["total"],
+            "params_active": self.parameters()["active"],
+            "forward": self.forward_flop_per_token(),
+            "described": self.described(),
+        }
+
+    def note_text(self, figures: Mapping[str, pl.Expr]) -> pl.Expr:
+        """'architecture: 1.7e11 params (1.7e11 active); forward FLOP/token = attention ...',
+        from `figures` (as `note_figures` names them, usually columns holding them)."""
         terms = [
-            pl.when(value > 0).then(pl.concat_str([pl.lit(f"{name} "), sci(value)]))
-            for name, value in parts.items()
-        ]
+            pl.when(value > 0).then(pl.concat_str([pl.lit(f"{name.removeprefix('part_')} "), sci(value)]))
+            for name, value in figures.items() if name.startswith("part_")
+        ]  # fmt: skip
         sum_text = pl.concat_str(terms, separator=" + ", ignore_nulls=True)
         if self.context == "full":
             convention = pl.lit("full context")
@@ -363,14 +376,17 @@ class Transformer:
                 .then(pl.lit("causal: context halved"))
                 .otherwise(pl.lit("not causal: full context"))
             )
-        return pl.when(self.described()).then(
+        return pl.when(figures["described"]).then(
             pl.concat_str([
-                pl.lit("architecture: "), sci(params["total"]), pl.lit(" params ("),
-                sci(params["active"]), pl.lit(" active); forward FLOP/token = "), sum_text,
-                pl.lit(" = "), sci(self.forward_flop_per_token()), pl.lit(" ("), convention,
-                pl.lit(")"),
+                pl.lit("architecture: "), sci(figures["params_total"]), pl.lit(" params ("),
+                sci(figures["params_active"]), pl.lit(" active); forward FLOP/token = "), sum_text,
+                pl.lit(" = "), sci(figures["forward"]), pl.lit(" ("), convention, pl.lit(")"),
             ])
         )  # fmt: skip
+
+    def note(self) -> pl.Expr:
+        """`note_text` of the expressions themselves: for a few rows (see `note_figures`)."""
+        return self.note_text(self.note_figures())
 
 
 def transformer_forward_flop_per_token(

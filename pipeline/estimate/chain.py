@@ -17,12 +17,10 @@ from pipeline.estimate.reconcile import reconcile
 from pipeline.estimate.stages import fold_stages, has_stages, no_stages
 from pipeline.estimate.thresholds import add_rule_totals
 from pipeline.estimate.uncertainty import confidence
-from pipeline.frames import collect
+from pipeline.frames import ONE_PLAN_ROWS, collect
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from schemas.estimates import EstimatesSchema, output_columns
 from schemas.systems import ARCHITECTURE_COLUMNS, stage_or_default
-
-ONE_PLAN_ROWS = 50_000
 
 
 def estimate(

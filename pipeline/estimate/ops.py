@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import polars as pl
+import polars.selectors as cs
 
 from pipeline.architecture.staged import staged_sizes, staged_transformer
 from pipeline.estimate.annotate import annotate, by_partition
@@ -229,9 +230,14 @@ def _derivation(frame: pl.LazyFrame, settings: Settings, transformers: bool) -> 
     if transformers:
         transformer = staged_transformer()
         assumed = transformer.assumptions()
+        figures = transformer.note_figures()
+        frame = frame.with_columns(
+            value.alias(f"_tf_note_{name}") for name, value in figures.items()
+        )
+        staged_note = transformer.note_text({name: pl.col(f"_tf_note_{name}") for name in figures})
         transformer_note = pl.when(kind == "transformer").then(
             pl.concat_str(
-                [transformer.note(),
+                [staged_note,
                  pl.when(assumed.is_not_null()).then(pl.concat_str([pl.lit("; "), assumed]))
                  .otherwise(pl.lit(""))]
             )
@@ -239,6 +245,8 @@ def _derivation(frame: pl.LazyFrame, settings: Settings, transformers: bool) -> 
     else:
         transformer_note = pl.lit(None, pl.String)
     frame = frame.with_columns(transformer_note.alias("_tf_note"))
+    if transformers:
+        frame = frame.drop(cs.starts_with("_tf_note_"))
     factor = _number(training_factor)
     epochs_text = pl.concat_str(
         [

@@ -22,7 +22,6 @@ import polars as pl
 from pipeline.estimate.annotate import add_flags, add_notes
 from pipeline.estimate.bases import chain_sums
 from pipeline.estimate.formatting import sci
-from pipeline.frames import collect
 from pipeline.estimate.rules import (
     EU_MARGIN,
     EU_MODIFICATION_BARS,
@@ -32,6 +31,7 @@ from pipeline.estimate.rules import (
 )
 from pipeline.estimate.stages import counted, extra_columns, stages_column
 from pipeline.estimate.uncertainty import Z90, interval, rounding_sigma
+from pipeline.frames import ONE_PLAN_ROWS, Frame, collect
 from schemas.systems import stage_or_default
 
 # Columns of the rules on `estimates`: each rule's total and interval (the `epoch` rule's is
@@ -131,12 +131,14 @@ def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:
             pl.when(known).then(low).alias(names[1]),
             pl.when(known & ~unbounded).then(high).alias(names[2]),
         ]
-    # The rest is one lazy plan, collected once: polars shares the sub-expressions of the
-    # probabilities and formatted figures, which eager steps would compute again and again.
+    # On a large frame the rest is one lazy plan, collected once: polars shares the
+    # sub-expressions of the probabilities and formatted figures, which eager steps would
+    # compute again and again. On a small one, planning that query costs more than it saves.
     epoch_extra = extra_columns("epoch")[0]
     inherited = (along[epoch_extra] > frame[epoch_extra]) & frame["estimate_flop"].is_not_null()
     added_by_base = along[epoch_extra] - frame[epoch_extra]
-    frame = frame.lazy().with_columns(totals).with_columns(
+    planned = frame.lazy() if frame.height >= ONE_PLAN_ROWS else frame
+    frame = planned.with_columns(totals).with_columns(
         add_notes(pl.when(pl.lit(inherited)).then(pl.concat_str([
             pl.lit("the base model's later stages add "), sci(pl.lit(added_by_base)),
             pl.lit(" FLOP: total "), sci(pl.col("_epoch_flop")), pl.lit(" FLOP"),
@@ -157,10 +159,11 @@ def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:
         *(pl.col(f"_epoch_{short}").alias(c)
           for short, c in (("flop", "estimate_flop"), ("low", "estimate_low_flop"), ("high", "estimate_high_flop"))),
     ).drop("_epoch_flop", "_epoch_low", "_epoch_high")  # fmt: skip
-    return collect(_tests(frame, pointer))
+    result = _tests(frame, pointer)
+    return collect(result) if isinstance(result, pl.LazyFrame) else result
 
 
-def _tests(frame: pl.LazyFrame, pointer: pl.Series | None) -> pl.LazyFrame:
+def _tests(frame: Frame, pointer: pl.Series | None) -> Frame:
     cumulative = [pl.col(c) for c in rule_columns("eu-cumulative")]
     california = [pl.col(c) for c in rule_columns("sb53")]
     estimate, low, high = cumulative
@@ -190,7 +193,7 @@ APPROACHES = {
 }
 
 
-def _modification(frame: pl.LazyFrame, pointer: pl.Series | None) -> pl.LazyFrame:
+def _modification(frame: Frame, pointer: pl.Series | None) -> Frame:
     """The EU modification test on fine-tunes of another developer's model (unless both rows
     name the same organization): P(own compute > a third of the original's); with the
     original's compute unknown, P(own compute > the lower bar, 1e23 / 3)."""
@@ -222,10 +225,14 @@ def _modification(frame: pl.LazyFrame, pointer: pl.Series | None) -> pl.LazyFram
     ).unique("base_model", keep="first", maintain_order=True)
     frame = frame.join(organizations, on="base_model", how="left", maintain_order="left")
     given_low, given_high = interval(given, rounding_sigma(given))
-    original = [
-        pl.when(given.is_not_null()).then(figure).otherwise(pl.col(f"_original{i}"))
+    # Each figure is staged as a column before the probabilities read it: written in place,
+    # their expressions would be copied into every use, and planning them would cost more
+    # than computing them.
+    frame = frame.with_columns(
+        pl.when(given.is_not_null()).then(figure).otherwise(pl.col(f"_original{i}")).alias(f"_original{i}")
         for i, figure in enumerate((given, given_low, given_high))
-    ]
+    )  # fmt: skip
+    original = [pl.col(f"_original{i}") for i in range(3)]
     same = (pl.col("organization").str.to_lowercase() == pl.col("_original_organization").str.to_lowercase()).fill_null(False)  # fmt: skip
     applies = fine_tune & ~same & own[0].is_not_null()
     known = original[0].is_not_null()
@@ -234,6 +241,7 @@ def _modification(frame: pl.LazyFrame, pointer: pl.Series | None) -> pl.LazyFram
         *(pl.when(applies).then(value).alias(name) for name, value in zip(MODIFICATION_COLUMNS, own, strict=True)),
         pl.when(applies & known).then(original[0] * EU_MODIFICATION_SHARE).alias("eu_modification_threshold_flop"),
     )  # fmt: skip
+    own = tuple(pl.col(c) for c in MODIFICATION_COLUMNS)  # null where the test does not apply
     return frame.with_columns(
         pl.when(applies & known).then(probability_first_exceeds(own, tuple(original), EU_MODIFICATION_SHARE))
         .when(applies).then(probability_above(*own, bar))
@@ -291,8 +299,11 @@ def compute_by_rule(estimates: pl.DataFrame) -> pl.DataFrame:
     needed = ["system", "stage", "base_model", "flags", *MODIFICATION_COLUMNS,
               "eu_modification_threshold_flop", "eu_modification_probability",
               *(c for name in RULES for c in (*rule_columns(name), stages_column(name)))]  # fmt: skip
-    estimates = estimates.lazy().select(needed).sort("system", maintain_order=True).with_columns(
-        (pl.int_range(pl.len(), dtype=pl.Int64) * len(slots)).alias("_order")
+    estimates = (
+        estimates.lazy()
+        .select(needed)
+        .sort("system", maintain_order=True)
+        .with_columns((pl.int_range(pl.len(), dtype=pl.Int64) * len(slots)).alias("_order"))
     )
     frames = []
     for name, rule in RULES.items():

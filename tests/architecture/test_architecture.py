@@ -45,13 +45,15 @@ def counted(*rows: dict, context: str = "causal") -> list[dict]:
     """Every count of `Transformer` for the rows, evaluated over one frame."""
     model = Transformer(d_head="d_head", context=context)
     parts, params = model.forward_flop_parts(), model.parameters()
+    figures = model.note_figures()  # the note is written from its figures, staged as columns
     return (
         frame(*rows)
+        .with_columns(value.alias(f"_figure_{name}") for name, value in figures.items())
         .select(
             model.described().alias("described"),
             model.problem().alias("problem"),
             model.assumptions().alias("assumptions"),
-            model.note().alias("note"),
+            model.note_text({name: pl.col(f"_figure_{name}") for name in figures}).alias("note"),
             model.forward_flop_per_token().alias("forward"),
             *(value.alias(name) for name, value in parts.items()),
             *(value.alias(f"params_{name}") for name, value in params.items()),
@@ -289,6 +291,18 @@ def test_one_call_functions_and_flags():
         Transformer(context="half")
 
 
+def test_the_note_from_staged_figures_is_the_note_of_the_expressions():
+    data = frame(GPT3_175B, {**GPT3_175B, "n_layers": 2, "causal": False})
+    model = Transformer(d_head="d_head")
+    direct = data.select(model.note()).to_series().to_list()
+    assert [
+        row["note"] for row in counted(GPT3_175B, {**GPT3_175B, "n_layers": 2, "causal": False})
+    ] == direct
+    assert direct[0].startswith(
+        "architecture: 1.7e11 params (1.7e11 active); forward FLOP/token = "
+    )
+
+
 def test_columns_as_text_integers_and_constants():
     data = pl.DataFrame({"layers": [96], "width": [12288]})
     model = Transformer(
@@ -320,16 +334,16 @@ grow = st.integers(2, 10)
 @settings(max_examples=20, deadline=None)
 @given(spec=sizes, factor=grow)
 def test_flop_grows_with_layers_width_and_context(spec, factor):
-    base = one(spec)["forward"]
-    for key in ("n_layers", "d_model", "seq_len"):
-        assert one({**spec, key: spec[key] * factor})["forward"] > base
+    keys = ("n_layers", "d_model", "seq_len")
+    base, *grown = counted(spec, *({**spec, key: spec[key] * factor} for key in keys))
+    for row in grown:
+        assert row["forward"] > base["forward"]
 
 
 @settings(max_examples=20, deadline=None)
 @given(spec=sizes, kv_divisor=st.sampled_from([1, 2, 4, 8, 64]))
 def test_grouped_query_attention_never_adds_parameters_or_flop(spec, kv_divisor):
-    mha = one(spec)
-    gqa = one({**spec, "n_kv_heads": max(1, spec["n_heads"] // kv_divisor)})
+    mha, gqa = counted(spec, {**spec, "n_kv_heads": max(1, spec["n_heads"] // kv_divisor)})
     assert gqa["params_total"] <= mha["params_total"]
     assert gqa["forward"] <= mha["forward"]
 
@@ -339,12 +353,14 @@ def test_grouped_query_attention_never_adds_parameters_or_flop(spec, kv_divisor)
 def test_experts_active_at_most_total(spec, experts, data):
     active = data.draw(st.integers(1, experts))
     shared = data.draw(st.integers(0, 4))
-    row = one({**spec, "n_experts": experts, "experts_per_token": active, "shared_experts": shared})
+    row, every, dense = counted(
+        {**spec, "n_experts": experts, "experts_per_token": active, "shared_experts": shared},
+        {**spec, "n_experts": experts, "experts_per_token": experts},
+        spec,
+    )
     assert row["described"] and row["params_active"] <= row["params_total"]
-    every = one({**spec, "n_experts": experts, "experts_per_token": experts})
     assert every["params_active"] == every["params_total"]
     # Forward FLOP per token follows the active parameters, not the total.
-    dense = one(spec)
     assert row["mlp"] == pytest.approx((active + shared) * dense["mlp"], rel=1e-12)
 
 
