@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,21 +184,15 @@ def _run(
     logged, _ = runs.read_run_log(output_dir)
     runs_table = runs.runs_table([*logged, record], earlier_runs(previous))
 
+    estimates.write_parquet(run_dir / PARQUET_NAME, compression="zstd", statistics=True)
+    write_safe_csv(rejects, run_dir / REJECTS_NAME)
     staged = run_dir / f".{DATABASE_NAME}.tmp"
-    # The Parquet file is written while DuckDB builds the database: both release the
-    # interpreter, and neither reads what the other writes.
-    with ThreadPoolExecutor(max_workers=1) as writer:
-        parquet = writer.submit(
-            estimates.write_parquet, run_dir / PARQUET_NAME, compression="zstd", statistics=True
-        )
-        write_safe_csv(rejects, run_dir / REJECTS_NAME)
-        tables = {
-            "estimates": estimates, "compute_by_rule": compute_by_rule(estimates),
-            "rejects": rejects, "hardware": hardware,
-            "metadata": snapshot.provenance(sources, settings), "runs": runs_table,
-        }  # fmt: skip
-        write_database(staged, tables, previous, record["run_id"])
-    parquet.result()
+    tables = {
+        "estimates": estimates, "compute_by_rule": compute_by_rule(estimates),
+        "rejects": rejects, "hardware": hardware,
+        "metadata": snapshot.provenance(sources, settings), "runs": runs_table,
+    }  # fmt: skip
+    write_database(staged, tables, previous, record["run_id"])
     runs.pause("written")
     staged.rename(run_dir / DATABASE_NAME)
     runs.write_record(run_dir, record)
