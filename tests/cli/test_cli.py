@@ -173,6 +173,9 @@ def test_estimate_json_summary_counts_add_up(tmp_path):
         == summary["rows_estimated"] + summary["rows_without_estimate"] + summary["rows_rejected"]
     )
     assert sum(summary["by_source"].values()) == summary["rows_read"] - summary["rows_rejected"]
+    # Each stage's seconds, in the order the run went through them (what `make bench` reads).
+    assert list(summary["stage_seconds"]) == ["read", "validate", "estimate", "publish"]
+    assert all(seconds >= 0 for seconds in summary["stage_seconds"].values())
 
 
 def test_missing_input_file(tmp_path):
