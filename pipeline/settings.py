@@ -23,8 +23,14 @@ class Settings:
     implied_utilization_low: float = 0.1
     implied_utilization_high: float = 1.0
     # A transformer's stated parameters further than this factor from its shape's count are
-    # flagged: one of them is wrong (the shape is what gets counted).
-    shape_parameters_factor: float = 1.5
+    # flagged: one of them is wrong (the shape is what gets counted). Published counts of
+    # open models match their configs' to within a few percent.
+    shape_parameters_factor: float = 1.2
+    # A transformer whose attention over its context is above this share of its forward pass
+    # is flagged: its seq_len is likely a context window (128k), not the training length.
+    context_share_flagged: float = 0.5
+    # Training tokens further than this factor from dataset_size x epochs are flagged.
+    training_tokens_factor: float = 1.2
 
     # Uncertainty: each assumption widens a method's log-normal interval by a factor that
     # bounds its 90% range (x/f to x*f). Reported inputs are exact; the utilization prior's

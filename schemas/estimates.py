@@ -68,8 +68,9 @@ ESTIMATE_COLUMNS = (
     "source_row",
 )
 
-# An input column with one of these names is carried through as `<name>_input`.
-RESERVED_OUTPUT_COLUMNS = frozenset(ESTIMATE_COLUMNS)
+# An input column with one of these names is carried through as `<name>_input`; a canonical
+# input the estimator also publishes (`training_tokens`: as given, or as counted) is read.
+RESERVED_OUTPUT_COLUMNS = frozenset(ESTIMATE_COLUMNS) - frozenset(CANONICAL_COLUMNS)
 
 # What each flag says. An assumption or a conversion the methods made as documented: about a
 # count (the dataset, its epochs, the active parameters) or about the hardware or the chain of
@@ -106,6 +107,8 @@ FLAG_KINDS = {
     "active_parameters_assumed": COUNT_ASSUMED,
     "ops_beyond_capacity": ATTENTION,
     "parameters_disagree_with_shape": ATTENTION,
+    "context_window_as_sequence": ATTENTION,
+    "training_tokens_disagree": ATTENTION,
     "ops_out_of_range": ATTENTION,
     "hardware_out_of_range": ATTENTION,
     # A cell read from a model card: a figure given as a lower bound ("15T+", ">15T"), and a
@@ -188,7 +191,8 @@ def output_columns(frame_columns: list[str]) -> list[str]:
     """Published column order: canonical inputs, estimate columns, then carried-through ones."""
     known = set(CANONICAL_COLUMNS) | set(ESTIMATE_COLUMNS)
     extras = [c for c in frame_columns if c not in known and not c.startswith("_")]
-    head = [c for c in CANONICAL_COLUMNS if c in frame_columns]
+    # An input the estimator also publishes (`training_tokens`) keeps its place among them.
+    head = [c for c in CANONICAL_COLUMNS if c in frame_columns and c not in ESTIMATE_COLUMNS]
     tail = [
         c for c in ESTIMATE_COLUMNS if c in frame_columns and c not in ("source_file", "source_row")
     ]

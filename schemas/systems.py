@@ -24,6 +24,9 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "dataset_size": "number",
     "dataset_unit": "unit",
     "epochs": "number",
+    # total tokens seen in training, epochs included (model cards give this): it stands for
+    # dataset_size x epochs with the unit tokens, and wins over them where both are given
+    "training_tokens": "number",
     "hardware": "text",
     "hardware_quantity": "count",
     "training_time_hours": "duration",
@@ -138,6 +141,7 @@ class SystemsSchema(pa.DataFrameModel):
     domain: str = pa.Field(nullable=True, isin=DOMAINS)
     parameters: float = pa.Field(**_POSITIVE)
     active_parameters: float = pa.Field(**_POSITIVE)
+    training_tokens: float = pa.Field(**_POSITIVE)
     connections: float = pa.Field(**_POSITIVE)
     forward_flop_per_example: float = pa.Field(**_POSITIVE)
     dataset_size: float = pa.Field(**_POSITIVE)

@@ -8,15 +8,11 @@ columns are named with a leading underscore, and `estimate` drops them all at it
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
-import polars.selectors as cs
 
 from pipeline.architecture.staged import staged_sizes, staged_transformer
-from pipeline.estimate.annotate import annotate, by_partition
-from pipeline.estimate.formatting import sci, short
-from pipeline.estimate.plausibility import out_of_range, plausible
+from pipeline.estimate.ops_notes import derivation, flags_and_notes
+from pipeline.estimate.plausibility import plausible
 from pipeline.estimate.uncertainty import factor_sigma, quadrature
 from pipeline.settings import Settings
 from schemas.systems import ARCHITECTURE_COLUMNS
@@ -37,8 +33,8 @@ def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = Tru
         .pipe(_rule)
         .pipe(_flop, settings)
         .pipe(_spread, settings)
-        .pipe(_derivation, settings, transformers)
-        .pipe(_flags_and_notes, settings, transformers)
+        .pipe(derivation, settings, transformers)
+        .pipe(flags_and_notes, settings, transformers)
         .pipe(_drop_out_of_range_rule)
     )
 
@@ -77,12 +73,16 @@ def _token_basis(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     token passes through (`_share_assumed` where a share of a mixture of experts' total was
     assumed active) and `_too_few_tokens` where 6ND over one epoch would be far too low."""
     dataset, unit = pl.col("dataset_size"), pl.col("dataset_unit")
+    # Total training tokens, where given, are what passed through the model: epochs are in
+    # them and their unit is tokens.
+    given_tokens = pl.col("training_tokens")
+    tokens_given = given_tokens.is_not_null()
     language = pl.col("domain") == "language"
     # Words are what a language model reads; a speech or vision dataset measured in words (a
     # transcript's length, a caption corpus) says nothing of what passes through the model.
     words_read = ~pl.col("domain").is_in(DOMAINS_NOT_READING_WORDS).fill_null(False)
     unit_is_tokens = ((unit == "tokens") | ((unit == "words") & words_read)).fill_null(False)
-    tokens_assumed = unit.is_null() & language.fill_null(False)
+    tokens_assumed = unit.is_null() & language.fill_null(False) & ~tokens_given
     # A mixture of experts reads only its active parameters per token; without their count,
     # a typical share of the total is assumed (and widens the interval).
     share_assumed = (
@@ -90,15 +90,26 @@ def _token_basis(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         & pl.col("parameters").is_not_null()
         & pl.col("mixture_of_experts").fill_null(False)
     )
+    dataset_tokens = (
+        pl.when(unit == "words").then(dataset * settings.tokens_per_word).otherwise(dataset)
+    )
     frame = frame.with_columns(
-        (unit_is_tokens | tokens_assumed).alias("_token_data"),
+        (unit_is_tokens | tokens_assumed | tokens_given).alias("_token_data"),
         tokens_assumed.alias("_tokens_assumed"),
+        tokens_given.alias("_tokens_given"),
         share_assumed.alias("_share_assumed"),
-        pl.when(unit == "words")
-        .then(dataset * settings.tokens_per_word)
-        .otherwise(dataset)
+        pl.when(tokens_given)
+        .then(given_tokens)
+        .otherwise(dataset_tokens)
         .alias("_tokens_per_epoch"),
-        pl.col("epochs").fill_null(1.0).alias("epochs_used"),
+        # What the dataset and epochs give, to set against the training tokens.
+        pl.when(tokens_given & dataset.is_not_null() & (unit_is_tokens | unit.is_null()))
+        .then(dataset_tokens * pl.col("epochs").fill_null(1.0))
+        .alias("_dataset_tokens"),
+        pl.when(tokens_given)
+        .then(1.0)
+        .otherwise(pl.col("epochs").fill_null(1.0))
+        .alias("epochs_used"),
         pl.coalesce(
             "active_parameters",
             pl.when(share_assumed).then(pl.col("parameters") * settings.moe_active_share),
@@ -113,7 +124,7 @@ def _token_basis(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     least_tokens = settings.min_tokens_per_parameter * pl.col("_ops_parameters")
     too_few = pl.col("_tokens_per_epoch") < least_tokens
     return frame.with_columns(
-        (pl.col("_token_data") & pl.col("epochs").is_null() & too_few)
+        (pl.col("_token_data") & pl.col("epochs").is_null() & ~tokens_given & too_few)
         .fill_null(False)
         .alias("_too_few_tokens")
     )
@@ -126,6 +137,7 @@ def _rule(frame: pl.LazyFrame) -> pl.LazyFrame:
     the dataset size as tokens."""
     dataset, token_data = pl.col("dataset_size"), pl.col("_token_data")
     enough_tokens = ~pl.col("_too_few_tokens")
+    tokens = dataset.is_not_null() | pl.col("_tokens_given")
     # A counted architecture: a transformer's shape over tokens, or a layer list's forward
     # pass over examples (a token dataset is cut into sequences of the list's input length).
     kind = (
@@ -133,16 +145,11 @@ def _rule(frame: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.lit("forward_flop"))
         .when(pl.col("_layers_forward_flop").is_not_null() & dataset.is_not_null() & enough_tokens)
         .then(pl.lit("layers"))
-        .when(pl.col("_tf_described") & dataset.is_not_null() & token_data & enough_tokens)
+        .when(pl.col("_tf_described") & tokens & token_data & enough_tokens)
         .then(pl.lit("transformer"))
         .when(pl.col("connections").is_not_null() & dataset.is_not_null())
         .then(pl.lit("connections"))
-        .when(
-            pl.col("_ops_parameters").is_not_null()
-            & dataset.is_not_null()
-            & token_data
-            & enough_tokens
-        )
+        .when(pl.col("_ops_parameters").is_not_null() & tokens & token_data & enough_tokens)
         .then(pl.lit("6ND"))
     )
     frame = frame.with_columns(kind.alias("_rule_kind"))
@@ -164,6 +171,7 @@ def _flop(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     frame = frame.with_columns(
         pl.when(kind.is_in(["6ND", "transformer"]))
         .then(tokens_per_epoch * epochs_used)
+        .otherwise(pl.col("training_tokens"))  # as given, where no rule counted tokens
         .alias("training_tokens"),
         pl.when(pl.col("_token_data") & sequence.is_not_null())
         .then(tokens_per_epoch / sequence)
@@ -204,9 +212,9 @@ def _spread(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         (is_6nd, factor_sigma(settings.spread_6nd)),
         (rule.is_in(["forward_flop", "connections"]), factor_sigma(settings.spread_backward_ratio)),
         (rule == "architecture", factor_sigma(settings.spread_architecture)),
-        (pl.col("epochs").is_null(), factor_sigma(settings.spread_epochs_assumed)),
+        (pl.col("epochs").is_null() & ~pl.col("_tokens_given"), factor_sigma(settings.spread_epochs_assumed)),
         (reads_tokens & pl.col("_tokens_assumed"), factor_sigma(settings.spread_tokens_assumed)),
-        (reads_tokens & (pl.col("dataset_unit") == "words"),
+        (reads_tokens & (pl.col("dataset_unit") == "words") & ~pl.col("_tokens_given"),
          factor_sigma(settings.spread_words_to_tokens)),
         (pl.col("dataset_unit_phrase").is_not_null(), factor_sigma(settings.spread_unit_from_notes)),
         (is_6nd & pl.col("active_parameters_phrase").is_not_null(),
@@ -216,160 +224,6 @@ def _spread(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     return frame.with_columns(
         pl.when(pl.col("ops_flop").is_not_null()).then(spread).alias("_ops_sigma")
     )
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
-def _derivation(frame: pl.LazyFrame, settings: Settings, transformers: bool) -> pl.LazyFrame:
-    """`_ops_note`: the rule's formula with the row's figures, e.g. '6 x 7.0e10 params x ...'."""
-    training_factor = 1 + settings.backward_forward_ratio
-    kind, dataset, epochs_used = pl.col("_rule_kind"), pl.col("dataset_size"), pl.col("epochs_used")
-    tokens_per_epoch = pl.col("_tokens_per_epoch")
-    if transformers:
-        transformer = staged_transformer()
-        assumed = transformer.assumptions()
-        figures = transformer.note_figures()
-        frame = frame.with_columns(
-            value.alias(f"_tf_note_{name}") for name, value in figures.items()
-        )
-        staged_note = transformer.note_text({name: pl.col(f"_tf_note_{name}") for name in figures})
-        transformer_note = pl.when(kind == "transformer").then(
-            pl.concat_str(
-                [staged_note,
-                 pl.when(assumed.is_not_null()).then(pl.concat_str([pl.lit("; "), assumed]))
-                 .otherwise(pl.lit(""))]
-            )
-        )  # fmt: skip
-    else:
-        transformer_note = pl.lit(None, pl.String)
-    frame = frame.with_columns(transformer_note.alias("_tf_note"))
-    if transformers:
-        frame = frame.drop(cs.starts_with("_tf_note_"))
-    factor = _number(training_factor)
-    epochs_text = pl.concat_str(
-        [
-            short(epochs_used),
-            pl.lit(" epoch"),
-            pl.when(epochs_used != 1).then(pl.lit("s")).otherwise(pl.lit("")),
-        ]
-    )
-    params_word = (
-        pl.when(pl.col("active_parameters").is_not_null() | pl.col("_share_assumed"))
-        .then(pl.lit(" active params"))
-        .otherwise(pl.lit(" params"))
-    )
-    unit_word = pl.coalesce(pl.col("dataset_unit"), pl.lit("examples"))
-    result = pl.concat_str([pl.lit(" = "), sci(pl.col("ops_flop")), pl.lit(" FLOP")])
-    # Each rule's derivation is written on that rule's rows only (see `by_partition`).
-    return by_partition(frame, kind, "_ops_note", {
-        "forward_flop": pl.concat_str([
-            pl.lit(f"{factor} x "), sci(pl.col("forward_flop_per_example")), pl.lit(" FLOP per forward pass x "),
-            sci(dataset), pl.lit(" "), unit_word, pl.lit(" x "), epochs_text, result,
-        ]),
-        "connections": pl.concat_str([
-            pl.lit("2 x "), sci(pl.col("connections")), pl.lit(f" connections x {factor} x "),
-            sci(dataset), pl.lit(" "), unit_word, pl.lit(" x "), epochs_text, result,
-        ]),
-        "layers": pl.concat_str([
-            pl.lit(f"{factor} x "), sci(pl.col("_layers_forward_flop")), pl.lit(" FLOP per forward pass (layer list '"),
-            pl.col("architecture_file").str.slice(0, 60), pl.lit("') x "), sci(pl.col("_layer_examples")),
-            pl.lit(" examples x "), epochs_text, result, pl.lit("; layers: "), pl.col("_layers_breakdown"),
-        ]),
-        "transformer": pl.concat_str([
-            pl.lit(f"{factor} x "), sci(pl.col("_tf_forward")), pl.lit(" FLOP per token x "),
-            sci(tokens_per_epoch), pl.lit(" tokens x "), epochs_text, result, pl.lit("; "),
-            pl.col("_tf_note"),
-        ]),
-        "6ND": pl.concat_str([
-            pl.lit(_number(2 * training_factor) + " x "), sci(pl.col("_ops_parameters")), params_word,
-            pl.lit(" x "), sci(tokens_per_epoch), pl.lit(" tokens x "), epochs_text, result,
-        ]),
-    })  # fmt: skip
-
-
-def _flags_and_notes(frame: pl.LazyFrame, settings: Settings, transformers: bool) -> pl.LazyFrame:
-    """Appends the derivation and, for each assumption made or input left unused, its flag and
-    note."""
-    applies, is_6nd = pl.col("ops_rule").is_not_null(), pl.col("ops_rule") == "6ND"
-    epochs_missing = pl.col("epochs").is_null()
-    unit, reads_tokens = pl.col("dataset_unit"), pl.col("_reads_tokens")
-    parameters = pl.col("_ops_parameters")
-    parameters_unused = (
-        ~applies & parameters.is_not_null() & pl.col("dataset_size").is_not_null()
-        & ~pl.col("_token_data")
-    )  # fmt: skip
-    shape_disagrees = {
-        "parameters_disagree_with_shape": (
-            (
-                (pl.col("_rule_kind") == "transformer")
-                & (
-                    (pl.col("parameters") / pl.col("_tf_total")).log().abs()
-                    > math.log(settings.shape_parameters_factor)
-                )
-            ).fill_null(False),
-            pl.concat_str([
-                pl.lit("parameters "), sci(pl.col("parameters")), pl.lit(" against the shape's count of "),
-                sci(pl.col("_tf_total")), pl.lit(": the shape was counted; check one or the other"),
-            ]),
-        )
-    } if transformers else {}  # fmt: skip
-    moe_phrase = pl.col("mixture_of_experts_phrase")
-    flagged = {
-        "epochs_assumed": (applies & epochs_missing, pl.lit("epochs not reported: 1 assumed")),
-        "tokens_assumed": (
-            reads_tokens & pl.col("_tokens_assumed"),
-            pl.lit("dataset unit blank: tokens assumed for a language model"),
-        ),
-        "words_converted_to_tokens": (
-            reads_tokens & (unit == "words"),
-            pl.lit(f"words converted at {settings.tokens_per_word:.3g} tokens per word"),
-        ),
-        "dataset_unit_from_notes": (
-            applies & pl.col("dataset_unit_phrase").is_not_null(),
-            pl.concat_str([
-                pl.lit("dataset unit '"), unit, pl.lit("' read from the notes: \""),
-                pl.col("dataset_unit_phrase"), pl.lit('"'),
-            ]),
-        ),
-        "active_parameters_from_notes": (
-            is_6nd & pl.col("active_parameters_phrase").is_not_null(),
-            pl.concat_str([
-                pl.lit('active parameters read from the name or notes: "'),
-                pl.col("active_parameters_phrase"), pl.lit('"'),
-            ]),
-        ),
-        "active_parameters_assumed": (
-            is_6nd & pl.col("_share_assumed"),
-            pl.concat_str([
-                pl.lit(f"mixture of experts without its active count: "
-                       f"{settings.moe_active_share:g} of the parameters assumed active"),
-                pl.when(moe_phrase.is_not_null())
-                .then(pl.concat_str([pl.lit(' (notes: "'), moe_phrase, pl.lit('")')]))
-                .otherwise(pl.lit("")),
-            ]),
-        ),
-        "epochs_needed": (
-            pl.col("_too_few_tokens") & ~applies,
-            pl.concat_str([
-                pl.lit("1 epoch of "), sci(pl.col("_tokens_per_epoch")), pl.lit(" tokens is too few to train "),
-                sci(parameters), pl.lit(" parameters: epochs (or the base model) needed for 6ND"),
-            ]),
-        ),
-        **shape_disagrees,
-        "architecture_incomplete": (
-            pl.col("_tf_incomplete"),
-            pl.lit("transformer shape given in part: n_layers, d_model, seq_len and "
-                   "vocab_size are all needed to count it, so it was not counted"),
-        ),
-        "parameters_not_connections": (
-            parameters_unused,
-            pl.lit("parameters are not connections for non-token data: no 6ND estimate"),
-        ),
-        "ops_out_of_range": out_of_range("_ops_raw", "the count of operations"),
-    }  # fmt: skip
-    return frame.with_columns(*annotate(flagged, pl.col("_ops_note")))
 
 
 def _drop_out_of_range_rule(frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -1,7 +1,8 @@
 """Header matching: users' headers to the canonical column names.
 
 Headers match case-insensitively, ignoring spaces, underscores and punctuation, so
-"Training time (hours)" is `training_time_hours`. A TOML file passed with `--columns` maps
+"Training time (hours)" is `training_time_hours`; `HEADER_ALIASES` adds the names model cards
+and Hugging Face configs use ("Tokens seen", `hidden_size`, `num_hidden_layers`, ...). A TOML file passed with `--columns` maps
 a user's own headers to canonical names:
 
     [columns]
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pipeline.architecture.hf_config import CONFIG_KEY_COLUMNS
 from pipeline.errors import InputFileError
 from pipeline.read.small_files import read_toml
 from schemas.systems import CANONICAL_COLUMNS
@@ -24,7 +26,18 @@ def header_key(header: str) -> str:
     return re.sub(r"[\W_]", "", header.casefold())
 
 
-_CANONICAL_BY_KEY = {header_key(name): name for name in CANONICAL_COLUMNS}
+# Other names users' sources give a column: a model card's token count, and the keys of a
+# Hugging Face config.json that mean one column in every family that has them. A canonical
+# name wins over an alias of the same spelling.
+HEADER_ALIASES: dict[str, str] = {
+    "tokens": "training_tokens", "training tokens": "training_tokens",
+    "tokens seen": "training_tokens", "total training tokens": "training_tokens",
+    **CONFIG_KEY_COLUMNS,
+}  # fmt: skip
+_CANONICAL_BY_KEY = {
+    **{header_key(alias): name for alias, name in HEADER_ALIASES.items()},
+    **{header_key(name): name for name in CANONICAL_COLUMNS},
+}
 
 
 def load_column_map(path: Path) -> dict[str, str]:

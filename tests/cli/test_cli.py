@@ -364,3 +364,18 @@ def test_format_is_checked_by_the_option(tmp_path):
 def test_format_canonical_reads_the_canonical_sheet(tmp_path):
     result = runner.invoke(app, ["estimate", "--format", "canonical", SYSTEMS, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
+
+
+def test_headers_as_model_cards_and_configs_name_them(tmp_path):
+    sheet = tmp_path / "cards.csv"
+    sheet.write_text(
+        "system,num_hidden_layers,hidden_size,num_attention_heads,num_key_value_heads,"
+        "intermediate_size,vocab_size,seq_len,gated_mlp,Tokens seen,Parameters\n"
+        "Llama-like,32,4096,32,8,14336,128256,8192,yes,15T,8.03B\n"
+    )
+    result = runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    row = pl.read_parquet(tmp_path / "out" / "estimates.parquet").row(0, named=True)
+    assert (row["n_layers"], row["d_model"], row["n_kv_heads"]) == (32, 4096, 8)
+    assert row["ops_rule"] == "architecture" and row["training_tokens"] == 15e12
+    assert row["flags"] == []  # the shape's count agrees with the stated parameters

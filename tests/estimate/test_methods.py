@@ -440,6 +440,9 @@ GPT3_TRAINING = {**GPT3_SHAPE, "dataset_size": "3e11", "dataset_unit": "tokens",
     [
         ("175e9", {}, False),
         ("17.5e9", {}, True),
+        # published counts match a config's within a few percent: 1.3x off is one of them wrong
+        ("230e9", {}, True),
+        ("190e9", {}, False),
         (None, {}, False),
         # another rule came first: the shape was not counted, so nothing to say of it
         ("17.5e9", {"forward_flop_per_example": "3.5e11"}, False),
@@ -450,4 +453,62 @@ def test_parameters_far_from_the_shape_are_flagged(parameters, extra, flagged):
     assert row["ops_rule"] == ("forward_flop" if extra else "architecture")
     assert ("parameters_disagree_with_shape" in row["flags"]) == flagged
     if flagged:
-        assert "parameters 1.8e10 against the shape's count of 1.8e11" in row["notes"]
+        stated = f"{float(parameters):.1e}".replace("e+", "e")
+        assert f"parameters {stated} against the shape's count of 1.8e11" in row["notes"]
+
+
+# Training tokens: the total a model card gives, epochs included ----------------------------
+
+
+def test_training_tokens_stand_for_dataset_and_epochs():
+    row = ops_row(parameters="8e9", training_tokens="15e12")
+    assert row["ops_rule"] == "6ND"
+    assert row["ops_flop"] == pytest.approx(6 * 8e9 * 15e12)
+    assert row["training_tokens"] == pytest.approx(15e12) and row["epochs_used"] == 1
+    # no epochs assumed, no unit assumed: the count is as sure as 6ND itself
+    assert row["flags"] == []
+    assert row["notes"].startswith("6 x 8.0e9 params x 1.5e13 training tokens = 7.2e23 FLOP")
+
+
+def test_training_tokens_win_over_a_dataset_and_epochs_that_disagree():
+    row = ops_row(
+        parameters="8e9", training_tokens="15e12", dataset_size="5e12", dataset_unit="tokens",
+        epochs="1",
+    )  # fmt: skip
+    assert row["ops_flop"] == pytest.approx(6 * 8e9 * 15e12)
+    assert "training_tokens_disagree" in row["flags"]
+    assert "training_tokens 1.5e13 against dataset_size x epochs of 5.0e12" in row["notes"]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "epochs", "flagged"),
+    [
+        ("5e12", "3", False),  # 3 epochs of 5T are the 15T
+        ("5e12", None, False),  # epochs blank: more tokens than the dataset are further epochs
+        ("30e12", None, True),  # fewer tokens than one pass over the dataset
+        ("14e12", "1", False),  # within 1.2x
+    ],
+)
+def test_training_tokens_are_checked_against_the_dataset(dataset, epochs, flagged):
+    cells = {"dataset_size": dataset, "dataset_unit": "tokens"}
+    cells |= {} if epochs is None else {"epochs": epochs}
+    row = ops_row(parameters="8e9", training_tokens="15e12", **cells)
+    assert ("training_tokens_disagree" in row["flags"]) == flagged
+    assert "epochs_assumed" not in row["flags"]
+
+
+def test_training_tokens_count_a_transformer_shape():
+    shape = {k: v for k, v in GPT3_TRAINING.items() if k not in ("dataset_size", "epochs")}
+    row = ops_row(**shape, training_tokens="3e11")
+    assert row["ops_rule"] == "architecture"
+    assert row["ops_flop"] == pytest.approx(ops_row(**GPT3_TRAINING)["ops_flop"])
+    assert "FLOP per token x 3.0e11 training tokens = " in row["notes"]
+
+
+@pytest.mark.parametrize(("seq_len", "flagged"), [("2048", False), ("131072", True)])
+def test_a_context_window_given_as_the_sequence_length_is_flagged(seq_len, flagged):
+    small = {**GPT3_TRAINING, "n_layers": "32", "d_model": "4096", "n_heads": "32"}
+    row = ops_row(**{**small, "seq_len": seq_len})
+    assert ("context_window_as_sequence" in row["flags"]) == flagged
+    if flagged:
+        assert "seq_len 131072 may be the context window" in row["notes"]
