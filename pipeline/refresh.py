@@ -38,7 +38,7 @@ from pipeline.publish.safe_csv import write_safe_csv
 from pipeline.publish.snapshot import Snapshot, may_name_layer_lists, named_layer_lists
 from pipeline.report import REPORT_HTML
 from pipeline.resources import HARDWARE_TABLE
-from pipeline.run import RunResult, read_raw, run_in_memory
+from pipeline.run import RunResult, read_raw_and_columns, run_in_memory
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.sources import Sources
 
@@ -96,14 +96,14 @@ def refresh_dataset(
         try:
             runs.check_nothing_in_the_way(output_dir)
             snapshot = Snapshot.take(sources, incoming)
-            raw = None
+            read = None
             if "architecture_file" in sources.columns.values() or any(
                 may_name_layer_lists(copy) for copy in snapshot.sheet_copies
             ):
                 on_stage("read")
                 with snapshot.naming_originals():
-                    raw = read_raw(sources, snapshot.sheet_copies)
-                snapshot.add_layer_lists(named_layer_lists(raw, sources.sheet_folders))
+                    read = read_raw_and_columns(sources, snapshot.sheet_copies)
+                snapshot.add_layer_lists(named_layer_lists(read[0], sources.sheet_folders))
             key = snapshot.key(sources, settings)
         except BaseException as error:  # Ctrl-C too: the copies go, and failures are logged
             shutil.rmtree(incoming, ignore_errors=True)
@@ -124,7 +124,7 @@ def refresh_dataset(
         record.update(run_id=run_id, key=key)
         try:
             diff, result = _run(
-                sources, snapshot, raw, output_dir, record, settings, threshold, on_stage
+                sources, snapshot, read, output_dir, record, settings, threshold, on_stage
             )
         except BaseException as error:
             # Once `current` points at the run, it is the published dataset: keep it.
@@ -144,7 +144,7 @@ def refresh_dataset(
 def _run(
     sources: Sources,
     snapshot: Snapshot,
-    raw: pl.DataFrame | None,
+    read: tuple[pl.DataFrame, list[dict]] | None,
     output_dir: Path,
     record: dict,
     settings: Settings,
@@ -158,16 +158,17 @@ def _run(
     if snapshot.layers:
         record["layer_lists"] = snapshot.record(snapshot.layers)
     with snapshot.naming_originals():
-        if raw is None:
+        if read is None:
             on_stage("read")
-            raw = read_raw(sources, snapshot.sheet_copies)
+            read = read_raw_and_columns(sources, snapshot.sheet_copies)
+        raw, columns = read
         hardware = load_hardware(snapshot.path(snapshot.hardware))
         priors = load_priors(snapshot.path(snapshot.priors) if snapshot.priors else sources.priors)
         result = run_in_memory(
             sources, settings, on_stage, raw=raw, hardware=hardware, priors=priors,
-            layer_copies=snapshot.layer_copies,
+            layer_copies=snapshot.layer_copies, columns=columns,
         )  # fmt: skip
-    del raw
+    del raw, read
     runs.pause("estimated")
     on_stage("publish")
     estimates, rejects, summary = result.estimates, result.rejects, result.summary

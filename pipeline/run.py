@@ -17,7 +17,7 @@ from pipeline.errors import InputFileError
 from pipeline.estimate.chain import estimate
 from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.priors import PriorsChoice, load_priors
-from pipeline.read.files import read_table
+from pipeline.read.files import read_table_and_columns
 from pipeline.read.validate import rejected_rows, validate
 from pipeline.resources import HARDWARE_TABLE
 from pipeline.settings import DEFAULT_SETTINGS, Settings
@@ -69,13 +69,21 @@ def read_raw(sources: Sources, read_from: Sequence[Path] | None = None) -> pl.Da
     """The sheets' cells as text, stacked (a column one sheet lacks is blank there). With
     `read_from`, each sheet's bytes come from there (a run's snapshot), its rows still naming
     the user's file."""
-    frames = [
-        read_table(
+    return read_raw_and_columns(sources, read_from)[0]
+
+
+def read_raw_and_columns(
+    sources: Sources, read_from: Sequence[Path] | None = None
+) -> tuple[pl.DataFrame, list[dict]]:
+    """`read_raw`, and what each sheet's headers became (`pipeline.read.columns.column_uses`)."""
+    tables = [
+        read_table_and_columns(
             path, dict(sources.columns), sources.input_format, sources.withhold, shown_as=shown
         )
         for path, shown in zip(read_from or sources.inputs, sources.inputs, strict=True)
     ]
-    return pl.concat(frames, how="diagonal")
+    frames = [frame for frame, _ in tables]
+    return pl.concat(frames, how="diagonal"), [use for _, uses in tables for use in uses]
 
 
 def run_in_memory(
@@ -87,12 +95,13 @@ def run_in_memory(
     hardware: pl.DataFrame | None = None,
     priors: pl.DataFrame | None = None,
     layer_copies: Mapping[Path, Path] | None = None,
+    columns: list[dict] | None = None,
 ) -> RunResult:
-    """Read (unless `raw` is given), validate and estimate. A refresh hands in what it has
-    already read and loaded from its snapshot."""
+    """Read (unless `raw` is given, with what its headers became in `columns`), validate and
+    estimate. A refresh hands in what it has already read and loaded from its snapshot."""
     if raw is None:
         on_stage("read")
-        raw = read_raw(sources)
+        raw, columns = read_raw_and_columns(sources)
     if hardware is None:
         hardware = load_hardware(sources.hardware_table)
     if priors is None:
@@ -106,7 +115,7 @@ def run_in_memory(
     # A system's later training stages are rows of their own in the sheet, one in estimates.
     stage_rows = systems.height - estimates.height
     del systems
-    summary = summarize(estimates, rejects, rows_read, stage_rows)
+    summary = summarize(estimates, rejects, rows_read, stage_rows) | {"columns": columns or []}
     assert summary["rows_read"] == estimates.height + summary["rows_rejected"] + stage_rows
     return RunResult(estimates, rejects, rows_read, summary)
 

@@ -145,6 +145,35 @@ def _print_summary(summary: dict, outputs: dict[str, Path]) -> None:
         print_line(out, f"{label}: {path}")
     if summary["rows_rejected"]:
         print_line(out, f"{summary['rows_rejected']} rows rejected: see {outputs['rejects']}")
+    _print_columns(summary["columns"])
+    if summary["rows_read"] > summary["rows_rejected"] and not summary["rows_estimated"]:
+        print_line(out, NOTHING_ESTIMABLE)
+
+
+# Said when no row could be estimated: what each method needs.
+NOTHING_ESTIMABLE = (
+    "no row could be estimated: counting operations needs parameters (or connections, "
+    "forward_flop_per_example, a transformer's shape) with dataset_size or training_tokens; "
+    "hardware time needs hardware with hardware_quantity and training_time_hours, or chip_hours; "
+    "or give reported_compute_flop"
+)
+
+
+def _print_columns(uses: list[dict]) -> None:
+    """One line of the headers read as canonical columns (`header -> column` where they are
+    spelled otherwise), one of those carried through unread, with the closest column name."""
+    read = dict.fromkeys(
+        u["column"] if u["header"] == u["column"] else f"{u['header']} -> {u['column']}"
+        for u in uses if u["read"]
+    )  # fmt: skip
+    unread = dict.fromkeys(
+        repr(u["header"]) + (f" (closest column: {u['closest']})" if u["closest"] else "")
+        for u in uses if not u["read"]
+    )  # fmt: skip
+    if read:
+        print_line(out, f"columns read: {', '.join(read)}")
+    if unread:
+        print_line(out, f"columns not read, carried through as they are: {', '.join(unread)}")
 
 
 def _rejects_table(rejects, limit: int = 50) -> Table:  # noqa: ANN001 (a polars frame)
@@ -171,20 +200,25 @@ def validate(
     """
     with user_errors():
         from pipeline.read.validate import rejected_rows
-        from pipeline.run import read_sheets
+        from pipeline.read.validate import validate as validate_rows
+        from pipeline.run import read_raw_and_columns
 
         run_sources = sources(inputs, columns, input_format)
-        systems, rejects = read_sheets(run_sources)
+        raw, uses = read_raw_and_columns(run_sources)
+        systems, rejects = validate_rows(raw, run_sources.sheet_folders)
         rejected = rejected_rows(rejects)
         rows_read = systems.height + rejected
         if as_json:
-            print_json(
-                {"rows_read": rows_read, "rows_rejected": rejected, "problems": rejects.to_dicts()}
-            )
-        elif rejects.height:
-            out.print(_rejects_table(rejects))
-            out.print(f"{rejected} of {rows_read} rows rejected")
+            print_json({
+                "rows_read": rows_read, "rows_rejected": rejected,
+                "problems": rejects.to_dicts(), "columns": uses,
+            })  # fmt: skip
         else:
-            out.print(f"all {rows_read} rows valid")
+            if rejects.height:
+                out.print(_rejects_table(rejects))
+                out.print(f"{rejected} of {rows_read} rows rejected")
+            else:
+                out.print(f"all {rows_read} rows valid")
+            _print_columns(uses)
     if rejected:
         raise typer.Exit(EXIT_ROWS_REJECTED)

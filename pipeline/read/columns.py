@@ -12,7 +12,9 @@ a user's own headers to canonical names:
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.architecture.hf_config import CONFIG_KEY_COLUMNS
@@ -82,3 +84,23 @@ def canonical_names(
         claimed[target] = original
         renames[header] = target
     return renames
+
+
+def column_uses(renames: Mapping[str, str], shown: object) -> list[dict]:
+    """What a file's headers became: for each, the column it is read as (`read`), or, for a
+    header carried through unread, the canonical name closest to it, if one is close."""
+    uses = []
+    for header, column in renames.items():
+        original = re.sub(r"_duplicated_\d+$", "", header)
+        read = column in CANONICAL_COLUMNS
+        closest = None if read else _closest(original)
+        uses.append({"file": str(shown), "header": original, "column": column, "read": read,
+                     "closest": closest})  # fmt: skip
+    return uses
+
+
+def _closest(header: str) -> str | None:
+    """The canonical column whose name, or a name it is known by, is spelled most like
+    `header` (as frictionless suggests a field): a hint for a header that was not read."""
+    found = difflib.get_close_matches(header_key(header), _CANONICAL_BY_KEY, n=1, cutoff=0.75)
+    return _CANONICAL_BY_KEY[found[0]] if found else None

@@ -13,7 +13,7 @@ import polars as pl
 
 from pipeline.errors import InputFileError
 from pipeline.read import excel
-from pipeline.read.columns import canonical_names, header_key
+from pipeline.read.columns import canonical_names, column_uses, header_key
 from pipeline.read.csv_text import csv_source
 from pipeline.read.epoch import (
     derive_from_notes,
@@ -108,6 +108,17 @@ def read_table(
     `input_format` "auto" recognises an Epoch export by its headers; `withhold` names
     columns dropped before anything else sees them. `shown_as` is the name the rows and errors
     give the file (a run reads a snapshot of the user's file, and names the user's file)."""
+    return read_table_and_columns(path, column_map, input_format, withhold, shown_as)[0]
+
+
+def read_table_and_columns(
+    path: Path,
+    column_map: dict[str, str] | None = None,
+    input_format: str = "auto",
+    withhold: tuple[str, ...] = (),
+    shown_as: Path | None = None,
+) -> tuple[pl.DataFrame, list[dict]]:
+    """`read_table`, and what each header became (`column_uses`)."""
     path = Path(path)
     shown = Path(shown_as or path)
     frame, first_data_row = _read_text_frame(path, shown)
@@ -148,6 +159,7 @@ def read_table(
             f"but the sheet already has a column {new!r}: rename one of them",
         )  # fmt: skip
     frame = frame.rename(reserved)
+    uses = column_uses({h: reserved.get(c, c) for h, c in renames.items()}, shown)
     frame = frame.with_columns(
         pl.lit(str(shown)).alias("source_file"),
         (pl.int_range(pl.len(), dtype=pl.Int64) + first_data_row).alias("source_row"),
@@ -160,4 +172,4 @@ def read_table(
     frame = frame.filter(~blank)
     if frame.height == 0:
         raise InputFileError(shown, "the table has no rows")
-    return frame
+    return frame, uses

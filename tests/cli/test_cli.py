@@ -379,3 +379,27 @@ def test_headers_as_model_cards_and_configs_name_them(tmp_path):
     assert (row["n_layers"], row["d_model"], row["n_kv_heads"]) == (32, 4096, 8)
     assert row["ops_rule"] == "architecture" and row["training_tokens"] == 15e12
     assert row["flags"] == []  # the shape's count agrees with the stated parameters
+
+
+def test_every_header_is_accounted_for_with_the_closest_name_of_an_unread_one(tmp_path):
+    sheet = tmp_path / "typos.csv"
+    sheet.write_text("system,hidden_size,Paramters,Datset size,Abstract\nA,4096,1e9,1e10,x\n")
+    result = runner.invoke(app, ["validate", str(sheet), "--json"])
+    uses = {u["header"]: u for u in json.loads(result.stdout)["columns"]}
+    assert uses["hidden_size"]["column"] == "d_model" and uses["hidden_size"]["read"]
+    assert (uses["Paramters"]["read"], uses["Paramters"]["closest"]) == (False, "parameters")
+    assert uses["Datset size"]["closest"] == "dataset_size"
+    assert uses["Abstract"]["closest"] is None and not uses["Abstract"]["read"]
+    assert all(u["file"] == str(sheet) for u in uses.values())
+
+    printed = runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path / "out")]).stdout
+    assert "columns read: system, hidden_size -> d_model" in printed
+    assert (
+        "columns not read, carried through as they are: 'Paramters' (closest column: "
+        "parameters), 'Datset size' (closest column: dataset_size), 'Abstract'"
+    ) in printed
+    assert "no row could be estimated: counting operations needs parameters" in printed
+    summary = json.loads(
+        runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path / "j"), "--json"]).stdout
+    )
+    assert [u["header"] for u in summary["columns"]] == list(uses)
