@@ -26,6 +26,7 @@ from pipeline.estimate.thresholds import compute_by_rule
 from pipeline.publish import runs
 from pipeline.publish.dataset import (
     DATABASE_NAME,
+    ESTIMATES_CSV_NAME,
     PARQUET_NAME,
     REJECTS_NAME,
     earlier_runs,
@@ -186,6 +187,7 @@ def _run(
     runs_table = runs.runs_table([*logged, record], earlier_runs(previous))
 
     estimates.write_parquet(run_dir / PARQUET_NAME, compression="zstd", statistics=True)
+    write_safe_csv(estimates, run_dir / ESTIMATES_CSV_NAME)
     write_safe_csv(rejects, run_dir / REJECTS_NAME)
     staged = run_dir / f".{DATABASE_NAME}.tmp"
     tables = {

@@ -92,9 +92,9 @@ def estimate(
     """Estimate training compute for every system in the spreadsheets.
 
     Writes DIR/compute.duckdb (tables estimates, compute_by_rule, rejects, hardware, metadata, runs,
-    estimate_history), DIR/estimates.parquet and DIR/rejects.csv, published like `refresh`
-    (a run folder in DIR/runs, switched in by one rename). Bad rows are quarantined in rejects with
-    their reason; the others are estimated. Exit 0 when it ran (1 with --strict and rejected
+    estimate_history), DIR/estimates.parquet, DIR/estimates.csv and DIR/rejects.csv, published
+    like `refresh` (a run folder in DIR/runs, switched in by one rename). Bad rows are
+    quarantined in rejects with their reason; the others are estimated. Exit 0 when it ran (1 with --strict and rejected
     rows), 2 when a file cannot be used.
 
     Examples:
@@ -104,7 +104,12 @@ def estimate(
         flopsheet estimate mine.xlsx more.csv --columns headers.toml -o out/
     """
     with user_errors():
-        from pipeline.publish.dataset import DATABASE_NAME, PARQUET_NAME, REJECTS_NAME
+        from pipeline.publish.dataset import (
+            DATABASE_NAME,
+            ESTIMATES_CSV_NAME,
+            PARQUET_NAME,
+            REJECTS_NAME,
+        )
         from pipeline.refresh import refresh_dataset
 
         run_sources = sources(inputs, columns, input_format, hardware_table, priors)
@@ -113,7 +118,10 @@ def estimate(
             published = refresh_dataset(run_sources, output_dir, force=True, on_stage=on_stage)
         print_warnings(published.warnings)
         summary = published.summary
-        names = {"database": DATABASE_NAME, "parquet": PARQUET_NAME, "rejects": REJECTS_NAME}
+        names = {
+            "database": DATABASE_NAME, "parquet": PARQUET_NAME, "csv": ESTIMATES_CSV_NAME,
+            "rejects": REJECTS_NAME,
+        }  # fmt: skip
         outputs = {label: output_dir / name for label, name in names.items()}
         if as_json:
             paths = {label: str(path) for label, path in outputs.items()}

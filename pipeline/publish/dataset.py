@@ -22,6 +22,8 @@ from pipeline.publish.query import query_frame, spill_folder, time_limit
 
 DATABASE_NAME = "compute.duckdb"
 PARQUET_NAME = "estimates.parquet"
+# The estimates for spreadsheets: lists as "a; b" (`flatten_nested`), formulas neutralised.
+ESTIMATES_CSV_NAME = "estimates.csv"
 REJECTS_NAME = "rejects.csv"
 HISTORY_COLUMNS = ("run_id", "system", "estimate_flop", "estimate_source", "flags")
 ESTIMATES_ORDER = "system"

@@ -24,13 +24,18 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import FlopsheetError, InputFileError
-from pipeline.publish.dataset import DATABASE_NAME, PARQUET_NAME, REJECTS_NAME
+from pipeline.publish.dataset import (
+    DATABASE_NAME,
+    ESTIMATES_CSV_NAME,
+    PARQUET_NAME,
+    REJECTS_NAME,
+)
 
 RUNS_DIR = "runs"
 RUN_LOG = "runs.jsonl"
 CURRENT = "current"
 RUN_RECORD = "run.json"
-PUBLISHED_FILES = (DATABASE_NAME, PARQUET_NAME, REJECTS_NAME)
+PUBLISHED_FILES = (DATABASE_NAME, PARQUET_NAME, ESTIMATES_CSV_NAME, REJECTS_NAME)
 INCOMING_PREFIX = ".incoming-"  # a run's folder until its key, and so its id, is known
 
 

@@ -103,3 +103,23 @@ def test_diff_csv_is_neutralised(tmp_path):
     assert float(changes["relative_change"][0]) == pytest.approx(4.0)
     raw = runner.invoke(app, ["diff", "-o", str(out), "--json"])
     assert [row["system"] for row in json.loads(raw.stdout)] == ["=1+2", "-cmd"]
+
+
+def test_estimates_csv_is_the_estimates_table_safe_to_open(tmp_path):
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "system,parameters,dataset_size,dataset_unit,hardware,hardware_quantity,training_time_hours\n"
+        "@SUM(A1),7B,1e12,tokens,A100,64,100\n"
+        "Plain,1B,,,,,\n"
+    )
+    for folder in ("one", "two"):
+        result = runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path / folder)])
+        assert result.exit_code == 0, result.output
+    first = (tmp_path / "one" / "estimates.csv").read_bytes()
+    assert first == (tmp_path / "two" / "estimates.csv").read_bytes()
+    csv = read_back(first.decode())
+    parquet = pl.read_parquet(tmp_path / "one" / "estimates.parquet")
+    assert csv.columns == parquet.columns and csv.height == parquet.height
+    assert csv["system"].to_list() == ["'@SUM(A1)", "Plain"]
+    # a list of flags is one cell, its items joined by "; "
+    assert csv["flags"][0] == "; ".join(parquet["flags"][0]) and "; " in csv["flags"][0]
