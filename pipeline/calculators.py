@@ -122,8 +122,9 @@ def _missing_inputs_message(row: dict, hardware: pl.DataFrame, method: str) -> s
         return "give one chip type to --hardware"
     if method == "ops":
         return (
-            "not enough inputs: give --forward-flop, --connections or --parameters "
-            "(with --tokens), and --examples or --tokens"
+            "not enough inputs: give --forward-flop, --connections, --parameters or a "
+            "transformer's shape (--config, or --layers, --d-model, --heads, --vocab and "
+            "--seq-len), and --examples, --tokens or --training-tokens"
         )
     return "not enough inputs: give --hardware or --peak, and --chips with --time, or --chip-hours"
 
@@ -142,7 +143,22 @@ OPS_OPTION_NAMES = {
     "active_parameters": "--active-parameters",
     "dataset_size": "--examples/--tokens",
     "epochs": "--epochs",
+    "training_tokens": "--training-tokens",
+    "architecture_file": "--config",
+    "n_layers": "--layers",
+    "d_model": "--d-model",
+    "n_heads": "--heads",
+    "n_kv_heads": "--kv-heads",
+    "d_ff": "--d-ff",
+    "vocab_size": "--vocab",
+    "seq_len": "--seq-len",
+    "gated_mlp": "--gated",
 }
+# A transformer's shape, as `counting_operations` takes it: keyword -> canonical column.
+SHAPE_OPTIONS = {
+    "layers": "n_layers", "d_model": "d_model", "heads": "n_heads", "kv_heads": "n_kv_heads",
+    "d_ff": "d_ff", "vocab": "vocab_size", "seq_len": "seq_len", "gated": "gated_mlp",
+}  # fmt: skip
 
 HARDWARE_OPTION_NAMES = {
     "hardware": "--hardware",
@@ -166,9 +182,18 @@ def counting_operations(
     examples: Cell = None,
     tokens: Cell = None,
     epochs: Cell = None,
+    training_tokens: Cell = None,
+    config: str | None = None,
+    **shape: Cell,
 ) -> Calculation:
     """Method 1 for one system: each option is a cell as a sheet would hold it (`"70B"`, 1.4e12);
-    `hardware` defaults to the shipped table."""
+    `hardware` defaults to the shipped table. `training_tokens` are all the tokens seen, epochs
+    included. A transformer is counted from its shape: `config`, the text of a Hugging Face
+    config.json, and the `SHAPE_OPTIONS` (`layers=32, d_model=4096, ...`; a given one wins over
+    the config's; the config gives no `seq_len`, the training sequence length)."""
+    unknown = sorted(set(shape) - set(SHAPE_OPTIONS))
+    if unknown:
+        raise CalculatorInputError(f"unknown shape option(s): {', '.join(unknown)}")
     if examples is not None and tokens is not None:
         raise CalculatorInputError("give --examples or --tokens, not both")
     cells = {
@@ -179,6 +204,9 @@ def counting_operations(
         "dataset_size": tokens if tokens is not None else examples,
         "dataset_unit": "tokens" if tokens is not None else "examples",
         "epochs": epochs,
+        "training_tokens": training_tokens,
+        "architecture_file": config,
+        **{SHAPE_OPTIONS[name]: value for name, value in shape.items()},
     }
     return _calculate(cells, hardware, OPS_OPTION_NAMES, "ops")
 

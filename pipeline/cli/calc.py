@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +20,10 @@ def _print_calculation(result, as_json: bool, rule: str | None) -> None:  # noqa
     if as_json:
         print_json(result.as_dict())
         return
-    out.print(f"[bold]{result.flop:.2e} FLOP[/bold]  ({result.flop:,.0f})")
+    # The whole number of the float's shortest form: 3.15e23 is 315,000,000,000,000,000,000,000,
+    # not the binary float's 314,999,999,999,999,991,611,392.
+    whole = format(Decimal(repr(result.flop)).quantize(Decimal(1)), ",f")
+    out.print(f"[bold]{result.flop:.2e} FLOP[/bold]  ({whole})")
     if result.low is not None:
         high = f"{result.high:.2e}" if result.high is not None else "no upper bound"
         out.print(f"90% interval: {result.low:.2e} to {high}", markup=False)
@@ -51,6 +56,28 @@ def calc_ops(
     examples: Annotated[Text, typer.Option(help="Examples (datapoints) per epoch.")] = None,
     tokens: Annotated[Text, typer.Option(help="Tokens per epoch.")] = None,
     epochs: Annotated[Text, typer.Option(help="Passes over the data (default 1).")] = None,
+    training_tokens: Annotated[
+        Text,
+        typer.Option("--training-tokens", help="All tokens seen in training, epochs included."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="A Hugging Face config.json: the transformer's shape, counted."),
+    ] = None,
+    layers: Annotated[Text, typer.Option(help="Transformer layers.")] = None,
+    d_model: Annotated[Text, typer.Option("--d-model", help="Model (hidden) width.")] = None,
+    heads: Annotated[Text, typer.Option(help="Attention heads.")] = None,
+    kv_heads: Annotated[
+        Text, typer.Option("--kv-heads", help="Key-value heads (grouped-query attention).")
+    ] = None,
+    d_ff: Annotated[Text, typer.Option("--d-ff", help="MLP width.")] = None,
+    vocab: Annotated[Text, typer.Option(help="Vocabulary size.")] = None,
+    seq_len: Annotated[
+        Text, typer.Option("--seq-len", help="Training sequence length (not the context window).")
+    ] = None,
+    gated: Annotated[
+        bool, typer.Option("--gated", help="A gated MLP (SwiGLU, GeGLU): three matrices.")
+    ] = False,
     rule: RuleOption = None,
     as_json: JsonOption = False,
     hardware_table: HardwareTableOption = HARDWARE_TABLE,
@@ -62,15 +89,26 @@ def calc_ops(
         flopsheet calc ops --forward-flop 1e9 --examples 1e6 --epochs 10
 
         flopsheet calc ops --parameters 70B --tokens 1.4T
+
+        flopsheet calc ops --config config.json --seq-len 8192 --training-tokens 15T
+
+        flopsheet calc ops --layers 96 --d-model 12288 --heads 96 --vocab 50257 --seq-len 2048 --tokens 300B
     """  # fmt: skip
     with user_errors():
         from pipeline.calculators import counting_operations
         from pipeline.estimate.hardware import load_hardware
+        from pipeline.read.small_files import read_small_text
 
+        config_text = None if config is None else read_small_text(config, "config.json")
+        shape = {
+            "layers": layers, "d_model": d_model, "heads": heads, "kv_heads": kv_heads,
+            "d_ff": d_ff, "vocab": vocab, "seq_len": seq_len, "gated": "yes" if gated else None,
+        }  # fmt: skip
         result = counting_operations(
             load_hardware(hardware_table), forward_flop=forward_flop, connections=connections,
             parameters=parameters, active_parameters=active_parameters, examples=examples,
-            tokens=tokens, epochs=epochs,
+            tokens=tokens, epochs=epochs, training_tokens=training_tokens, config=config_text,
+            **shape,
         )  # fmt: skip
         _print_calculation(result, as_json, check_rule(rule))
 

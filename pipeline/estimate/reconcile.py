@@ -222,8 +222,15 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
         .then(pl.concat_str([pl.lit(" for "), short(epochs), pl.lit(" epochs")]))
         .otherwise(pl.lit(""))
     )
-    trained_on = pl.concat_str([pl.lit(", was trained on "), sci(pl.col("dataset_size"))])
-    unit = pl.coalesce(pl.col("dataset_unit"), pl.lit("tokens"))
+    # Training tokens given are the data seen, in tokens, epochs included.
+    given = pl.col("_tokens_given")
+    seen = pl.when(given).then(pl.col("training_tokens")).otherwise(pl.col("dataset_size"))
+    trained_on = pl.concat_str([pl.lit(", was trained on "), sci(seen)])
+    unit = (
+        pl.when(given)
+        .then(pl.lit("tokens"))
+        .otherwise(pl.coalesce(pl.col("dataset_unit"), pl.lit("tokens")))
+    )
     ending = pl.concat_str(
         [for_epochs, pl.lit(" and used "), sci(total), pl.lit(" FLOP during training.")]
     )
@@ -251,7 +258,7 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
         .when(rule == "architecture")
         .then(pl.concat_str([
             pl.lit("Our model, counted from its architecture"), trained_on, pl.lit(" "),
-            pl.coalesce(pl.col("dataset_unit"), pl.lit("datapoints")), ending,
+            pl.when(given).then(pl.lit("tokens")).otherwise(pl.coalesce(pl.col("dataset_unit"), pl.lit("datapoints"))), ending,
         ]))
         .when(rule == "6ND")
         .then(pl.concat_str([

@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
+from tests.conftest import REPO
 
 runner = CliRunner()
 
@@ -147,3 +148,43 @@ def test_calculator_errors_are_one_line(args, message):
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
+
+
+CONFIGS = REPO / "tests" / "data" / "hf_configs"
+
+
+def test_ops_calculator_counts_a_config_over_training_tokens():
+    result = calc(
+        "ops", "--config", str(CONFIGS / "llama-3-8b.json"), "--seq-len", "8192",
+        "--training-tokens", "15T", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert "architecture: 8.0e9 params" in data["formula"]
+    assert "x 1.5e13 training tokens = " in data["formula"]
+    assert data["sentence"].startswith(
+        "Our model, counted from its architecture, was trained on 1.5e13 tokens and used "
+    )
+    assert data["flags"] == []  # no epochs assumed: the tokens hold them
+    # within 10% of 6ND on the card's parameters: the context term is the difference
+    assert data["flop"] == pytest.approx(6 * 8.03e9 * 15e12, rel=0.1)
+
+
+def test_ops_calculator_counts_a_shape_from_its_options():
+    shape = ["--layers", "96", "--d-model", "12288", "--heads", "96", "--vocab", "50257",
+             "--seq-len", "2048", "--tokens", "300B", "--epochs", "1"]  # fmt: skip
+    plain = json.loads(calc("ops", *shape, "--json").stdout)
+    assert plain["flop"] == pytest.approx(3.19e23, rel=0.01)  # GPT-3 175B over 300B tokens
+    assert "MLP not gated" in plain["formula"]
+    # at one MLP width, a gated MLP has three matrices, not two
+    wide = ["--d-ff", "49152"]
+    gated = json.loads(calc("ops", *shape, *wide, "--gated", "--json").stdout)
+    ungated = json.loads(calc("ops", *shape, *wide, "--json").stdout)
+    assert "MLP not gated" not in gated["formula"] and gated["flop"] > ungated["flop"]
+    bad = calc("ops", "--layers", "x", "--tokens", "1")
+    assert bad.exit_code == 2 and bad.stderr.startswith("Error: --layers 'x': ")
+
+
+def test_the_long_figure_is_the_whole_number_of_the_shortest_float():
+    result = calc("ops", "--parameters", "175B", "--tokens", "300B", "--epochs", "1")
+    assert "3.15e+23 FLOP  (315,000,000,000,000,000,000,000)" in result.stdout
