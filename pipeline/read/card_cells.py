@@ -51,6 +51,9 @@ _BOUND_AFTER = r"(?i)\+(\s*[a-z]*\s*)$"
 _UNIT_WORDS = sorted({*UNIT_ALIASES, *UNIT_ALIASES.values()}, key=len, reverse=True)
 _SIZE_WITH_UNIT = rf"(?is)^(.+?)\s*({'|'.join(_UNIT_WORDS)})\s*$"
 
+# The word a count of training tokens may end with.
+_TOKENS_WORD = r"(?i)\s*tokens?\s*$"
+
 # A count, then a times sign or a space, then a name that starts with a letter. The letter x
 # is a times sign only glued to the count ("96xA100") or standing alone ("96 x A100"), so that
 # "8 Xeon" is eight Xeons. A count starts at 1; thousands separators as in number cells.
@@ -149,6 +152,9 @@ def card_forms(raw: pl.DataFrame, kinds: Mapping[str, str]) -> CardForms:
 def card_parsers(forms: CardForms, parsers: Mapping[str, Parser]) -> dict[str, Parser]:
     """`parsers` (column -> parser of its cells) reading the model-card forms too."""
     read: dict[str, Parser] = dict(parsers)
+    if "training_tokens" in read:  # "402 billion tokens": the unit is the column's own
+        parse_tokens = read["training_tokens"]
+        read["training_tokens"] = lambda cell: parse_tokens(cell.str.replace(_TOKENS_WORD, ""))
     for column in forms.sizes:
         read[column] = partial(parse_number, multipliers=SIZE_MULTIPLIERS)
     for column in forms.bounds:

@@ -34,6 +34,9 @@ def header_key(header: str) -> str:
 HEADER_ALIASES: dict[str, str] = {
     "tokens": "training_tokens", "training tokens": "training_tokens",
     "tokens seen": "training_tokens", "total training tokens": "training_tokens",
+    # a Hugging Face config.json, by path or inline, is read as a layer file is
+    "hf_config": "architecture_file", "config": "architecture_file",
+    "config.json": "architecture_file",
     **CONFIG_KEY_COLUMNS,
 }  # fmt: skip
 _CANONICAL_BY_KEY = {
