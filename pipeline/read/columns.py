@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+import polars as pl
+
 from pipeline.architecture.hf_config import CONFIG_KEY_COLUMNS
 from pipeline.errors import InputFileError
 from pipeline.read.small_files import read_toml
@@ -65,28 +67,65 @@ def load_column_map(path: Path) -> dict[str, str]:
     return mapping
 
 
+# A header that shares its column with others, by the user's column map, is renamed
+# `<column><COALESCE_MARK><rank>` (rank: its place in the map) until `coalesce_mapped` makes
+# the one column of them.
+COALESCE_MARK = "\0"
+
+
 def canonical_names(
-    headers: list[str], path: object, column_map: dict[str, str] | None = None
+    headers: list[str],
+    path: object,
+    column_map: dict[str, str] | None = None,
+    user_map: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Rename map for one file's headers. Headers that match no canonical name keep theirs."""
+    """Rename map for one file's headers. Headers that match no canonical name keep theirs.
+    Headers that `user_map` (the user's `--columns`) sends to one column are all kept, to be
+    coalesced (see `coalesce_mapped`); any other two headers of one column are an error."""
     by_key = dict(_CANONICAL_BY_KEY)
     for user_header, canonical in (column_map or {}).items():
         by_key[header_key(user_header)] = canonical
+    ranks = {header_key(h): rank for rank, h in enumerate(user_map or {})}
     renames: dict[str, str] = {}
-    claimed: dict[str, str] = {}
+    claimed: dict[str, tuple[str, str]] = {}  # column -> (first header of it, as read)
     for header in headers:
         # polars names a repeated header "x_duplicated_0"; it is the same column twice.
         original = re.sub(r"_duplicated_\d+$", "", header)
         target = by_key.get(header_key(original)) or original.strip()
-        if target in claimed:
+        if target not in claimed:
+            claimed[target] = (original, header)
+            renames[header] = target
+            continue
+        first, first_header = claimed[target]
+        if header_key(first) not in ranks or header_key(original) not in ranks:
             raise InputFileError(
                 path,
-                f"columns {claimed[target]!r} and {original!r} both mean {target!r}; "
+                f"columns {first!r} and {original!r} both mean {target!r}; "
                 "keep one or map them apart with --columns",
             )
-        claimed[target] = original
-        renames[header] = target
+        renames[first_header] = f"{target}{COALESCE_MARK}{ranks[header_key(first)]}"
+        renames[header] = f"{target}{COALESCE_MARK}{ranks[header_key(original)]}"
     return renames
+
+
+def coalesce_mapped(frame: pl.DataFrame) -> pl.DataFrame:
+    """One column from each group of headers the column map sent to it: per row, the first
+    non-blank cell in the map's order."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for name in frame.columns:
+        if COALESCE_MARK in name:
+            column, rank = name.split(COALESCE_MARK)
+            groups.setdefault(column, []).append((int(rank), name))
+    if not groups:
+        return frame
+    merged = [
+        pl.coalesce(
+            pl.when(pl.col(name).str.strip_chars() != "").then(pl.col(name))
+            for _, name in sorted(members)
+        ).alias(column)
+        for column, members in groups.items()
+    ]
+    return frame.with_columns(merged).drop(n for m in groups.values() for _, n in m)
 
 
 def column_uses(renames: Mapping[str, str], shown: object) -> list[dict]:
@@ -95,6 +134,7 @@ def column_uses(renames: Mapping[str, str], shown: object) -> list[dict]:
     uses = []
     for header, column in renames.items():
         original = re.sub(r"_duplicated_\d+$", "", header)
+        column = column.split(COALESCE_MARK)[0]
         read = column in CANONICAL_COLUMNS
         closest = None if read else _closest(original)
         uses.append({"file": str(shown), "header": original, "column": column, "read": read,

@@ -13,7 +13,7 @@ import polars as pl
 
 from pipeline.errors import InputFileError
 from pipeline.read import excel
-from pipeline.read.columns import canonical_names, column_uses, header_key
+from pipeline.read.columns import canonical_names, coalesce_mapped, column_uses, header_key
 from pipeline.read.csv_text import csv_source
 from pipeline.read.epoch import (
     derive_from_notes,
@@ -133,10 +133,11 @@ def read_table_and_columns(
             frame = spelled
     epoch = input_format == "epoch" or (input_format == "auto" and is_epoch_export(frame.columns))
     frame = frame.drop([c for c in withhold if c in frame.columns])
+    user_map = column_map or {}
     if epoch:
-        column_map = {**epoch_column_map(frame, shown), **(column_map or {})}
-    renames = canonical_names(frame.columns, shown, column_map)
-    frame = frame.rename(renames)
+        column_map = {**epoch_column_map(frame, shown), **user_map}
+    renames = canonical_names(frame.columns, shown, column_map, user_map)
+    frame = coalesce_mapped(frame.rename(renames))
     if epoch:
         frame = derive_from_notes(frame.with_columns(pl.col(pl.String).str.strip_chars()))
     if "system" not in frame.columns:

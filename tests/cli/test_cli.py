@@ -25,7 +25,7 @@ def published(tmp_path_factory):
 def test_estimate_writes_every_output(published):
     out, result = published
     visible = {p.name for p in out.iterdir() if not p.name.startswith(".")}
-    published = {"compute.duckdb", "estimates.parquet", "rejects.csv"}
+    published = {"compute.duckdb", "estimates.parquet", "estimates.csv", "rejects.csv"}
     assert visible == published | {"current", "runs", "runs.jsonl"}
     # published like refresh: links into the run folder that `current` names
     assert all((out / name).resolve().parent == (out / "current").resolve() for name in published)
@@ -403,3 +403,31 @@ def test_every_header_is_accounted_for_with_the_closest_name_of_an_unread_one(tm
         runner.invoke(app, ["estimate", str(sheet), "-o", str(tmp_path / "j"), "--json"]).stdout
     )
     assert [u["header"] for u in summary["columns"]] == list(uses)
+
+
+def test_a_column_map_coalesces_headers_first_non_blank_in_map_order(tmp_path):
+    sheet = tmp_path / "hours.csv"
+    sheet.write_text(
+        "system,GPU hours,Chip hours (est),A100 hours,hardware\n"
+        "A,,1000,,A100\nB,500,900,,A100\nC, ,,200,A100\n"
+    )
+    column_map = tmp_path / "map.toml"
+    column_map.write_text(
+        '[columns]\n"GPU hours" = "chip_hours"\n"A100 hours" = "chip_hours"\n'
+        '"Chip hours (est)" = "chip_hours"\n'
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["estimate", str(sheet), "--columns", str(column_map), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    chip_hours = pl.read_parquet(out / "estimates.parquet")["chip_hours"].to_list()
+    assert chip_hours == [1000, 500, 200]
+    assert "GPU hours -> chip_hours, Chip hours (est) -> chip_hours, A100 hours -> chip_hours" in (
+        result.stdout
+    )
+    # without the map, two headers of one column are still an error
+    twice = tmp_path / "twice.csv"
+    twice.write_text("system,chip_hours,Chip hours\nA,1,2\n")
+    refused = runner.invoke(app, ["validate", str(twice)])
+    assert refused.exit_code == 2 and "both mean 'chip_hours'" in refused.stderr
