@@ -101,8 +101,11 @@ OutputDirOption = Annotated[
     Path,
     typer.Option("--output-dir", "-o", parser=named_path, help="Where the outputs are written."),
 ]
+# Every command that reads a published dataset names it the same way: its database, or the
+# folder that holds it (estimate's and refresh's --output-dir).
+DATASET_HELP = "The dataset: its DuckDB database, or the folder estimate or refresh wrote."
 DatabaseOption = Annotated[
-    Path, typer.Option("--db", parser=named_path, help="The DuckDB database.")
+    Path, typer.Option("--db", "--output-dir", "-o", parser=named_path, help=DATASET_HELP)
 ]
 OutputFormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 ThresholdOption = Annotated[

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli.common import (
+    DATASET_HELP,
     DEFAULT_DATABASE,
     DEFAULT_OUTPUT_DIR,
     DEFAULT_PRIORS,
@@ -157,9 +158,7 @@ def diff(
     ] = None,
     output_dir: Annotated[
         Path,
-        typer.Option(
-            "--output-dir", "-o", parser=named_path, help="The dataset folder kept by refresh."
-        ),
+        typer.Option("--output-dir", "-o", "--db", parser=named_path, help=DATASET_HELP),
     ] = DEFAULT_OUTPUT_DIR,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     output_format: OutputFormatOption = OutputFormat.table,

@@ -431,3 +431,19 @@ def test_a_column_map_coalesces_headers_first_non_blank_in_map_order(tmp_path):
     twice.write_text("system,chip_hours,Chip hours\nA,1,2\n")
     refused = runner.invoke(app, ["validate", str(twice)])
     assert refused.exit_code == 2 and "both mean 'chip_hours'" in refused.stderr
+
+
+@pytest.mark.parametrize("name", ["--db", "--output-dir", "-o"])
+@pytest.mark.parametrize(
+    "command",
+    [["query", "SELECT count(*) AS n FROM estimates", "--format", "json"],
+     ["thresholds", "--format", "json"]],
+)  # fmt: skip
+def test_commands_reading_a_dataset_name_it_alike(published, name, command):
+    out, _ = published
+    by_folder = runner.invoke(app, [*command, name, str(out)])
+    by_file = runner.invoke(app, [*command, name, str(out / "compute.duckdb")])
+    assert by_folder.exit_code == 0, by_folder.output
+    assert by_folder.stdout == by_file.stdout
+    # diff takes the same names (one published run here: it says a diff needs two)
+    assert "a diff needs two" in runner.invoke(app, ["diff", name, str(out)]).stderr
