@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import calc, dataset, estimate, evaluation, hardware, thresholds
-from pipeline.cli.common import err, out
+from pipeline.cli.common import err, out, user_errors
 from pipeline.version import __version__
 
 app = typer.Typer(
@@ -55,11 +55,21 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    """flopsheet: estimate the training compute of ML systems from a spreadsheet of papers."""
+    """flopsheet: estimate the training compute of ML systems from a spreadsheet of papers.
+
+    A flopsheet.toml in the working folder sets estimate's, refresh's and evaluate's inputs,
+    output folder, column map and priors (docs/input.md)."""
+    from pathlib import Path
+
+    from pipeline.cli.project import project_defaults
+
+    with user_errors():
+        ctx.default_map = project_defaults(Path.cwd())
 
 
 # Click's UsageError (unknown option, missing argument, bad choice), reached through the one

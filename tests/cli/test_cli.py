@@ -447,3 +447,33 @@ def test_commands_reading_a_dataset_name_it_alike(published, name, command):
     assert by_folder.stdout == by_file.stdout
     # diff takes the same names (one published run here: it says a diff needs two)
     assert "a diff needs two" in runner.invoke(app, ["diff", name, str(out)]).stderr
+
+
+def test_a_project_file_sets_inputs_output_folder_column_map_and_priors(tmp_path, monkeypatch):
+    (tmp_path / "papers.csv").write_text("Model,Parameters,Training tokens\nA,7B,1T\n")
+    (tmp_path / "headers.toml").write_text('[columns]\n"Model" = "system"\n')
+    (tmp_path / "flopsheet.toml").write_text(
+        '[project]\ninputs = ["papers.csv"]\noutput_dir = "out"\ncolumns = "headers.toml"\n'
+        'priors = "seed"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["estimate", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["rows_estimated"] == 1
+    assert summary["outputs"]["parquet"] == str(tmp_path / "out" / "estimates.parquet")
+    assert json.loads(runner.invoke(app, ["refresh", "--json"]).stdout)["status"] == "skipped"
+    # what the command line gives wins over the file
+    elsewhere = runner.invoke(app, ["estimate", "-o", str(tmp_path / "other"), "--json"])
+    assert json.loads(elsewhere.stdout)["outputs"]["parquet"].startswith(str(tmp_path / "other"))
+
+
+def test_a_broken_project_file_is_one_line(tmp_path, monkeypatch):
+    (tmp_path / "flopsheet.toml").write_text('[project]\ninput = ["papers.csv"]\n')
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["estimate"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {tmp_path / 'flopsheet.toml'}: unknown key 'input' "
+        "(expected: inputs, output_dir, columns, priors)"
+    )
