@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -37,6 +38,8 @@ class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+    ndjson = "ndjson"
+    markdown = "markdown"
 
 
 class InputFormat(StrEnum):
@@ -229,3 +232,34 @@ def frame_table(frame, title: str | None = None) -> Table:  # noqa: ANN001 (a po
     for row in frame.iter_rows():
         table.add_row(*cells(row))
     return table
+
+
+def print_frame(frame: object, output_format: OutputFormat, table: Callable[[], None]) -> None:
+    """Rows of data in `output_format`: CSV safe for spreadsheets, a JSON list, one JSON object
+    per line, a Markdown table; `table` prints the terminal's table."""
+    from pipeline.publish.query import flatten_nested
+    from pipeline.publish.safe_csv import write_safe_csv
+
+    if output_format is OutputFormat.csv:
+        sys.stdout.write(write_safe_csv(frame))
+    elif output_format is OutputFormat.json:
+        print_json(frame.to_dicts())
+    elif output_format is OutputFormat.ndjson:
+        for row in frame.to_dicts():
+            text = json.dumps(row, default=str, ensure_ascii=False)
+            sys.stdout.write(
+                JSON_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+            )
+    elif output_format is OutputFormat.markdown:
+        flat = flatten_nested(frame)
+
+        def cell(value: object) -> str:
+            text = printable("" if value is None else value).replace("\\", "\\\\")
+            return text.replace("|", "\\|").replace("\n", " ")
+
+        lines = ["| " + " | ".join(cell(c) for c in flat.columns) + " |",
+                 "|" + "---|" * flat.width]  # fmt: skip
+        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in flat.iter_rows()]
+        sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        table()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +29,7 @@ from pipeline.cli.common import (
     frame_table,
     named_path,
     out,
+    print_frame,
     print_json,
     print_line,
     print_warnings,
@@ -174,16 +174,10 @@ def diff(
     """  # fmt: skip
     with user_errors():
         from pipeline.publish.dataset import Dataset
-        from pipeline.publish.safe_csv import write_safe_csv
 
         changes = Dataset(output_dir).diff(run_a, run_b, threshold)
         fmt = OutputFormat.json if as_json else output_format
-        if fmt is OutputFormat.json:
-            print_json(changes.to_dicts())
-        elif fmt is OutputFormat.csv:
-            sys.stdout.write(write_safe_csv(changes))
-        else:
-            out.print(_diff_table(changes))
+        print_frame(changes, fmt, lambda: out.print(_diff_table(changes)))
 
 
 def query(
@@ -225,22 +219,20 @@ def query(
         raise typer.BadParameter("is empty; give a SQL query", param_hint="'SQL'")
     with user_errors():
         from pipeline.publish.dataset import Dataset
-        from pipeline.publish.safe_csv import write_safe_csv
 
         frame = Dataset(db).query(sql, timeout=timeout or None)
         if limit is None:
             limit = TABLE_ROWS if output_format is OutputFormat.table else 0
         shown = frame.head(limit) if limit else frame
         left_out = frame.height - shown.height
-        if output_format is OutputFormat.csv:
-            sys.stdout.write(write_safe_csv(shown))
-        elif output_format is OutputFormat.json:
-            print_json(shown.to_dicts())
-        else:
-            table = frame_table(shown)
+
+        def table() -> None:
+            rows = frame_table(shown)
             if left_out:
-                table.caption = f"... {left_out:,} more rows left out: --limit 0 prints them all"
-            out.print(table)
+                rows.caption = f"... {left_out:,} more rows left out: --limit 0 prints them all"
+            out.print(rows)
+
+        print_frame(shown, output_format, table)
         if left_out and output_format is not OutputFormat.table:
             # on stderr, so that what stdout holds stays CSV or JSON
             print_line(err, f"{left_out:,} more rows left out (--limit {limit})")

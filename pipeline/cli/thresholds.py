@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -15,7 +14,7 @@ from pipeline.cli.common import (
     cells,
     flops,
     out,
-    print_json,
+    print_frame,
     user_errors,
 )
 from pipeline.defaults import ACCOUNTING_RULES, DEFAULT_MIN_PROBABILITY, THRESHOLD_RULES
@@ -77,7 +76,6 @@ def thresholds(
         import polars as pl
 
         from pipeline.publish.dataset import Dataset
-        from pipeline.publish.safe_csv import write_safe_csv
 
         rows = (
             Dataset(db)
@@ -91,12 +89,7 @@ def thresholds(
             ["rule", "threshold_flop", "probability_above", "system"],
             descending=[False, False, True, False],
         )
-        if output_format is OutputFormat.csv:
-            sys.stdout.write(write_safe_csv(rows))
-        elif output_format is OutputFormat.json:
-            print_json(rows.to_dicts())
-        else:
-            _print_table(rows, min_probability)
+        print_frame(rows, output_format, lambda: _print_table(rows, min_probability))
 
 
 def _print_table(rows, min_probability: float) -> None:  # noqa: ANN001 (a polars frame)

@@ -477,3 +477,20 @@ def test_a_broken_project_file_is_one_line(tmp_path, monkeypatch):
         f"Error: {tmp_path / 'flopsheet.toml'}: unknown key 'input' "
         "(expected: inputs, output_dir, columns, priors)"
     )
+
+
+def test_query_prints_ndjson_and_markdown(published):
+    out, _ = published
+    sql = "SELECT 'a|b' AS text, ['x', 'y'] AS items, 2 AS n UNION ALL SELECT 'c', [], 3"
+    ndjson = runner.invoke(app, ["query", sql, "-o", str(out), "--format", "ndjson"]).stdout
+    assert [json.loads(line) for line in ndjson.splitlines()] == [
+        {"text": "a|b", "items": ["x", "y"], "n": 2}, {"text": "c", "items": [], "n": 3},
+    ]  # fmt: skip
+    markdown = runner.invoke(app, ["query", sql, "-o", str(out), "--format", "markdown"]).stdout
+    assert markdown.splitlines() == [
+        "| text | items | n |", "|---|---|---|", "| a\\|b | x; y | 2 |", "| c |  | 3 |",
+    ]  # fmt: skip
+    thresholds = runner.invoke(app, ["thresholds", "-o", str(out), "--format", "ndjson"])
+    assert thresholds.exit_code == 0 and all(
+        json.loads(line) for line in thresholds.stdout.splitlines()
+    )
