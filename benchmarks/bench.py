@@ -11,11 +11,13 @@ flopsheet is the faster.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -85,12 +87,31 @@ def _timed(command: list[str]) -> tuple[float, float, str]:
     """(seconds, peak resident MiB, stdout) of one child process."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout = process.stdout.read()
+    # Both pipes are drained together, so that a child writing much to either never blocks;
+    # the child is reaped by os.wait4, for its peak memory, only once they close.
+    stdout, stderr = (stream.read() for stream in _drained(process))
     _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {stderr.decode()}")
     return seconds, usage.ru_maxrss / 1024, stdout.decode()
+
+
+def _drained(process: subprocess.Popen) -> tuple[io.BytesIO, io.BytesIO]:
+    """The child's stdout and stderr, each read to its end by a thread of its own."""
+    buffers = (io.BytesIO(), io.BytesIO())
+    readers = [
+        threading.Thread(target=lambda s=stream, b=buffer: b.write(s.read()))
+        for stream, buffer in zip((process.stdout, process.stderr), buffers, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    for buffer in buffers:
+        buffer.seek(0)
+    return buffers
 
 
 def flopsheet(csv_path: Path, output_dir: Path) -> tuple[float, float, dict[str, float]]:

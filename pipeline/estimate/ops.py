@@ -69,7 +69,7 @@ def _transformer_counts(frame: pl.LazyFrame, transformers: bool) -> pl.LazyFrame
 def _token_basis(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """What passes through the model: `_token_data` where the dataset is counted in tokens
     (`_tokens_assumed` where a blank unit is taken for tokens), `_tokens_per_epoch` with words
-    converted, `epochs_used` (1 where not reported), `_ops_parameters` the parameters each
+    converted (or the training tokens, epochs included), `_ops_parameters` the parameters each
     token passes through (`_share_assumed` where a share of a mixture of experts' total was
     assumed active) and `_too_few_tokens` where 6ND over one epoch would be far too low."""
     dataset, unit = pl.col("dataset_size"), pl.col("dataset_unit")
@@ -96,20 +96,18 @@ def _token_basis(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     frame = frame.with_columns(
         (unit_is_tokens | tokens_assumed | tokens_given).alias("_token_data"),
         tokens_assumed.alias("_tokens_assumed"),
-        tokens_given.alias("_tokens_given"),
+        tokens_given.alias("_tokens_in_sheet"),
         share_assumed.alias("_share_assumed"),
         pl.when(tokens_given)
         .then(given_tokens)
         .otherwise(dataset_tokens)
         .alias("_tokens_per_epoch"),
         # What the dataset and epochs give, to set against the training tokens.
-        pl.when(tokens_given & dataset.is_not_null() & (unit_is_tokens | unit.is_null()))
+        pl.when(
+            tokens_given & dataset.is_not_null() & (unit_is_tokens | (unit.is_null() & language))
+        )
         .then(dataset_tokens * pl.col("epochs").fill_null(1.0))
         .alias("_dataset_tokens"),
-        pl.when(tokens_given)
-        .then(1.0)
-        .otherwise(pl.col("epochs").fill_null(1.0))
-        .alias("epochs_used"),
         pl.coalesce(
             "active_parameters",
             pl.when(share_assumed).then(pl.col("parameters") * settings.moe_active_share),
@@ -134,10 +132,11 @@ def _rule(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`ops_rule`, the first rule the row's inputs allow: a forward pass per example, an
     architecture counted, connections, 6ND. `_rule_kind` tells an architecture's layer list
     ("layers") from its transformer shape ("transformer"); `_reads_tokens` where the rule read
-    the dataset size as tokens."""
+    the dataset size as tokens, `_tokens_given` where it read the training tokens instead, and
+    `epochs_used` (1 where not reported, and where the training tokens hold them)."""
     dataset, token_data = pl.col("dataset_size"), pl.col("_token_data")
     enough_tokens = ~pl.col("_too_few_tokens")
-    tokens = dataset.is_not_null() | pl.col("_tokens_given")
+    tokens = dataset.is_not_null() | pl.col("_tokens_in_sheet")
     # A counted architecture: a transformer's shape over tokens, or a layer list's forward
     # pass over examples (a token dataset is cut into sequences of the list's input length).
     kind = (
@@ -155,9 +154,18 @@ def _rule(frame: pl.LazyFrame) -> pl.LazyFrame:
     frame = frame.with_columns(kind.alias("_rule_kind"))
     kind = pl.col("_rule_kind")
     over_sequences = (kind == "layers") & pl.col("_layers_sequence_length").is_not_null()
+    reads_tokens = (kind.is_in(["6ND", "transformer"]) | over_sequences) & token_data
+    # Training tokens stand for the dataset and its epochs where the rule reads tokens; a rule
+    # over examples reads the dataset and its epochs as given.
+    tokens_used = reads_tokens & pl.col("_tokens_in_sheet")
     return frame.with_columns(
         kind.replace({"layers": "architecture", "transformer": "architecture"}).alias("ops_rule"),
-        ((kind.is_in(["6ND", "transformer"]) | over_sequences) & token_data).alias("_reads_tokens"),
+        reads_tokens.alias("_reads_tokens"),
+        tokens_used.alias("_tokens_given"),
+        pl.when(tokens_used)
+        .then(1.0)
+        .otherwise(pl.col("epochs").fill_null(1.0))
+        .alias("epochs_used"),
     )
 
 

@@ -133,7 +133,9 @@ def flags_and_notes(frame: pl.LazyFrame, settings: Settings, transformers: bool)
     given, from_dataset = pl.col("training_tokens"), pl.col("_dataset_tokens")
     apart = (given / from_dataset).log().abs() > math.log(settings.training_tokens_factor)
     # Without epochs, more tokens than the dataset holds are further epochs, not a conflict.
-    conflict = apart & (pl.col("epochs").is_not_null() | (given < from_dataset))
+    conflict = (
+        apart & pl.col("_tokens_given") & (pl.col("epochs").is_not_null() | (given < from_dataset))
+    )
     moe_phrase = pl.col("mixture_of_experts_phrase")
     flagged = {
         "epochs_assumed": (applies & epochs_missing, pl.lit("epochs not reported: 1 assumed")),

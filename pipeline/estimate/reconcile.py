@@ -194,8 +194,9 @@ def inconsistency_note() -> pl.Expr:
         "total instead of active parameters (mixture of experts)": (
             ops_high & six_nd & pl.col("active_parameters").is_null()
         ),
-        "epochs not reported": ~ops_high & pl.col("epochs").is_null(),
-        "dataset units": (
+        "epochs not reported": ~ops_high & pl.col("epochs").is_null() & ~pl.col("_tokens_given"),
+        "dataset units": ~pl.col("_tokens_given")
+        & (
             pl.col("dataset_unit").is_null()
             | (pl.col("dataset_unit") == "words")
             | pl.col("dataset_unit_phrase").is_not_null()

@@ -37,8 +37,7 @@ HEADER_ALIASES: dict[str, str] = {
     "tokens": "training_tokens", "training tokens": "training_tokens",
     "tokens seen": "training_tokens", "total training tokens": "training_tokens",
     # a Hugging Face config.json, by path or inline, is read as a layer file is
-    "hf_config": "architecture_file", "config": "architecture_file",
-    "config.json": "architecture_file",
+    "hf_config": "architecture_file", "config.json": "architecture_file",
     **CONFIG_KEY_COLUMNS,
 }  # fmt: skip
 _CANONICAL_BY_KEY = {
@@ -89,6 +88,8 @@ def canonical_names(
     renames: dict[str, str] = {}
     claimed: dict[str, tuple[str, str]] = {}  # column -> (first header of it, as read)
     for header in headers:
+        if COALESCE_MARK in header:  # a Parquet file's column names may hold any character
+            raise InputFileError(path, f"column name {header!r} holds a NUL character")
         # polars names a repeated header "x_duplicated_0"; it is the same column twice.
         original = re.sub(r"_duplicated_\d+$", "", header)
         target = by_key.get(header_key(original)) or original.strip()
@@ -97,7 +98,9 @@ def canonical_names(
             renames[header] = target
             continue
         first, first_header = claimed[target]
-        if header_key(first) not in ranks or header_key(original) not in ranks:
+        # Only different headers the map names are coalesced: one header twice is an error.
+        mapped = header_key(first) in ranks and header_key(original) in ranks
+        if not mapped or header_key(first) == header_key(original):
             raise InputFileError(
                 path,
                 f"columns {first!r} and {original!r} both mean {target!r}; "

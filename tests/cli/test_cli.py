@@ -494,3 +494,20 @@ def test_query_prints_ndjson_and_markdown(published):
     assert thresholds.exit_code == 0 and all(
         json.loads(line) for line in thresholds.stdout.splitlines()
     )
+
+
+def test_a_mapped_header_given_twice_or_a_name_with_nul_is_one_line(tmp_path):
+    twice = tmp_path / "twice.csv"
+    twice.write_text("system,Params,Params\nA,1,2\n")
+    column_map = tmp_path / "map.toml"
+    column_map.write_text('[columns]\n"Params" = "parameters"\n')
+    result = runner.invoke(app, ["validate", str(twice), "--columns", str(column_map)])
+    assert result.exit_code == 2 and "both mean 'parameters'" in result.stderr
+    nul = tmp_path / "nul.parquet"
+    pl.DataFrame({"system": ["A"], "parameters\x007": ["1"]}).write_parquet(nul)
+    result = runner.invoke(app, ["validate", str(nul)])
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == f"Error: {nul}: column name 'parameters\\x007' holds a NUL character"
+    )

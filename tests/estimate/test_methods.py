@@ -512,3 +512,20 @@ def test_a_context_window_given_as_the_sequence_length_is_flagged(seq_len, flagg
     assert ("context_window_as_sequence" in row["flags"]) == flagged
     if flagged:
         assert "seq_len 131072 may be the context window" in row["notes"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        # a rule over examples reads the dataset and its epochs, whatever tokens are given
+        ({"connections": "6e7", "dataset_size": "1.2e6", "dataset_unit": "images",
+          "epochs": "90"}, 6 * 6e7 * 1.2e6 * 90),
+        ({"forward_flop_per_example": "1e9", "dataset_size": "1e6", "epochs": "10"},
+         3 * 1e9 * 1e6 * 10),
+    ],
+)  # fmt: skip
+def test_training_tokens_leave_a_rule_over_examples_alone(cells, expected):
+    row = ops_row(training_tokens="5e9", **cells)
+    assert row["ops_flop"] == pytest.approx(expected)
+    assert row["epochs_used"] == float(cells["epochs"])
+    assert "training_tokens_disagree" not in row["flags"]
