@@ -80,7 +80,7 @@ def read_raw_and_columns(
         read_table_and_columns(
             path, dict(sources.columns), sources.input_format, sources.withhold, shown_as=shown
         )
-        for path, shown in zip(read_from or sources.inputs, sources.inputs, strict=True)
+        for path, shown in zip(read_from or sources.files, sources.inputs, strict=True)
     ]
     frames = [frame for frame, _ in tables]
     return pl.concat(frames, how="diagonal"), [use for _, uses in tables for use in uses]

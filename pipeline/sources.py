@@ -21,7 +21,9 @@ class Sources:
     `inputs` are the spreadsheets as the user named them: rows and errors name these files, even
     where a run reads a snapshot of them. `columns` maps the user's headers to canonical names
     (`--columns`); `input_format` is auto, canonical or epoch; `withhold` names columns dropped
-    before anything reads them (an export's own compute figures, when evaluating)."""
+    before anything reads them (an export's own compute figures, when evaluating).
+    `read_from` holds, for each input, where its bytes are when not at its name (a sheet read
+    from standard input, named `-`, is kept in a file of its own); empty: at their names."""
 
     inputs: tuple[Path, ...]
     columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -29,6 +31,12 @@ class Sources:
     hardware_table: Path = HARDWARE_TABLE
     priors: PriorsChoice = PriorsChoice()
     withhold: tuple[str, ...] = ()
+    read_from: tuple[Path, ...] = ()
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Where each input's bytes are read from."""
+        return self.read_from or self.inputs
 
     @classmethod
     def of(
@@ -63,4 +71,7 @@ class Sources:
     def sheet_folders(self) -> dict[str, Path]:
         """Each sheet's folder, by the name its rows give it (`source_file`): where the layer
         lists its rows name are looked for."""
-        return {str(path): path.resolve().parent for path in self.inputs}
+        return {
+            str(path): file.resolve().parent
+            for path, file in zip(self.inputs, self.files, strict=True)
+        }

@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -67,7 +68,11 @@ _SEED_TEXT = " / ".join(
 )
 
 InputsArgument = Annotated[
-    list[Path], typer.Argument(help="Spreadsheets: .csv, .xlsx or .parquet.", show_default=False)
+    list[Path],
+    typer.Argument(
+        help="Spreadsheets: .csv, .xlsx or .parquet; - reads one from standard input.",
+        show_default=False,
+    ),
 ]
 ColumnsOption = Annotated[
     Path | None,
@@ -131,7 +136,43 @@ def sources(
     from pipeline.sources import Sources
 
     column_map = load_column_map(columns) if columns else None
-    return Sources.of(inputs, column_map, input_format.value, hardware_table, priors)
+    run_sources = Sources.of(inputs, column_map, input_format.value, hardware_table, priors)
+    if STDIN not in run_sources.inputs:
+        return run_sources
+    files = tuple(_stdin_sheet() if path == STDIN else path for path in run_sources.inputs)
+    return replace(run_sources, read_from=files)
+
+
+# `-` names a sheet read from standard input; its rows and messages name it `-`.
+STDIN = Path("-")
+# The file formats a sheet on standard input may have, by the bytes it starts with.
+STDIN_MAGIC = {b"PK\x03\x04": ".xlsx", b"PAR1": ".parquet"}
+
+
+def _stdin_sheet() -> Path:
+    """Standard input, copied into a private folder removed when the process ends, named by
+    what it holds (an .xlsx or Parquet file by its first bytes, CSV otherwise)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from pipeline.errors import InputFileError
+    from pipeline.read.small_files import MAX_SHEET_BYTES
+
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputFileError(STDIN, "reads a sheet from standard input, which is a terminal: "
+                             "pipe or redirect a file into it")  # fmt: skip
+    folder = Path(tempfile.mkdtemp(prefix="flopsheet-stdin-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    source = getattr(sys.stdin, "buffer", None) or sys.stdin
+    data = source.read(MAX_SHEET_BYTES + 1)
+    data = data.encode() if isinstance(data, str) else data
+    if len(data) > MAX_SHEET_BYTES:
+        raise InputFileError(STDIN, f"is more than a sheet can be ({MAX_SHEET_BYTES:,} bytes)")
+    suffix = next((s for magic, s in STDIN_MAGIC.items() if data.startswith(magic)), ".csv")
+    sheet = folder / f"stdin{suffix}"
+    sheet.write_bytes(data)
+    return sheet
 
 
 @contextmanager

@@ -135,8 +135,8 @@ class Snapshot:
         (run_dir / INPUTS_DIR).mkdir()
         snapshot = cls(run_dir, [], None, None)  # type: ignore[arg-type]
         snapshot.sheets = [
-            snapshot._copy(path, copy_name(index, path), "file", MAX_SHEET_BYTES)
-            for index, path in enumerate(sources.inputs)
+            snapshot._copy(file, copy_name(index, file), "file", MAX_SHEET_BYTES, shown=path)
+            for index, (path, file) in enumerate(zip(sources.inputs, sources.files, strict=True))
         ]
         snapshot.hardware = snapshot._copy(sources.hardware_table, HARDWARE_COPY, "hardware table")
         if not sources.priors.is_seed:
@@ -145,11 +145,12 @@ class Snapshot:
 
     def _copy(
         self, original: Path, name: str, what: str, max_bytes: int = MAX_TABLE_BYTES,
-        stay_inside: Path | None = None,
+        stay_inside: Path | None = None, shown: Path | None = None,
     ) -> Copy:  # fmt: skip
+        """A copy of `original`, recorded by the name `shown` (default: `original`)."""
         relative = Path(INPUTS_DIR) / name
         sha256 = _copy_hashed(original, self.run_dir / relative, what, max_bytes, stay_inside)
-        return Copy(original, relative, sha256)
+        return Copy(shown or original, relative, sha256)
 
     def path(self, item: Copy) -> Path:
         return self.run_dir / item.relative

@@ -511,3 +511,24 @@ def test_a_mapped_header_given_twice_or_a_name_with_nul_is_one_line(tmp_path):
         result.stderr.strip()
         == f"Error: {nul}: column name 'parameters\\x007' holds a NUL character"
     )
+
+
+def test_a_sheet_read_from_standard_input_is_named_dash(tmp_path):
+    csv_text = "system,parameters,dataset_size,dataset_unit,epochs\nA,7B,1T,tokens,1\nB,lots,,,\n"
+    runs = []
+    for folder in ("one", "two"):
+        result = runner.invoke(app, ["estimate", "-", "-o", str(tmp_path / folder)], input=csv_text)
+        assert result.exit_code == 0, result.output
+        runs.append((tmp_path / folder / "estimates.parquet").read_bytes())
+    assert runs[0] == runs[1]  # the same bytes in, the same outputs: no temporary name leaks
+    estimates = pl.read_parquet(tmp_path / "one" / "estimates.parquet")
+    assert estimates["source_file"].to_list() == ["-"]
+    rejects = pl.read_csv(tmp_path / "one" / "rejects.csv")
+    assert rejects["source_file"].to_list() == ["'-"]  # a CSV cell starting "-" gets its quote
+    # a Parquet file on standard input is known by its first bytes
+    parquet = tmp_path / "sheet.parquet"
+    pl.DataFrame({"system": ["P"], "parameters": ["1B"]}).write_parquet(parquet)
+    result = runner.invoke(app, ["validate", "-", "--json"], input=parquet.read_bytes())
+    assert result.exit_code == 0 and json.loads(result.stdout)["rows_read"] == 1
+    empty = runner.invoke(app, ["validate", "-"], input="")
+    assert empty.exit_code == 2 and empty.stderr.startswith("Error: -: ")
