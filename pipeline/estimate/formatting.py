@@ -31,6 +31,21 @@ def sci(value: pl.Expr) -> pl.Expr:
     )
 
 
+def as_given(value: pl.Expr) -> pl.Expr:
+    """1.75e11 style with every digit the figure has (175B is 1.75e11, 6,053,381,344 is
+    6.053381344e9, 3e11 is 3.0e11): for figures a user gave, which a sentence repeats as given.
+    Positive values only."""
+    exponent = value.abs().log10().floor()
+    # Rounded to 12 decimals: what division by a power of ten adds in the last bits goes.
+    mantissa = (value / pl.lit(10.0).pow(exponent)).round(12)
+    carry = mantissa >= 10
+    exponent = pl.when(carry).then(exponent + 1).otherwise(exponent)
+    mantissa = pl.when(carry).then((mantissa / 10).round(12)).otherwise(mantissa)
+    return pl.concat_str(
+        [mantissa.cast(pl.String), pl.lit("e"), exponent.cast(pl.Int64, strict=False)]
+    )
+
+
 def fixed(value: pl.Expr, places: int = 2) -> pl.Expr:
     """0.30 style: exactly `places` decimals."""
     return _fixed((value * 10**places).round().cast(pl.Int64, strict=False), places)

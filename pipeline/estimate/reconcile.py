@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.estimate.annotate import add_flags, add_notes, by_partition
-from pipeline.estimate.formatting import duration, fixed, sci, short
+from pipeline.estimate.formatting import as_given, duration, fixed, sci, short
 from pipeline.estimate.uncertainty import MIN_WEIGHT_SIGMA, Z90, interval, rounding_sigma
 from pipeline.settings import Settings
 
@@ -226,7 +226,7 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
     # Training tokens given are the data seen, in tokens, epochs included.
     given = pl.col("_tokens_given")
     seen = pl.when(given).then(pl.col("training_tokens")).otherwise(pl.col("dataset_size"))
-    trained_on = pl.concat_str([pl.lit(", was trained on "), sci(seen)])
+    trained_on = pl.concat_str([pl.lit(", was trained on "), as_given(seen)])
     unit = (
         pl.when(given)
         .then(pl.lit("tokens"))
@@ -248,12 +248,12 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
     return (
         pl.when(rule == "forward_flop")
         .then(pl.concat_str([
-            pl.lit("Our model uses "), sci(pl.col("forward_flop_per_example")),
+            pl.lit("Our model uses "), as_given(pl.col("forward_flop_per_example")),
             pl.lit(" FLOP on each forward pass"), trained_on, pl.lit(" datapoints"), ending,
         ]))
         .when(rule == "connections")
         .then(pl.concat_str([
-            pl.lit("Our model has "), sci(pl.col("connections")), pl.lit(" connections"),
+            pl.lit("Our model has "), as_given(pl.col("connections")), pl.lit(" connections"),
             trained_on, pl.lit(" datapoints"), ending,
         ]))
         .when(rule == "architecture")
@@ -263,7 +263,7 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
         ]))
         .when(rule == "6ND")
         .then(pl.concat_str([
-            pl.lit("Our model has "), sci(pl.col("_ops_parameters")), active,
+            pl.lit("Our model has "), as_given(pl.col("_ops_parameters")), active,
             pl.lit(" parameters"), trained_on, pl.lit(" "), unit, ending,
         ]))
     )  # fmt: skip
@@ -278,7 +278,7 @@ def hardware_sentence(total: pl.Expr) -> pl.Expr:
     return (
         pl.when(pl.col("chip_hours").is_not_null())
         .then(pl.concat_str([
-            pl.lit("Our model was trained for "), sci(pl.col("chip_hours")),
+            pl.lit("Our model was trained for "), as_given(pl.col("chip_hours")),
             pl.lit(" chip-hours on "), chip, ending,
         ]))
         .otherwise(pl.concat_str([
@@ -291,7 +291,8 @@ def hardware_sentence(total: pl.Expr) -> pl.Expr:
 def summary_sentences() -> dict[str, pl.Expr]:
     """The calculator sentence of the method(s) behind the estimate, by `estimate_source`. A
     method's own figure is the estimate when it stands alone, so each sentence is built once,
-    from that figure."""
+    from that figure. The figures the row gave are written with all their digits, as Epoch's
+    calculators repeat them; the result to two significant figures."""
     estimate = pl.col("estimate_flop")
     ops = ops_sentence(pl.col("ops_flop"))
     hardware = hardware_sentence(pl.col("hardware_flop"))

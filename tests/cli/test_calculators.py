@@ -188,3 +188,14 @@ def test_ops_calculator_counts_a_shape_from_its_options():
 def test_the_long_figure_is_the_whole_number_of_the_shortest_float():
     result = calc("ops", "--parameters", "175B", "--tokens", "300B", "--epochs", "1")
     assert "3.15e+23 FLOP  (315,000,000,000,000,000,000,000)" in result.stdout
+
+
+def test_the_sentence_keeps_the_figures_as_given():
+    data = json.loads(calc("ops", "--parameters", "175B", "--tokens", "300B", "--json").stdout)
+    assert data["sentence"].startswith(
+        "Our model has 1.75e11 parameters, was trained on 3.0e11 tokens and used 3.2e23 FLOP"
+    )
+    data = json.loads(
+        calc("hardware", "--hardware", "A100", "--chip-hours", "82,432", "--json").stdout
+    )
+    assert data["sentence"].startswith("Our model was trained for 8.2432e4 chip-hours on ")
