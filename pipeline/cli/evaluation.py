@@ -34,7 +34,11 @@ def evaluate(
     report: Annotated[
         Path,
         typer.Option(
-            "--report", parser=named_path, help="Folder for evaluation.md and evaluation.parquet."
+            "--report",
+            "--output-dir",
+            "-o",
+            parser=named_path,
+            help="Folder for evaluation.md and evaluation.parquet.",
         ),
     ] = DEFAULT_OUTPUT_DIR / "evaluation",
     priors: PriorsOption = DEFAULT_PRIORS,

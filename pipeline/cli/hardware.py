@@ -11,9 +11,12 @@ from rich.text import Text
 from pipeline.cli.common import (
     HardwareTableOption,
     JsonOption,
+    OutputFormat,
+    OutputFormatOption,
     cells,
     flops,
     out,
+    print_frame,
     print_json,
     user_errors,
 )
@@ -34,6 +37,7 @@ def hardware_list(
     search: Annotated[
         str | None, typer.Option(help="Only chips whose name or alias contains this text.")
     ] = None,
+    output_format: OutputFormatOption = OutputFormat.table,
     as_json: JsonOption = False,
     hardware_table: HardwareTableOption = HARDWARE_TABLE,
 ) -> None:
@@ -49,20 +53,23 @@ def hardware_list(
         table_frame = load_hardware(hardware_table)
         if search:
             table_frame = search_hardware(table_frame, search)
-        if as_json:
-            print_json(table_frame.to_dicts())
-            return
-        table = Table(title=f"Hardware ({table_frame.height} chips, dense FLOP/s per chip)")
-        for label in LIST_COLUMNS.values():
-            table.add_column(
-                label, justify="left" if label in ("name", "type", "released") else "right"
-            )
-        for row in table_frame.select(list(LIST_COLUMNS)).iter_rows(named=True):
-            table.add_row(
-                *cells((row["name"], row["type"], row["release_date"])),
-                *(flops(row[c]) for c in list(LIST_COLUMNS)[3:]),
-            )  # fmt: skip
-        out.print(table)
+        fmt = OutputFormat.json if as_json else output_format
+        print_frame(table_frame, fmt, lambda: out.print(_chips_table(table_frame)))
+
+
+def _chips_table(table_frame) -> Table:  # noqa: ANN001 (a polars frame)
+    """The terminal's table of chips: their peaks as a person reads them."""
+    table = Table(title=f"Hardware ({table_frame.height} chips, dense FLOP/s per chip)")
+    for label in LIST_COLUMNS.values():
+        table.add_column(
+            label, justify="left" if label in ("name", "type", "released") else "right"
+        )
+    for row in table_frame.select(list(LIST_COLUMNS)).iter_rows(named=True):
+        table.add_row(
+            *cells((row["name"], row["type"], row["release_date"])),
+            *(flops(row[c]) for c in list(LIST_COLUMNS)[3:]),
+        )  # fmt: skip
+    return table
 
 
 def hardware_show(

@@ -532,3 +532,12 @@ def test_a_sheet_read_from_standard_input_is_named_dash(tmp_path):
     assert result.exit_code == 0 and json.loads(result.stdout)["rows_read"] == 1
     empty = runner.invoke(app, ["validate", "-"], input="")
     assert empty.exit_code == 2 and empty.stderr.startswith("Error: -: ")
+
+
+@pytest.mark.parametrize("output_format", ["csv", "ndjson", "markdown"])
+def test_hardware_list_prints_every_format(output_format):
+    result = runner.invoke(app, ["hardware", "list", "--search", "a100", "-f", output_format])
+    assert result.exit_code == 0, result.output
+    assert "NVIDIA A100 SXM4 40 GB" in result.stdout
+    if output_format == "ndjson":
+        assert all(json.loads(line)["name"] for line in result.stdout.splitlines())

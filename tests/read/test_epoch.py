@@ -221,11 +221,12 @@ def test_an_epoch_figure_of_zero_or_less_is_no_figure_to_compare_with(tmp_path):
     assert summary["estimated_within_2x"] == 1.0
 
 
-def test_evaluate_report_into_a_file_is_one_line(tmp_path):
+@pytest.mark.parametrize("option", ["--report", "--output-dir", "-o"])
+def test_evaluate_report_into_a_file_is_one_line(tmp_path, option):
     taken = tmp_path / "taken"
     taken.write_text("")
     export = EPOCH_DIR / "notable_ai_models_2025-03.csv"
-    result = runner.invoke(app, ["evaluate", str(export), "--report", str(taken)])
+    result = runner.invoke(app, ["evaluate", str(export), option, str(taken)])
     assert result.exit_code == 2
     assert result.stderr == f"Error: {taken}: exists and is not a folder\n"
 
