@@ -71,7 +71,6 @@ class Sources:
     def sheet_folders(self) -> dict[str, Path]:
         """Each sheet's folder, by the name its rows give it (`source_file`): where the layer
         lists its rows name are looked for."""
-        return {
-            str(path): file.resolve().parent
-            for path, file in zip(self.inputs, self.files, strict=True)
-        }
+        # A sheet on standard input (`-`) is looked beside in the working folder, never in
+        # the private folder its bytes are kept in.
+        return {str(path): path.resolve().parent for path in self.inputs}

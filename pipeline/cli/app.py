@@ -62,14 +62,15 @@ def main(
 ) -> None:
     """flopsheet: estimate the training compute of ML systems from a spreadsheet of papers.
 
-    A flopsheet.toml in the working folder sets estimate's, refresh's and evaluate's inputs,
-    output folder, column map and priors (docs/input.md)."""
+    A flopsheet.toml in the working folder sets estimate's and refresh's inputs, output folder,
+    column map and priors, and evaluate's priors (docs/input.md)."""
     from pathlib import Path
 
-    from pipeline.cli.project import project_defaults
+    from pipeline.cli.project import COMMANDS, project_defaults
 
-    with user_errors():
-        ctx.default_map = project_defaults(Path.cwd())
+    if ctx.invoked_subcommand in COMMANDS and "--help" not in sys.argv[1:]:
+        with user_errors():
+            ctx.default_map = project_defaults(Path.cwd())
 
 
 # Click's UsageError (unknown option, missing argument, bad choice), reached through the one

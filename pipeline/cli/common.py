@@ -139,6 +139,10 @@ def sources(
     run_sources = Sources.of(inputs, column_map, input_format.value, hardware_table, priors)
     if STDIN not in run_sources.inputs:
         return run_sources
+    if run_sources.inputs.count(STDIN) > 1:
+        from pipeline.errors import InputFileError
+
+        raise InputFileError(STDIN, "standard input can be read once: give - one time")
     files = tuple(_stdin_sheet() if path == STDIN else path for path in run_sources.inputs)
     return replace(run_sources, read_from=files)
 

@@ -20,6 +20,7 @@ from pipeline.cli.common import (
     named_path,
     out,
     print_json,
+    sources,
     user_errors,
 )
 from pipeline.defaults import DEFAULT_MIN_OBSERVATIONS
@@ -106,8 +107,10 @@ def calibrate(
     with user_errors():
         from pipeline.calibrate import calibrate as run_calibration
 
+        # `-` (standard input) is read through the same sources as estimate's.
+        files = list(sources(inputs, None, input_format).files)
         calibration = run_calibration(
-            inputs, hardware_table, min_observations=min_observations,
+            files, hardware_table, min_observations=min_observations,
             input_format=input_format.value,
         )  # fmt: skip
         text = calibration.toml()

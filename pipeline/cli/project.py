@@ -7,7 +7,7 @@ working folder so that `estimate`, `refresh` and `evaluate` need no repeated fla
     columns = "headers.toml"
     priors = "seed"
 
-Paths are relative to the file's folder. The file only sets defaults: an option or argument
+Paths are as written, relative to the working folder, where the file is. The file only sets defaults: an option or argument
 given on the command line wins.
 """
 
@@ -51,13 +51,10 @@ def project_defaults(folder: Path) -> dict[str, dict[str, object]] | None:
 
 
 def _value(path: Path, key: str, value: object) -> object:
-    folder = path.parent
     if key == "inputs":
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise InputFileError(path, f'{key} must be a list of file names, such as ["a.csv"]')
-        return [str(folder / v) for v in value]
+        return list(value)
     if not isinstance(value, str) or not value:
         raise InputFileError(path, f'{key} must be a text value, such as "out"')
-    if key == "priors" and value == "seed":
-        return value
-    return str(folder / value)
+    return value

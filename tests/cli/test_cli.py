@@ -1,6 +1,7 @@
 """The command line through typer's CliRunner: outputs, exit codes, one-line errors."""
 
 import json
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -461,7 +462,10 @@ def test_a_project_file_sets_inputs_output_folder_column_map_and_priors(tmp_path
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["rows_estimated"] == 1
-    assert summary["outputs"]["parquet"] == str(tmp_path / "out" / "estimates.parquet")
+    assert summary["outputs"]["parquet"] == str(Path("out") / "estimates.parquet")
+    # paths stay as written: the outputs do not depend on where the project folder is
+    parquet = pl.read_parquet(tmp_path / "out" / "estimates.parquet")
+    assert parquet["source_file"].to_list() == ["papers.csv"]
     assert json.loads(runner.invoke(app, ["refresh", "--json"]).stdout)["status"] == "skipped"
     # what the command line gives wins over the file
     elsewhere = runner.invoke(app, ["estimate", "-o", str(tmp_path / "other"), "--json"])
@@ -530,6 +534,8 @@ def test_a_sheet_read_from_standard_input_is_named_dash(tmp_path):
     pl.DataFrame({"system": ["P"], "parameters": ["1B"]}).write_parquet(parquet)
     result = runner.invoke(app, ["validate", "-", "--json"], input=parquet.read_bytes())
     assert result.exit_code == 0 and json.loads(result.stdout)["rows_read"] == 1
+    twice = runner.invoke(app, ["validate", "-", "-"], input=csv_text)
+    assert twice.exit_code == 2 and "standard input can be read once" in twice.stderr
     empty = runner.invoke(app, ["validate", "-"], input="")
     assert empty.exit_code == 2 and empty.stderr.startswith("Error: -: ")
 
@@ -541,3 +547,17 @@ def test_hardware_list_prints_every_format(output_format):
     assert "NVIDIA A100 SXM4 40 GB" in result.stdout
     if output_format == "ndjson":
         assert all(json.loads(line)["name"] for line in result.stdout.splitlines())
+
+
+def test_a_sheet_on_standard_input_finds_layer_lists_in_the_working_folder(tmp_path, monkeypatch):
+    layers = REPO / "tests" / "data" / "architectures"
+    listed = layers / "tiny_convnet.json"
+    (tmp_path / listed.name).write_bytes(listed.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    sheet = f"system,architecture_file,dataset_size,epochs\nA,{listed.name},1e6,1\n"
+    by_file = tmp_path / "sheet.csv"
+    by_file.write_text(sheet)
+    piped = runner.invoke(app, ["validate", "-", "--json"], input=sheet)
+    named = runner.invoke(app, ["validate", str(by_file.name), "--json"])
+    assert json.loads(named.stdout)["rows_rejected"] == 0
+    assert json.loads(piped.stdout)["rows_rejected"] == 0, piped.stdout
