@@ -33,28 +33,17 @@ Its methods return `pl.Expr`, evaluated row by row over the whole frame:
 - `forward_flop_per_token()`: their sum.
 - `parameters()`: dict with `total`, `active`, `embedding` (input embedding plus output
   matrix, once if tied) and `non_embedding` parameter counts.
-- `note()`: text for the `notes` column, e.g. "architecture: 1.7e11 params (1.7e11
-  active); forward FLOP/token = attention 2.1e9 + context 4.0e8 + mlp 4.2e9 + logits
-  6.0e8 = 7.1e9 (causal: context halved)".
+- `note_text(figures)`: text for the `notes` column, e.g. "architecture: 1.7e11 params
+  (1.7e11 active); forward FLOP/token = attention 2.1e9 + ... = 7.1e9 (causal: context
+  halved)", from the `note_figures()` a frame has staged as columns (`note()` for a few rows).
 
-`transformer_forward_flop_per_token(...)` and `transformer_parameters(...)` are the same as
-one-call functions. `training_flop(forward, amount, backward_forward_ratio)` is
-`(1 + ratio) x forward x amount`.
+`transformer_forward_flop_per_token(...)` and `transformer_parameters(...)` are one-call forms;
+`training_flop(forward, amount, backward_forward_ratio)` is `(1 + ratio) x forward x amount`.
 
-How method 1 uses them (`ops_method`, in `pipeline.estimate`): where
-`Transformer().described()` holds and the dataset is in tokens, `ops_rule = "architecture"` and
-    ops_flop = (1 + settings.backward_forward_ratio) x forward_flop_per_token x tokens x epochs
-with tokens counted as for 6ND (words converted, epochs defaulted to 1), noted with
-`Transformer().note()` and `assumptions()`. `parameters()["active"]` stands in for the
-parameters per token where the sheet gives none; a row counted from its shape whose
-`parameters` are further than `shape_parameters_factor` from `parameters()["total"]` is
-flagged `parameters_disagree_with_shape`.
-
-Other networks: layer lists (`pipeline.architecture.layers` and `.files`)
--------------------------------------------------------------------------
-A JSON layer list per system, named by the `architecture_file` column (a path, a shipped
-name or inline JSON), is counted layer by layer; that column may also name a Hugging Face
-`config.json`, which fills the row's blank columns above. See `pipeline.architecture.files`.
+Method 1 counts a described row as (1 + backward/forward) x forward FLOP per token x tokens
+(`pipeline.estimate.ops`, docs/architecture-counting.md). Other networks are JSON layer lists
+(`pipeline.architecture.layers` and `.files`); `architecture_file` may also name a Hugging Face
+config.json, which fills the row's blank columns above.
 
 Conventions (also in docs/architecture-counting.md)
 ---------------------------------------------------
@@ -346,10 +335,8 @@ class Transformer:
         }
 
     def note_figures(self) -> dict[str, pl.Expr]:
-        """The numbers `note_text` writes: each forward part, total and active parameters, the
-        forward count. Formatting a number reads it several times, so a frame computes these
-        once, as columns, and writes the note from the columns: built from the expressions
-        themselves, the note's expression would be hundreds of times their size."""
+        """The numbers `note_text` writes, for a frame to stage as columns: formatting reads a
+        number several times, so a note built on the counts' own expressions is huge."""
         return {
             **{f"part_{name}": value for name, value in self.forward_flop_parts().items()},
             "params_total": self.parameters()["total"],
@@ -366,16 +353,12 @@ class Transformer:
             for name, value in figures.items() if name.startswith("part_")
         ]  # fmt: skip
         sum_text = pl.concat_str(terms, separator=" + ", ignore_nulls=True)
-        if self.context == "full":
-            convention = pl.lit("full context")
-        else:
-            convention = (
-                pl.when(self.is_encoder_decoder & self.causal)
-                .then(pl.lit("encoder-decoder: decoder self-attention context halved"))
-                .when(self.causal)
-                .then(pl.lit("causal: context halved"))
-                .otherwise(pl.lit("not causal: full context"))
-            )
+        convention = pl.lit("full context") if self.context == "full" else (
+            pl.when(self.is_encoder_decoder & self.causal)
+            .then(pl.lit("encoder-decoder: decoder self-attention context halved"))
+            .when(self.causal).then(pl.lit("causal: context halved"))
+            .otherwise(pl.lit("not causal: full context"))
+        )  # fmt: skip
         return pl.when(figures["described"]).then(
             pl.concat_str([
                 pl.lit("architecture: "), sci(figures["params_total"]), pl.lit(" params ("),
