@@ -145,20 +145,16 @@ OPS_OPTION_NAMES = {
     "epochs": "--epochs",
     "training_tokens": "--training-tokens",
     "architecture_file": "--config",
-    "n_layers": "--layers",
-    "d_model": "--d-model",
-    "n_heads": "--heads",
-    "n_kv_heads": "--kv-heads",
-    "d_ff": "--d-ff",
-    "vocab_size": "--vocab",
-    "seq_len": "--seq-len",
-    "gated_mlp": "--gated",
 }
-# A transformer's shape, as `counting_operations` takes it: keyword -> canonical column.
+# A transformer's shape, as `counting_operations` takes it: keyword -> canonical column; the
+# command's option for a keyword is its name with dashes (`kv_heads`: --kv-heads).
 SHAPE_OPTIONS = {
     "layers": "n_layers", "d_model": "d_model", "heads": "n_heads", "kv_heads": "n_kv_heads",
     "d_ff": "d_ff", "vocab": "vocab_size", "seq_len": "seq_len", "gated": "gated_mlp",
 }  # fmt: skip
+OPS_OPTION_NAMES |= {
+    column: f"--{name.replace('_', '-')}" for name, column in SHAPE_OPTIONS.items()
+}
 
 HARDWARE_OPTION_NAMES = {
     "hardware": "--hardware",

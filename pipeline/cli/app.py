@@ -68,7 +68,7 @@ def main(
 
     from pipeline.cli.project import COMMANDS, project_defaults
 
-    if ctx.invoked_subcommand in COMMANDS and "--help" not in sys.argv[1:]:
+    if ctx.invoked_subcommand in COMMANDS:  # a broken file is one line for those commands only
         with user_errors():
             ctx.default_map = project_defaults(Path.cwd())
 

@@ -227,11 +227,15 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
     given = pl.col("_tokens_given")
     seen = pl.when(given).then(pl.col("training_tokens")).otherwise(pl.col("dataset_size"))
     trained_on = pl.concat_str([pl.lit(", was trained on "), as_given(seen)])
-    unit = (
-        pl.when(given)
-        .then(pl.lit("tokens"))
-        .otherwise(pl.coalesce(pl.col("dataset_unit"), pl.lit("tokens")))
-    )
+
+    def unit_or(default: str) -> pl.Expr:
+        """Tokens where the training tokens were read; else the dataset's unit or `default`."""
+        return (
+            pl.when(given)
+            .then(pl.lit("tokens"))
+            .otherwise(pl.coalesce(pl.col("dataset_unit"), pl.lit(default)))
+        )
+
     ending = pl.concat_str(
         [for_epochs, pl.lit(" and used "), sci(total), pl.lit(" FLOP during training.")]
     )
@@ -259,12 +263,12 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
         .when(rule == "architecture")
         .then(pl.concat_str([
             pl.lit("Our model, counted from its architecture"), trained_on, pl.lit(" "),
-            pl.when(given).then(pl.lit("tokens")).otherwise(pl.coalesce(pl.col("dataset_unit"), pl.lit("datapoints"))), ending,
+            unit_or("datapoints"), ending,
         ]))
         .when(rule == "6ND")
         .then(pl.concat_str([
             pl.lit("Our model has "), as_given(pl.col("_ops_parameters")), active,
-            pl.lit(" parameters"), trained_on, pl.lit(" "), unit, ending,
+            pl.lit(" parameters"), trained_on, pl.lit(" "), unit_or("tokens"), ending,
         ]))
     )  # fmt: skip
 

@@ -296,12 +296,9 @@ def compute_by_rule(estimates: pl.DataFrame) -> pl.DataFrame:
     def place(name: str, threshold: float | None) -> pl.Expr:
         return (pl.col("_order") + slots.index((name, threshold))).alias("_place")
 
-    needed = ["system", "stage", "base_model", "flags", *MODIFICATION_COLUMNS,
-              "eu_modification_threshold_flop", "eu_modification_probability",
-              *(c for name in RULES for c in (*rule_columns(name), stages_column(name)))]  # fmt: skip
+    # Lazy: the sort carries only the columns the plan reads (projection pushdown).
     estimates = (
         estimates.lazy()
-        .select(needed)
         .sort("system", maintain_order=True)
         .with_columns((pl.int_range(pl.len(), dtype=pl.Int64) * len(slots)).alias("_order"))
     )
