@@ -1,30 +1,53 @@
-"""Agreement with Epoch's own figures: estimate an export with its compute withheld, then
-compare each estimate with the figure Epoch's analysts derived.
+"""Agreement with Epoch's own figures: estimate an export with every column that holds or
+derives from its compute figure withheld, then compare each estimate with the figure Epoch's
+analysts derived.
 
 The metric is |log10(ours / Epoch's)|: 0 is exact, 0.301 is 2x, 1 is 10x.
+
+The shipped utilization priors were fitted on the shared exports, so figures measured on them
+are in sample. The out-of-sample figures (`out_of_sample_*`) come from cross-validation by
+system: the systems fall into `FOLDS` folds by their normalised name (so a system keeps its
+fold in every export), and each fold is estimated with priors calibrated on the other folds'
+observations only.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from pipeline.defaults import DEFAULT_MIN_OBSERVATIONS
 from pipeline.errors import InputFileError
-from pipeline.estimate.priors import PriorsChoice, load_priors
+from pipeline.estimate.hardware import load_hardware
+from pipeline.estimate.priors import (
+    PriorsChoice,
+    calibrate_priors,
+    load_priors,
+    seed_priors,
+    utilization_observations,
+)
 from pipeline.estimate.rules import EU_MARGIN
-from pipeline.read.epoch import COMPUTE_COLUMNS
+from pipeline.read.epoch import FIGURE_DERIVED_PATTERNS
 from pipeline.read.files import read_table
 from pipeline.read.parsing import parse_number
-from pipeline.run import read_raw, run_in_memory
+from pipeline.report.calibration import calibration_chart, coverage_table, pit_histogram
+from pipeline.report.images import chart_files
+from pipeline.run import read_raw_and_columns, run_in_memory
+from pipeline.settings import DEFAULT_SETTINGS
 from pipeline.sources import Sources
 from schemas.systems import PLAUSIBLE_FLOP
 
 EPOCH_FIGURE = "Training compute (FLOP)"
 METHOD_LABEL = "Training compute estimation method"
 FACTORS = {"within_2x": 2.0, "within_3x": 3.0, "within_10x": 10.0}
+FOLDS = 5
+# An estimate within this of Epoch's figure reproduces it: the same formula on the same cells.
+REPRODUCED = 0.005
 METHOD_INPUTS = ("parameters", "dataset_size", "hardware", "training_time_hours", "chip_hours",
                  "forward_flop_per_example", "connections")  # fmt: skip
 
@@ -35,6 +58,17 @@ class Evaluation:
     summary: dict
     breakdowns: dict[str, pl.DataFrame]
     worst: pl.DataFrame
+    coverage: pl.DataFrame  # observed coverage of the central intervals, out of sample
+    pit: pl.DataFrame  # where Epoch's figures fall in the predictive distributions
+
+
+def fold_of(system: pl.Expr, folds: int = FOLDS) -> pl.Expr:
+    """A system's fold, from its name lowercased with its spaces collapsed: the same in every
+    export that spells it so."""
+    key = system.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return key.map_elements(
+        lambda name: zlib.crc32(name.encode()) % folds, return_dtype=pl.Int64, skip_nulls=True
+    )
 
 
 def _metrics(frame: pl.DataFrame) -> pl.DataFrame:
@@ -49,11 +83,6 @@ def _metrics(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _compare(estimates: pl.DataFrame, figures: pl.DataFrame) -> pl.DataFrame:
-    label = (
-        [pl.col(METHOD_LABEL).alias("epoch_method")]
-        if METHOD_LABEL in estimates.columns
-        else [pl.lit(None, pl.String).alias("epoch_method")]
-    )
     has_inputs = pl.any_horizontal(pl.col(c).is_not_null() for c in METHOD_INPUTS)
     figure = pl.col("epoch_flop")
     # Coverage is measured on bounded intervals; a lower bound (a stage whose base compute is
@@ -62,7 +91,7 @@ def _compare(estimates: pl.DataFrame, figures: pl.DataFrame) -> pl.DataFrame:
     return estimates.select(
         "source_row", "system", "domain", "estimate_flop", "estimate_low_flop",
         "estimate_high_flop", "confidence", "estimate_source", "within_eu_margin", "flags",
-        "notes", *label, has_inputs.alias("has_method_inputs"),
+        "notes", has_inputs.alias("has_method_inputs"),
     ).join(figures, on="source_row", how="left").with_columns(
         (pl.col("estimate_flop") / figure).log10().abs().alias("log10_error"),
         pl.when(pl.col("estimate_high_flop").is_not_null() & figure.is_not_null())
@@ -77,6 +106,10 @@ def _summary(rows: pl.DataFrame) -> dict:
     with_figure = rows.filter(pl.col("epoch_flop").is_not_null())
     compared = with_figure.filter(pl.col("estimate_flop").is_not_null())
     metrics = _metrics(compared).row(0, named=True)
+    reproduced = (compared["estimate_flop"] / compared["epoch_flop"] - 1).abs() <= REPRODUCED
+    # Where flopsheet applied Epoch's formula to the same cells, agreement says little about
+    # rows where it could not: the same figures without them.
+    others = _metrics(compared.filter(~reproduced)).row(0, named=True)
     within_2x = (compared["log10_error"] <= math.log10(2)).sum()
     return {
         "rows_with_epoch_figure": with_figure.height,
@@ -95,6 +128,8 @@ def _summary(rows: pl.DataFrame) -> dict:
             ((compared["estimate_flop"] / compared["epoch_flop"] - 1).abs() <= EU_MARGIN).mean()
             or 0.0
         ),
+        "estimated_reproduced_exactly": reproduced.mean() or 0.0,
+        **{f"not_reproduced_{k}": v for k, v in others.items()},
         "lower_bounds": compared["lower_bound_holds"].is_not_null().sum(),
         "lower_bounds_holding": compared["lower_bound_holds"].sum(),
         # Rows Epoch gives no figure for but with inputs a method can use: the gap this fills.
@@ -108,39 +143,67 @@ def _summary(rows: pl.DataFrame) -> dict:
 
 
 def evaluate(
-    export: Path, priors: PriorsChoice = PriorsChoice(), compare_seed: bool = True
+    export: Path,
+    priors: PriorsChoice = PriorsChoice(),
+    compare_seed: bool = True,
+    folds: int = FOLDS,
 ) -> Evaluation:
-    """Agreement of the estimates (with `priors`) with Epoch's figures; with `compare_seed`,
-    the same measured with the seed's fixed utilizations, side by side."""
+    """Agreement of the estimates (with `priors`) with Epoch's figures, in sample and out of
+    sample (`folds`-fold cross-validation by system); with `compare_seed`, the same measured
+    with the seed's fixed utilizations, side by side."""
     # Epoch's figures, read on their own; the estimate below never sees them.
     export_rows = read_table(export, input_format="epoch")
     if "reported_compute_flop" not in export_rows.columns:
         raise InputFileError(export, f"no {EPOCH_FIGURE!r} column to compare with")
     # A figure outside the plausible range (zero, negative) is no figure to compare with.
     figure = parse_number(pl.col("reported_compute_flop"))
+    label = pl.col(METHOD_LABEL) if METHOD_LABEL in export_rows.columns else pl.lit(None, pl.String)
     figures = export_rows.select(
-        "source_row", pl.when(figure.is_between(*PLAUSIBLE_FLOP)).then(figure).alias("epoch_flop")
+        "source_row",
+        pl.when(figure.is_between(*PLAUSIBLE_FLOP)).then(figure).alias("epoch_flop"),
+        label.alias("epoch_method"),
     )
     del export_rows
-    sources = Sources.of([export], input_format="epoch", priors=priors, withhold=COMPUTE_COLUMNS)
-    raw = read_raw(sources)
+    sources = Sources.of(
+        [export], input_format="epoch", priors=priors, withhold=FIGURE_DERIVED_PATTERNS
+    )
+    raw, uses = read_raw_and_columns(sources)
+    hardware = load_hardware(sources.hardware_table)
 
-    def estimated(choice: PriorsChoice):
-        return run_in_memory(sources, raw=raw, priors=load_priors(choice))
+    def estimated(priors_frame: pl.DataFrame) -> pl.DataFrame:
+        return run_in_memory(sources, raw=raw, hardware=hardware, priors=priors_frame).estimates
 
-    result = estimated(priors)
+    result = run_in_memory(sources, raw=raw, hardware=hardware, priors=load_priors(priors))
     rows = _compare(result.estimates, figures)
+    seed = None if priors.is_seed else estimated(seed_priors())
+    held_out = (
+        rows
+        if priors.is_seed
+        else _compare(_cross_validated(seed, hardware, estimated, folds), figures)
+    )
     summary = {
         "export": str(export),
         "priors": str(priors),
         "rows": rows.height,
         "rows_rejected": result.summary["rows_rejected"],
+        "withheld_columns": [u["header"] for u in uses if u.get("withheld")],
+        "folds": folds,
         **_summary(rows),
-    }
-    if compare_seed and not priors.is_seed:
-        seed = _summary(_compare(estimated(PriorsChoice.seed()).estimates, figures))
-        summary.update({f"seed_{k}": seed[k] for k in SEED_COMPARED})
-    compared = rows.filter(
+        **{f"out_of_sample_{k}": v for k, v in _summary(held_out).items()
+           if k in OUT_OF_SAMPLE_COMPARED},
+    }  # fmt: skip
+    coverage = coverage_table(held_out)
+    summary.update(
+        {
+            f"out_of_sample_coverage_{i}": v
+            for i, v in coverage.select("interval", "observed").iter_rows()
+        }
+    )
+    if compare_seed and seed is not None:
+        seed_summary = _summary(_compare(seed, figures))
+        summary.update({f"seed_{k}": seed_summary[k] for k in SEED_COMPARED})
+    # Breakdowns and the worst rows are out of sample: what a user of a new sheet would see.
+    compared = held_out.filter(
         pl.col("epoch_flop").is_not_null() & pl.col("estimate_flop").is_not_null()
     )
     breakdowns = {
@@ -152,7 +215,43 @@ def evaluate(
         for key in ("estimate_source", "confidence", "domain", "epoch_method")
     }  # fmt: skip
     worst = compared.sort("log10_error", "system", descending=[True, False]).head(20)
-    return Evaluation(rows, summary, breakdowns, worst)
+    return Evaluation(rows, summary, breakdowns, worst, coverage, pit_histogram(held_out))
+
+
+def _cross_validated(
+    seed_estimates: pl.DataFrame,
+    hardware: pl.DataFrame,
+    estimated: Callable[[pl.DataFrame], pl.DataFrame],
+    folds: int,
+) -> pl.DataFrame:
+    """Each fold's rows as estimated with priors calibrated on the other folds alone. The
+    observations (reported and implied utilizations) do not depend on the priors, so the seed
+    run gives them once."""
+    settings = DEFAULT_SETTINGS
+    observations = utilization_observations(
+        seed_estimates, hardware, settings.implied_utilization_low,
+        settings.implied_utilization_high,
+    ).with_columns(fold_of(pl.col("system"), folds).alias("_fold"))  # fmt: skip
+    parts = []
+    for fold in range(folds):
+        training = observations.filter(pl.col("_fold") != fold)
+        fitted = (
+            calibrate_priors(training, DEFAULT_MIN_OBSERVATIONS)
+            if training.height
+            else seed_priors()
+        )
+        part = estimated(fitted).filter(fold_of(pl.col("system"), folds) == fold)
+        parts.append(part)
+    return pl.concat(parts).sort("system", maintain_order=True)
+
+
+# The measures reported out of sample beside the in-sample ones.
+OUT_OF_SAMPLE_COMPARED = (
+    "estimated_of_those", "coverage", "estimated_median_log10_error", "estimated_within_2x",
+    "estimated_within_3x", "estimated_within_10x", "all_rows_within_2x",
+    "estimated_interval_coverage", "estimated_within_30_percent",
+    "estimated_reproduced_exactly", "not_reproduced_within_2x",
+)  # fmt: skip
 
 
 SEED_COMPARED = (
@@ -170,22 +269,44 @@ def write_report(evaluation: Evaluation, directory: Path) -> Path:
     lines = [
         f"# Agreement with Epoch's figures: {Path(s['export']).name}", "",
         "Metric: |log10(ours / Epoch's)|, over rows with an Epoch figure that flopsheet estimated "
-        "with that figure withheld.", "",
+        "with that figure, and every column derived from it, withheld. `out_of_sample_*` "
+        f"measures come from {s['folds']}-fold cross-validation by system: each fold estimated "
+        "with utilization priors calibrated on the other folds alone.", "",
         "| measure | value |", "|---|---|",
-        *(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in s.items()),
+        *(f"| {k} | {summary_cell(v)} |" for k, v in s.items()),
         "",
+        "## Calibration of the intervals (out of sample)", "",
+        "Observed share of rows whose central interval holds Epoch's figure, and where the "
+        "figure falls in each row's predictive distribution (flat when calibrated).", "",
+        _markdown(evaluation.coverage), "", _markdown(evaluation.pit), "",
+        "![calibration](calibration.svg)", "",
     ]  # fmt: skip
+    for name, content in chart_files({"calibration": _calibration_spec(evaluation)}).items():
+        if name.endswith(".svg"):
+            (directory / name).write_bytes(content)
     for key, table in evaluation.breakdowns.items():
-        lines += [f"## By {key}", "", _markdown(table), ""]
+        lines += [f"## By {key} (out of sample)", "", _markdown(table), ""]
     worst = evaluation.worst.select(
         "system", "estimate_flop", "epoch_flop", "log10_error", "estimate_low_flop",
         "estimate_high_flop", "confidence", "estimate_source",
         pl.col("flags").list.join(" "), "notes",
     )  # fmt: skip
-    lines += ["## The 20 worst rows", "", _markdown(worst), ""]
+    lines += ["## The 20 worst rows (out of sample)", "", _markdown(worst), ""]
     path = directory / "evaluation.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def summary_cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)).replace("|", "/") or "none"
+    return str(value)
+
+
+def _calibration_spec(evaluation: Evaluation) -> dict:
+    return calibration_chart(evaluation.coverage, evaluation.pit).to_dict()
 
 
 def _markdown(table: pl.DataFrame) -> str:

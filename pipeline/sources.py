@@ -20,8 +20,9 @@ class Sources:
 
     `inputs` are the spreadsheets as the user named them: rows and errors name these files, even
     where a run reads a snapshot of them. `columns` maps the user's headers to canonical names
-    (`--columns`); `input_format` is auto, canonical or epoch; `withhold` names columns dropped
-    before anything reads them (an export's own compute figures, when evaluating).
+    (`--columns`); `input_format` is auto, canonical or epoch; `withhold` holds patterns of
+    headers whose columns are dropped before anything reads them (an export's own compute
+    figures and what derives from them, when evaluating).
     `read_from` holds, for each input, where its bytes are when not at its name (a sheet read
     from standard input, named `-`, is kept in a file of its own); empty: at their names."""
 

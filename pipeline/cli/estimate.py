@@ -176,12 +176,15 @@ def _print_columns(uses: list[dict]) -> None:
     )  # fmt: skip
     unread = dict.fromkeys(
         repr(u["header"]) + (f" (closest column: {u['closest']})" if u["closest"] else "")
-        for u in uses if not u["read"]
+        for u in uses if not u["read"] and not u.get("withheld")
     )  # fmt: skip
+    withheld = dict.fromkeys(repr(u["header"]) for u in uses if u.get("withheld"))
     if read:
         print_line(out, f"columns read: {', '.join(read)}")
     if unread:
         print_line(out, f"columns not read, carried through as they are: {', '.join(unread)}")
+    if withheld:
+        print_line(out, f"columns withheld from estimation: {', '.join(withheld)}")
 
 
 def _rejects_table(rejects, limit: int = 50) -> Table:  # noqa: ANN001 (a polars frame)

@@ -59,7 +59,7 @@ def evaluate(
     with user_errors():
         from pipeline.estimate.priors import PriorsChoice
         from pipeline.evaluate import evaluate as run_evaluation
-        from pipeline.evaluate import write_report
+        from pipeline.evaluate import summary_cell, write_report
 
         evaluation = run_evaluation(export, PriorsChoice.parse(priors))
         path = write_report(evaluation, report)
@@ -71,7 +71,7 @@ def evaluate(
         table.add_column("value", justify="right")
         for key, value in evaluation.summary.items():
             if key != "export":
-                table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+                table.add_row(key, summary_cell(value))
         out.print(table)
         out.print(f"report: {path}")
 

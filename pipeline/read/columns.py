@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -131,17 +131,21 @@ def coalesce_mapped(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(merged).drop(n for m in groups.values() for _, n in m)
 
 
-def column_uses(renames: Mapping[str, str], shown: object) -> list[dict]:
+def column_uses(
+    renames: Mapping[str, str], shown: object, withheld: Sequence[str] = ()
+) -> list[dict]:
     """What a file's headers became: for each, the column it is read as (`read`), or, for a
-    header carried through unread, the canonical name closest to it, if one is close."""
-    uses = []
+    header carried through unread, the canonical name closest to it, if one is close; a
+    withheld header (`evaluate` withholds an export's own figures) is neither."""
+    uses = [{"file": str(shown), "header": h, "column": None, "read": False, "closest": None,
+             "withheld": True} for h in withheld]  # fmt: skip
     for header, column in renames.items():
         original = re.sub(r"_duplicated_\d+$", "", header)
         column = column.split(COALESCE_MARK)[0]
         read = column in CANONICAL_COLUMNS
         closest = None if read else _closest(original)
         uses.append({"file": str(shown), "header": original, "column": column, "read": read,
-                     "closest": closest})  # fmt: skip
+                     "closest": closest, "withheld": False})  # fmt: skip
     return uses
 
 

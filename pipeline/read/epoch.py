@@ -45,6 +45,12 @@ EPOCH_COLUMNS: dict[str, tuple[str, ...]] = {
     "finetune_compute_flop": ("Finetune compute (FLOP)",),
     "post_training_compute_flop": ("Post-training compute (FLOP)",),
 }
+# What `evaluate` withholds from estimation: every column that holds Epoch's figure or derives
+# from it (its notes, bounds, base and fine-tune parts, estimation method, confidence, the cost
+# worked out from it), matched by name so that a column a later export adds is withheld too.
+# A column matched that does not derive from the figure (a cloud vendor) is not one estimation
+# reads either.
+FIGURE_DERIVED_PATTERNS = ("compute", "cost", "confidence")
 REQUIRED = ("system",)
 SIGNATURE = ("Model", "Training compute (FLOP)")
 # Epoch's compute figures: withheld by `evaluate`, so the pipeline never sees them.

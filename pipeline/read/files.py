@@ -7,6 +7,7 @@ spreadsheet program shows (blank rows above the header and between rows count).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -105,8 +106,9 @@ def read_table(
 ) -> pl.DataFrame:
     """One file as text cells with canonical headers, plus `source_file` and `source_row`.
 
-    `input_format` "auto" recognises an Epoch export by its headers; `withhold` names
-    columns dropped before anything else sees them. `shown_as` is the name the rows and errors
+    `input_format` "auto" recognises an Epoch export by its headers; `withhold` holds
+    patterns (regular expressions, searched in each header without regard to case): the
+    columns they match are dropped before anything else sees them. `shown_as` is the name the rows and errors
     give the file (a run reads a snapshot of the user's file, and names the user's file)."""
     return read_table_and_columns(path, column_map, input_format, withhold, shown_as)[0]
 
@@ -132,7 +134,8 @@ def read_table_and_columns(
         if input_format == "epoch" or is_epoch_export(spelled.columns):
             frame = spelled
     epoch = input_format == "epoch" or (input_format == "auto" and is_epoch_export(frame.columns))
-    frame = frame.drop([c for c in withhold if c in frame.columns])
+    withheld = [c for c in frame.columns if any(re.search(p, c, re.I) for p in withhold)]
+    frame = frame.drop(withheld)
     user_map = column_map or {}
     if epoch:
         column_map = {**epoch_column_map(frame, shown), **user_map}
@@ -160,7 +163,7 @@ def read_table_and_columns(
             f"but the sheet already has a column {new!r}: rename one of them",
         )  # fmt: skip
     frame = frame.rename(reserved)
-    uses = column_uses({h: reserved.get(c, c) for h, c in renames.items()}, shown)
+    uses = column_uses({h: reserved.get(c, c) for h, c in renames.items()}, shown, withheld)
     frame = frame.with_columns(
         pl.lit(str(shown)).alias("source_file"),
         (pl.int_range(pl.len(), dtype=pl.Int64) + first_data_row).alias("source_row"),

@@ -1,6 +1,7 @@
 """Epoch's exports as input, and `evaluate` against Epoch's own figures."""
 
 import json
+import re
 
 import polars as pl
 import pytest
@@ -8,8 +9,11 @@ from typer.testing import CliRunner
 
 from pipeline.cli.app import app
 from pipeline.errors import InputFileError
-from pipeline.evaluate import evaluate
+from pipeline.evaluate import FOLDS, evaluate, fold_of
+from pipeline.read.epoch import FIGURE_DERIVED_PATTERNS
 from pipeline.read.files import read_table
+from pipeline.run import read_raw
+from pipeline.sources import Sources
 from tests.conftest import EPOCH_DIR
 
 runner = CliRunner()
@@ -194,7 +198,11 @@ def test_evaluate_reports_agreement(tmp_path, name):
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert (tmp_path / "evaluation.md").read_text().count("## ") >= 4
+    report = (tmp_path / "evaluation.md").read_text()
+    assert report.count("## ") >= 4
+    assert "| withheld_columns | Training compute (FLOP), Training compute notes," in report
+    assert "## Calibration of the intervals (out of sample)" in report
+    assert (tmp_path / "calibration.svg").read_text().startswith("<svg")
     assert pl.read_parquet(tmp_path / "evaluation.parquet").height == summary["rows"]
     # Floors against regressions at today's level; issue 3's targets (0.80, 0.88 and 0.55) are
     # higher.
@@ -208,6 +216,50 @@ def test_evaluate_reports_agreement(tmp_path, name):
 def test_evaluate_never_sees_epochs_figure():
     evaluation = evaluate(EPOCH_DIR / "notable_ai_models_2025-12.csv")
     assert (evaluation.rows["estimate_source"] != "reported").all()
+    withheld = evaluation.summary["withheld_columns"]
+    assert {"Training compute (FLOP)", "Training compute notes", "Confidence",
+            "Finetune compute (FLOP)", "Compute cost notes"} <= set(withheld)  # fmt: skip
+
+
+def test_no_column_derived_from_epochs_figure_reaches_estimation(tmp_path):
+    """Every withheld column scrambled (figures, notes, bounds, method, confidence, costs,
+    and a column a later export might add): the estimates do not change."""
+    source = EPOCH_DIR / "frontier_ai_models_2025-12.csv"
+    frame = pl.read_csv(source, infer_schema=False)
+    frame = frame.with_columns(pl.lit("9e29").alias("Distillation compute (FLOP)"))
+    derived = [c for c in frame.columns if re.search("compute|cost|confidence", c, re.I)]
+    assert {"Training compute lower bound", "Training compute estimation method",
+            "Base model compute", "Post-training compute (FLOP)"} <= set(derived)  # fmt: skip
+    scrambled = frame.with_columns(
+        pl.col(c).shuffle(seed=1).str.replace(r"\d", "7") for c in derived
+    )
+    frame.write_csv(tmp_path / "a.csv")
+    scrambled.write_csv(tmp_path / "b.csv")
+    one = evaluate(tmp_path / "a.csv", compare_seed=False)
+    other = evaluate(tmp_path / "b.csv", compare_seed=False)
+    assert set(one.summary["withheld_columns"]) == set(derived)
+    columns = ["system", "estimate_flop", "estimate_low_flop", "estimate_high_flop", "flags"]
+    assert one.rows.select(columns).equals(other.rows.select(columns))
+    sources = Sources.of([tmp_path / "b.csv"], input_format="epoch",
+                         withhold=FIGURE_DERIVED_PATTERNS)  # fmt: skip
+    assert not set(read_raw(sources).columns) & set(derived)
+
+
+def test_cross_validation_folds_keep_a_system_in_one_fold_in_every_export():
+    names = pl.DataFrame({"system": ["GPT-3 175B", "gpt-3  175b", " GPT-3 175B", "BERT-Large"]})
+    folds = names.select(fold_of(pl.col("system"))).to_series().to_list()
+    assert folds[0] == folds[1] == folds[2] and all(0 <= f < FOLDS for f in folds)
+
+
+def test_evaluate_reports_out_of_sample_figures_beside_in_sample_ones():
+    summary = evaluate(EPOCH_DIR / "notable_ai_models_2025-12.csv", compare_seed=False).summary
+    assert summary["folds"] == FOLDS
+    # Floors at today's out-of-sample level (issue 12's targets are higher).
+    assert summary["out_of_sample_estimated_within_2x"] >= 0.74
+    assert summary["out_of_sample_all_rows_within_2x"] >= 0.41
+    assert summary["out_of_sample_coverage_90%"] >= 0.80
+    assert 0.1 <= summary["out_of_sample_estimated_reproduced_exactly"] <= 0.4
+    assert summary["not_reproduced_within_2x"] < summary["estimated_within_2x"]
 
 
 def test_an_epoch_figure_of_zero_or_less_is_no_figure_to_compare_with(tmp_path):
