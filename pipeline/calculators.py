@@ -17,7 +17,7 @@ from pipeline.estimate.chain import estimate
 from pipeline.estimate.hardware import alias_frame, load_hardware
 from pipeline.estimate.hardware_time import NO_PEAK_NOTE, PEAK_HINT
 from pipeline.estimate.plausibility import OUT_OF_RANGE_NOTE
-from pipeline.estimate.priors import PriorsChoice, load_priors
+from pipeline.estimate.priors import PriorsChoice, load_priors, load_spreads
 from pipeline.read.validate import validate
 
 CALCULATOR_SOURCE = "<command line>"
@@ -99,7 +99,10 @@ def _calculate(
         )
         raise CalculatorInputError(problems)
     # The same utilization priors as `estimate`, so that one row gives one answer.
-    row = estimate(systems, hardware, priors=load_priors(PriorsChoice())).row(0, named=True)
+    shipped = PriorsChoice()
+    row = estimate(
+        systems, hardware, priors=load_priors(shipped), spreads=load_spreads(shipped)
+    ).row(0, named=True)
     flop = row[f"{method}_flop"]
     if flop is None:
         raise CalculatorInputError(_missing_inputs_message(row, hardware, method))

@@ -5,6 +5,10 @@ depend on them), and every row that tells a utilization gives one observation: t
 value, or the implied one where both methods apply and it is plausible. A system found in
 several inputs counts once, from the last input that has it, so that two exports of the same
 database do not count their systems twice.
+
+Inputs that report figures also teach the predictive spreads (pipeline/estimate/predictive.py):
+each is estimated again with its figures withheld, with the priors just learned, and each
+estimate is set against the figure it did not see.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import polars as pl
 
 from pipeline.defaults import DEFAULT_MIN_OBSERVATIONS
 from pipeline.estimate.hardware import load_hardware
+from pipeline.estimate.predictive import fit_spreads
 from pipeline.estimate.priors import (
     PriorsChoice,
     calibrate_priors,
@@ -25,6 +30,7 @@ from pipeline.estimate.priors import (
     utilization_observations,
 )
 from pipeline.publish.snapshot import file_sha256
+from pipeline.read.epoch import FIGURE_DERIVED_PATTERNS
 from pipeline.resources import HARDWARE_TABLE
 from pipeline.run import run_in_memory
 from pipeline.settings import DEFAULT_SETTINGS, Settings
@@ -37,9 +43,10 @@ class Calibration:
     priors: pl.DataFrame
     observations: pl.DataFrame
     header: list[str]
+    spreads: pl.DataFrame | None = None
 
     def toml(self) -> str:
-        return priors_toml(self.priors, self.header)
+        return priors_toml(self.priors, self.header, self.spreads)
 
 
 def calibrate(
@@ -50,7 +57,7 @@ def calibrate(
     input_format: str = "auto",
 ) -> Calibration:
     hardware = load_hardware(hardware_path)
-    per_input = []
+    per_input, figures = [], []
     for order, path in enumerate(inputs):
         sources = Sources.of([path], None, input_format, hardware_path, PriorsChoice.seed())
         estimates = run_in_memory(sources, settings, hardware=hardware).estimates
@@ -59,17 +66,17 @@ def calibrate(
             settings.implied_utilization_high,
         )  # fmt: skip
         per_input.append(observed.with_columns(pl.lit(order).alias("_order")))
-    observations = (
-        pl.concat(per_input)
-        .sort("_order")
-        .unique("system", keep="last", maintain_order=True)
-        .drop("_order")
-        .sort("system")
-    )
+        figures.append(
+            estimates.filter(pl.col("estimate_source") == "reported").select(
+                "system", pl.col("estimate_flop").alias("_figure"), pl.lit(order).alias("_order")
+            )
+        )
+    observations = _last_of_each_system(pl.concat(per_input))
     # No observation at all teaches nothing: the seed's priors stand, the language one included.
     priors = (
         calibrate_priors(observations, min_observations) if observations.height else seed_priors()
     )
+    spreads = _fit_spreads(inputs, figures, hardware_path, input_format, settings, hardware, priors)
     counts = observations["kind"].value_counts().sort("kind")
     header = [
         "flopsheet utilization priors, written by `flopsheet calibrate`.",
@@ -83,4 +90,53 @@ def calibrate(
         "Inputs (SHA-256):",
         *(f"  {Path(p).name}  {file_sha256(Path(p))}" for p in inputs),
     ]
-    return Calibration(priors, observations, header)
+    if spreads is not None:
+        header += [
+            "Spreads: the predictive distribution of ln(figure / estimate) per estimate source,",
+            "learned from the inputs' reported figures withheld (pipeline/estimate/predictive.py):",
+            "exact with probability `exact_share`, else a Student-t with `df` degrees of",
+            "freedom and scale sqrt(floor^2 + (scale x assumption_sigma)^2).",
+        ]
+    return Calibration(priors, observations, header, spreads)
+
+
+def _last_of_each_system(frame: pl.DataFrame) -> pl.DataFrame:
+    """A system in several inputs counts once, from the last input that has it."""
+    return (
+        frame.sort("_order")
+        .unique("system", keep="last", maintain_order=True)
+        .drop("_order")
+        .sort("system")
+    )
+
+
+def _fit_spreads(
+    inputs: Sequence[Path],
+    figures: list[pl.DataFrame],
+    hardware_path: Path,
+    input_format: str,
+    settings: Settings,
+    hardware: pl.DataFrame,
+    priors: pl.DataFrame,
+) -> pl.DataFrame | None:
+    """Spreads from every row with a reported figure, estimated with that figure and all that
+    derives from it withheld (as `evaluate` does); None when no input reports a figure."""
+    residuals = []
+    for order, (path, figure) in enumerate(zip(inputs, figures, strict=True)):
+        if figure.height == 0:
+            continue
+        sources = Sources.of([path], None, input_format, hardware_path,
+                             withhold=FIGURE_DERIVED_PATTERNS)  # fmt: skip
+        withheld = run_in_memory(sources, settings, hardware=hardware, priors=priors).estimates
+        residuals.append(
+            withheld.join(figure, on="system").select(
+                "system",
+                pl.col("estimate_source").alias("source"),
+                pl.col("assumption_sigma").alias("sigma"),
+                (pl.col("_figure") / pl.col("estimate_flop")).log().alias("residual"),
+                pl.lit(order).alias("_order"),
+            )  # fmt: skip
+        )
+    if not residuals:
+        return None
+    return fit_spreads(_last_of_each_system(pl.concat(residuals)).drop_nulls())

@@ -24,10 +24,12 @@ import polars as pl
 from pipeline.defaults import DEFAULT_MIN_OBSERVATIONS
 from pipeline.errors import InputFileError
 from pipeline.estimate.hardware import load_hardware
+from pipeline.estimate.predictive import PREDICTIVE_COLUMNS, fit_spreads
 from pipeline.estimate.priors import (
     PriorsChoice,
     calibrate_priors,
     load_priors,
+    load_spreads,
     seed_priors,
     utilization_observations,
 )
@@ -91,7 +93,7 @@ def _compare(estimates: pl.DataFrame, figures: pl.DataFrame) -> pl.DataFrame:
     return estimates.select(
         "source_row", "system", "domain", "estimate_flop", "estimate_low_flop",
         "estimate_high_flop", "confidence", "estimate_source", "within_eu_margin", "flags",
-        "notes", has_inputs.alias("has_method_inputs"),
+        "notes", "assumption_sigma", *PREDICTIVE_COLUMNS, has_inputs.alias("has_method_inputs"),
     ).join(figures, on="source_row", how="left").with_columns(
         (pl.col("estimate_flop") / figure).log10().abs().alias("log10_error"),
         pl.when(pl.col("estimate_high_flop").is_not_null() & figure.is_not_null())
@@ -170,17 +172,21 @@ def evaluate(
     raw, uses = read_raw_and_columns(sources)
     hardware = load_hardware(sources.hardware_table)
 
-    def estimated(priors_frame: pl.DataFrame) -> pl.DataFrame:
-        return run_in_memory(sources, raw=raw, hardware=hardware, priors=priors_frame).estimates
+    def estimated(priors_frame: pl.DataFrame, spreads: pl.DataFrame | None) -> pl.DataFrame:
+        return run_in_memory(
+            sources, raw=raw, hardware=hardware, priors=priors_frame, spreads=spreads
+        ).estimates
 
-    result = run_in_memory(sources, raw=raw, hardware=hardware, priors=load_priors(priors))
+    result = run_in_memory(
+        sources, raw=raw, hardware=hardware, priors=load_priors(priors),
+        spreads=load_spreads(priors),
+    )  # fmt: skip
     rows = _compare(result.estimates, figures)
-    seed = None if priors.is_seed else estimated(seed_priors())
+    seed = None if priors.is_seed else estimated(seed_priors(), None)
     held_out = (
-        rows
-        if priors.is_seed
-        else _compare(_cross_validated(seed, hardware, estimated, folds), figures)
-    )
+        rows if priors.is_seed
+        else _compare(_cross_validated(seed, hardware, estimated, figures, folds), figures)
+    )  # fmt: skip
     summary = {
         "export": str(export),
         "priors": str(priors),
@@ -221,12 +227,14 @@ def evaluate(
 def _cross_validated(
     seed_estimates: pl.DataFrame,
     hardware: pl.DataFrame,
-    estimated: Callable[[pl.DataFrame], pl.DataFrame],
+    estimated: Callable[[pl.DataFrame, pl.DataFrame | None], pl.DataFrame],
+    figures: pl.DataFrame,
     folds: int,
 ) -> pl.DataFrame:
-    """Each fold's rows as estimated with priors calibrated on the other folds alone. The
-    observations (reported and implied utilizations) do not depend on the priors, so the seed
-    run gives them once."""
+    """Each fold's rows as estimated with what flopsheet learns from data (the utilization
+    priors, the predictive spreads) learned on the other folds alone. The utilization
+    observations do not depend on the priors, so the seed run gives them once; the spreads
+    are fitted on the other folds' estimates made with the fold's priors."""
     settings = DEFAULT_SETTINGS
     observations = utilization_observations(
         seed_estimates, hardware, settings.implied_utilization_low,
@@ -240,7 +248,18 @@ def _cross_validated(
             if training.height
             else seed_priors()
         )
-        part = estimated(fitted).filter(fold_of(pl.col("system"), folds) == fold)
+        lognormal = estimated(fitted, None).join(figures, on="source_row")
+        residuals = (
+            lognormal.filter(fold_of(pl.col("system"), folds) != fold)
+            .select(
+                pl.col("estimate_source").alias("source"),
+                pl.col("assumption_sigma").alias("sigma"),
+                (pl.col("epoch_flop") / pl.col("estimate_flop")).log().alias("residual"),
+            )
+            .drop_nulls()
+        )
+        spreads = fit_spreads(residuals) if residuals.height else None
+        part = estimated(fitted, spreads).filter(fold_of(pl.col("system"), folds) == fold)
         parts.append(part)
     return pl.concat(parts).sort("system", maintain_order=True)
 

@@ -21,7 +21,7 @@ import polars as pl
 from pipeline.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from pipeline.errors import is_engine_panic
 from pipeline.estimate.hardware import load_hardware
-from pipeline.estimate.priors import PriorsChoice, load_priors
+from pipeline.estimate.priors import PriorsChoice, load_priors, load_spreads
 from pipeline.estimate.thresholds import compute_by_rule
 from pipeline.publish import runs
 from pipeline.publish.dataset import (
@@ -164,10 +164,10 @@ def _run(
             read = read_raw_and_columns(sources, snapshot.sheet_copies)
         raw, columns = read
         hardware = load_hardware(snapshot.path(snapshot.hardware))
-        priors = load_priors(snapshot.path(snapshot.priors) if snapshot.priors else sources.priors)
+        chosen = snapshot.path(snapshot.priors) if snapshot.priors else sources.priors
         result = run_in_memory(
-            sources, settings, on_stage, raw=raw, hardware=hardware, priors=priors,
-            layer_copies=snapshot.layer_copies, columns=columns,
+            sources, settings, on_stage, raw=raw, hardware=hardware, priors=load_priors(chosen),
+            spreads=load_spreads(chosen), layer_copies=snapshot.layer_copies, columns=columns,
         )  # fmt: skip
     del raw, read
     runs.pause("estimated")

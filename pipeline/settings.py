@@ -53,8 +53,8 @@ class Settings:
     spread_active_share_assumed: float = 3.0
     spread_precision_assumed: float = 1.5
     # Confidence labels by the 90% interval's reach from the estimate, either way.
-    confident_factor: float = 3.0
-    likely_factor: float = 10.0
+    confident_factor: float = 2.0
+    likely_factor: float = 3.0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

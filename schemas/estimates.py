@@ -36,6 +36,10 @@ ESTIMATE_COLUMNS = (
     "estimate_flop",
     "estimate_low_flop",
     "estimate_high_flop",
+    "assumption_sigma",
+    "predictive_exact_share",
+    "predictive_df",
+    "predictive_scale",
     "confidence",
     "estimate_source",
     "stages",
@@ -144,6 +148,10 @@ class EstimatesSchema(pa.DataFrameModel):
     estimate_flop: float = pa.Field(**_FLOP)
     estimate_low_flop: float = pa.Field(**_FLOP)
     estimate_high_flop: float = pa.Field(**_FLOP)
+    assumption_sigma: float = pa.Field(nullable=True, ge=0)
+    predictive_exact_share: float = pa.Field(nullable=True, ge=0, lt=1)
+    predictive_df: float = pa.Field(nullable=True, gt=0)
+    predictive_scale: float = pa.Field(nullable=True, ge=0)
     confidence: str = pa.Field(nullable=True, isin=CONFIDENCE_LABELS)
     estimate_source: str = pa.Field(nullable=True, isin=ESTIMATE_SOURCES)
     eu_cumulative_flop: float = pa.Field(**_FLOP)

@@ -60,7 +60,7 @@ def test_default_dataset_has_every_kind_of_row(tmp_path):
         "connections",
         "6ND",
     }
-    assert set(estimates["confidence"].drop_nulls()) == {"Confident", "Likely"}
+    assert set(estimates["confidence"].drop_nulls()) == {"Confident", "Likely", "Speculative"}
 
 
 def test_outputs_are_byte_identical_between_runs(tmp_path):

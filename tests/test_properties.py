@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.estimate.chain import estimate
+from pipeline.settings import DEFAULT_SETTINGS
 from tests.conftest import systems_frame
 
 positive = st.floats(min_value=1e3, max_value=1e13, allow_nan=False, allow_infinity=False)
@@ -131,7 +132,11 @@ def test_the_interval_holds_the_estimate_and_the_label_follows_its_width(
         return
     reach = row["estimate_high_flop"] / row["estimate_flop"]
     assert math.isclose(reach, row["estimate_flop"] / row["estimate_low_flop"], rel_tol=1e-9)
-    expected = "Confident" if reach <= 3 else "Likely" if reach <= 10 else "Speculative"
+    confident, likely = DEFAULT_SETTINGS.confident_factor, DEFAULT_SETTINGS.likely_factor
+    expected = (
+        "Confident" if reach <= confident * (1 + 1e-9)
+        else "Likely" if reach <= likely * (1 + 1e-9) else "Speculative"
+    )  # fmt: skip
     assert row["confidence"] == expected
 
 

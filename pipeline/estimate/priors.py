@@ -26,6 +26,7 @@ import polars as pl
 
 from pipeline.defaults import SEED_UTILIZATION
 from pipeline.errors import InputFileError
+from pipeline.estimate.predictive import spreads_from_document, spreads_toml
 from pipeline.estimate.uncertainty import Z90
 from pipeline.read.small_files import read_toml
 from pipeline.resources import PRIORS_FILE
@@ -112,6 +113,16 @@ def load_priors(choice: PriorsChoice | Path = PriorsChoice()) -> pl.DataFrame:
             return seed_priors()
         choice = choice.path
     return _priors_from_file(Path(choice))
+
+
+def load_spreads(choice: PriorsChoice | Path = PriorsChoice()) -> pl.DataFrame | None:
+    """The learned predictive spreads written with the priors of `choice` (predictive.py);
+    None for the seed's priors, or a file without `[[spread]]` tables."""
+    if isinstance(choice, PriorsChoice):
+        if choice.is_seed:
+            return None
+        choice = choice.path
+    return spreads_from_document(Path(choice), read_toml(Path(choice), "priors file"))
 
 
 def _priors_from_file(path: Path) -> pl.DataFrame:
@@ -326,8 +337,10 @@ def calibrate_priors(observations: pl.DataFrame, min_observations: int = 10) -> 
     return priors.sort(pl.col("domain") == ANY, "domain", pl.col("generation") == ANY, "generation")
 
 
-def priors_toml(priors: pl.DataFrame, header: Sequence[str]) -> str:
-    """The priors as a TOML document, `header` lines first as comments."""
+def priors_toml(
+    priors: pl.DataFrame, header: Sequence[str], spreads: pl.DataFrame | None = None
+) -> str:
+    """The priors (and `spreads`) as a TOML document, `header` lines first as comments."""
     lines = [f"# {line}" if line else "#" for line in header]
     for row in priors.iter_rows(named=True):
         lines += [
@@ -341,6 +354,8 @@ def priors_toml(priors: pl.DataFrame, header: Sequence[str]) -> str:
             f"high = {row['high']:.4g}",
             f"observations = {row['observations']}",
         ]
+    if spreads is not None:
+        lines += spreads_toml(spreads)
     return "\n".join(lines) + "\n"
 
 

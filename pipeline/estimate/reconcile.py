@@ -6,6 +6,7 @@ import polars as pl
 
 from pipeline.estimate.annotate import add_flags, add_notes, by_partition
 from pipeline.estimate.formatting import as_given, duration, fixed, sci, short
+from pipeline.estimate.predictive import EXACT_RESIDUAL, PREDICTIVE_COLUMNS, predictive_columns
 from pipeline.estimate.uncertainty import MIN_WEIGHT_SIGMA, Z90, interval, rounding_sigma
 from pipeline.settings import Settings
 
@@ -18,11 +19,17 @@ def _fold_apart(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return pl.max_horizontal(ratio, 1 / ratio)
 
 
-def reconcile(frame: pl.LazyFrame, settings: Settings, bound_unnamed: bool = True) -> pl.LazyFrame:
+def reconcile(
+    frame: pl.LazyFrame,
+    settings: Settings,
+    bound_unnamed: bool = True,
+    spreads: pl.DataFrame | None = None,
+) -> pl.LazyFrame:
     """The method estimate: a precision-weighted mean of the two methods in log space, each
     weighted by 1/sigma^2 (equal spreads give the geometric mean); one method alone where only
     one applies. A reported figure comes first. Adds the methods' and the estimate's spreads
-    and 90% intervals."""
+    and 90% intervals: with `spreads` (predictive.py), the estimate's interval is its learned
+    predictive distribution's; without, the log-normal of its assumptions."""
     # A count of operations beyond what the reported chips could do in the reported time,
     # even at the fastest peak of the year, describes another run: it is not used.
     beyond = (pl.col("ops_flop") > pl.col("_capacity_flop")).fill_null(False)
@@ -100,9 +107,35 @@ def reconcile(frame: pl.LazyFrame, settings: Settings, bound_unnamed: bool = Tru
     )
     ops_low, ops_high = interval(ops, pl.col("_ops_sigma"))
     hw_low, hw_high = interval(hw, pl.col("_hardware_sigma"))
-    estimate_low, estimate_high = interval(pl.col("estimate_flop"), pl.col("_estimate_sigma"))
+    estimate = pl.col("estimate_flop")
     # Two methods' estimate is never surer than their disagreement: its interval spans both.
     combined = both & reported.is_null()
+    span = pl.max_horizontal((ops / estimate).log().abs(), (hw / estimate).log().abs())
+    frame = frame.with_columns(pl.col("_estimate_sigma").alias("assumption_sigma"))
+    if spreads is None:
+        estimate_low, estimate_high = interval(estimate, pl.col("_estimate_sigma"))
+        frame = frame.with_columns(
+            pl.lit(None, pl.Float64).alias(name) for name in PREDICTIVE_COLUMNS
+        )
+    else:
+        frame = frame.with_columns(
+            **predictive_columns(pl.col("estimate_source"), pl.col("_estimate_sigma"), spreads),
+        )
+        # The span widens the predictive distribution itself, so that its 90% interval is the
+        # one published.
+        k90, scale = pl.col("_k90"), pl.col("predictive_scale")
+        frame = frame.with_columns(
+            pl.when(combined).then(pl.max_horizontal(scale, span / k90)).otherwise(scale)
+            .alias("predictive_scale")
+        )  # fmt: skip
+        half = pl.max_horizontal(pl.col("_k90") * pl.col("predictive_scale"), EXACT_RESIDUAL)
+        estimate_low, estimate_high = interval(estimate, pl.col("_estimate_sigma"))
+        estimate_low = (
+            pl.when(half.is_not_null()).then(estimate / half.exp()).otherwise(estimate_low)
+        )
+        estimate_high = (
+            pl.when(half.is_not_null()).then(estimate * half.exp()).otherwise(estimate_high)
+        )
     estimate_low = (
         pl.when(combined).then(pl.min_horizontal(estimate_low, ops, hw)).otherwise(estimate_low)
     )

@@ -46,7 +46,7 @@ def test_lists_the_systems_likely_above(database):
     }  # fmt: skip
     big = next(r for r in rows if r["system"] == "Big" and r["rule"] == "eu-cumulative")
     assert big["estimate_flop"] == pytest.approx(3.2825917e25 + 2e24, rel=1e-6)
-    assert big["probability_above"] > 0.95
+    assert big["probability_above"] > 0.85
     assert big["stages_counted"] == "pre-training, reinforcement-learning"
 
 
