@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pipeline.estimate.predictive import t_quantile as student_t_quantile
+
 # The eras the trend is fitted over divide at 2010, the usual start of the deep learning era
 # (Sevilla et al., "Compute Trends Across Three Eras of Machine Learning", 2022).
 DEEP_LEARNING_START = 2010
@@ -68,54 +70,10 @@ def doubling_text(trend: Trend) -> str:
     return f"{trend.doubling_months:.1f} months (95% CI {low:.1f} to {upper})"
 
 
-def _beta_fraction(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 500):
-        m2 = 2 * m
-        for aa in (
-            m * (b - m) * x / ((qam + m2) * (a + m2)),
-            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
-        ):
-            d = 1.0 + aa * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + aa / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < 1e-15:
-            break
-    return h
-
-
-def _regularized_beta(a: float, b: float, x: float) -> float:
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    front = math.exp(
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _beta_fraction(a, b, x) / a
-    return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
-
-
 def t_quantile(confidence: float, df: int) -> float:
     """The t such that P(|T| <= t) = confidence for Student's t with `df` degrees of freedom
-    (1.96 as df grows), found by bisection on the two-sided tail."""
-    tail = 1.0 - confidence
-    low, high = 0.0, 1e4
-    for _ in range(200):
-        middle = (low + high) / 2
-        if _regularized_beta(df / 2, 0.5, df / (df + middle * middle)) > tail:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2
+    (1.96 as df grows)."""
+    return student_t_quantile((1 + confidence) / 2, df)
 
 
 def _doubling_months(slope: float) -> float | None:
