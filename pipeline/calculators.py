@@ -17,7 +17,7 @@ from pipeline.estimate.chain import estimate
 from pipeline.estimate.hardware import alias_frame, load_hardware
 from pipeline.estimate.hardware_time import NO_PEAK_NOTE, PEAK_HINT
 from pipeline.estimate.plausibility import OUT_OF_RANGE_NOTE
-from pipeline.estimate.priors import PriorsChoice, load_priors, load_spreads
+from pipeline.estimate.priors import PriorsChoice, load_learned
 from pipeline.read.validate import validate
 
 CALCULATOR_SOURCE = "<command line>"
@@ -99,10 +99,11 @@ def _calculate(
         )
         raise CalculatorInputError(problems)
     # The same utilization priors as `estimate`, so that one row gives one answer.
-    shipped = PriorsChoice()
+    learned = load_learned(PriorsChoice())
     row = estimate(
-        systems, hardware, priors=load_priors(shipped), spreads=load_spreads(shipped)
-    ).row(0, named=True)
+        systems, hardware, priors=learned.priors, spreads=learned.spreads,
+        forward_costs=learned.forward_costs,
+    ).row(0, named=True)  # fmt: skip
     flop = row[f"{method}_flop"]
     if flop is None:
         raise CalculatorInputError(_missing_inputs_message(row, hardware, method))

@@ -6,9 +6,11 @@ value, or the implied one where both methods apply and it is plausible. A system
 several inputs counts once, from the last input that has it, so that two exports of the same
 database do not count their systems twice.
 
-Inputs that report figures also teach the predictive spreads (pipeline/estimate/predictive.py):
-each is estimated again with its figures withheld, with the priors just learned, and each
-estimate is set against the figure it did not see.
+Inputs that report figures also teach the forward cost per parameter of data not counted in
+tokens (pipeline/estimate/forward_costs.py) and the predictive spreads
+(pipeline/estimate/predictive.py): each is estimated again with its figures withheld, with the
+priors just learned (and k = 1, to observe k), and each estimate is set against the figure it
+did not see.
 """
 
 from __future__ import annotations
@@ -20,9 +22,15 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.defaults import DEFAULT_MIN_OBSERVATIONS
+from pipeline.estimate.forward_costs import (
+    PROVISIONAL,
+    fit_forward_costs,
+    forward_cost_observations,
+)
 from pipeline.estimate.hardware import load_hardware
-from pipeline.estimate.predictive import fit_spreads
+from pipeline.estimate.predictive import fit_spreads, spread_source
 from pipeline.estimate.priors import (
+    Learned,
     PriorsChoice,
     calibrate_priors,
     priors_toml,
@@ -44,9 +52,10 @@ class Calibration:
     observations: pl.DataFrame
     header: list[str]
     spreads: pl.DataFrame | None = None
+    forward_costs: pl.DataFrame | None = None
 
     def toml(self) -> str:
-        return priors_toml(self.priors, self.header, self.spreads)
+        return priors_toml(self.priors, self.header, self.spreads, self.forward_costs)
 
 
 def calibrate(
@@ -76,7 +85,7 @@ def calibrate(
     priors = (
         calibrate_priors(observations, min_observations) if observations.height else seed_priors()
     )
-    spreads = _fit_spreads(inputs, figures, hardware_path, input_format, settings, hardware, priors)
+    learned = _fit_learned(inputs, figures, hardware_path, input_format, settings, hardware, priors)
     counts = observations["kind"].value_counts().sort("kind")
     header = [
         "flopsheet utilization priors, written by `flopsheet calibrate`.",
@@ -90,14 +99,20 @@ def calibrate(
         "Inputs (SHA-256):",
         *(f"  {Path(p).name}  {file_sha256(Path(p))}" for p in inputs),
     ]
-    if spreads is not None:
+    if learned.spreads is not None:
         header += [
             "Spreads: the predictive distribution of ln(figure / estimate) per estimate source,",
             "learned from the inputs' reported figures withheld (pipeline/estimate/predictive.py):",
             "exact with probability `exact_share`, else a Student-t with `df` degrees of",
             "freedom and scale sqrt(floor^2 + (scale x assumption_sigma)^2).",
         ]
-    return Calibration(priors, observations, header, spreads)
+    if learned.forward_costs is not None:
+        header += [
+            "Forward costs: FLOP per parameter per example (`k`, and `sigma` of ln k) for data",
+            "not counted in tokens, learned from the inputs' reported figures withheld",
+            "(pipeline/estimate/forward_costs.py).",
+        ]
+    return Calibration(priors, observations, header, learned.spreads, learned.forward_costs)
 
 
 def _last_of_each_system(frame: pl.DataFrame) -> pl.DataFrame:
@@ -110,7 +125,33 @@ def _last_of_each_system(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _fit_spreads(
+def _withheld(
+    inputs: Sequence[Path],
+    figures: list[pl.DataFrame],
+    hardware_path: Path,
+    input_format: str,
+    settings: Settings,
+    hardware: pl.DataFrame,
+    learned: Learned,
+) -> pl.DataFrame:
+    """Every row with a reported figure, estimated with that figure and all that derives from
+    it withheld (as `evaluate` does), with the figure as `_figure`; a system in several inputs
+    once, from the last."""
+    rows = []
+    for path, figure in zip(inputs, figures, strict=True):
+        if figure.height == 0:
+            continue
+        sources = Sources.of([path], None, input_format, hardware_path,
+                             withhold=FIGURE_DERIVED_PATTERNS)  # fmt: skip
+        withheld = run_in_memory(sources, settings, hardware=hardware, learned=learned).estimates
+        rows.append(withheld.join(figure, on="system"))  # figure carries `_order`
+    if not rows:
+        return pl.DataFrame(schema={"system": pl.String, "_figure": pl.Float64})
+    # `_order` came with the figures: a system in several inputs counts from the last.
+    return _last_of_each_system(pl.concat(rows, how="diagonal_relaxed"))
+
+
+def _fit_learned(
     inputs: Sequence[Path],
     figures: list[pl.DataFrame],
     hardware_path: Path,
@@ -118,25 +159,36 @@ def _fit_spreads(
     settings: Settings,
     hardware: pl.DataFrame,
     priors: pl.DataFrame,
-) -> pl.DataFrame | None:
-    """Spreads from every row with a reported figure, estimated with that figure and all that
-    derives from it withheld (as `evaluate` does); None when no input reports a figure."""
-    residuals = []
-    for order, (path, figure) in enumerate(zip(inputs, figures, strict=True)):
-        if figure.height == 0:
-            continue
-        sources = Sources.of([path], None, input_format, hardware_path,
-                             withhold=FIGURE_DERIVED_PATTERNS)  # fmt: skip
-        withheld = run_in_memory(sources, settings, hardware=hardware, priors=priors).estimates
-        residuals.append(
-            withheld.join(figure, on="system").select(
-                "system",
-                pl.col("estimate_source").alias("source"),
-                pl.col("assumption_sigma").alias("sigma"),
-                (pl.col("_figure") / pl.col("estimate_flop")).log().alias("residual"),
-                pl.lit(order).alias("_order"),
-            )  # fmt: skip
-        )
-    if not residuals:
-        return None
-    return fit_spreads(_last_of_each_system(pl.concat(residuals)).drop_nulls())
+) -> Learned:
+    """The forward cost per parameter, from every figure over the rule's count at k = 1; then
+    the spreads, from every figure against its estimate made with it withheld. Nothing more
+    than the priors where no input reports a figure."""
+    provisional = _withheld(
+        inputs,
+        figures,
+        hardware_path,
+        input_format,
+        settings,
+        hardware,
+        Learned(priors, None, PROVISIONAL),
+    )
+    if provisional.height == 0:
+        return Learned(priors)
+    forward_costs = fit_forward_costs(
+        forward_cost_observations(provisional, provisional.select("system", "_figure"))
+    )
+    withheld = _withheld(
+        inputs,
+        figures,
+        hardware_path,
+        input_format,
+        settings,
+        hardware,
+        Learned(priors, None, forward_costs),
+    )
+    residuals = withheld.select(
+        spread_source().alias("source"),
+        pl.col("assumption_sigma").alias("sigma"),
+        (pl.col("_figure") / pl.col("estimate_flop")).log().alias("residual"),
+    ).drop_nulls()
+    return Learned(priors, fit_spreads(residuals), forward_costs)

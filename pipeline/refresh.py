@@ -21,7 +21,7 @@ import polars as pl
 from pipeline.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from pipeline.errors import is_engine_panic
 from pipeline.estimate.hardware import load_hardware
-from pipeline.estimate.priors import PriorsChoice, load_priors, load_spreads
+from pipeline.estimate.priors import PriorsChoice, load_learned
 from pipeline.estimate.thresholds import compute_by_rule
 from pipeline.publish import runs
 from pipeline.publish.dataset import (
@@ -166,8 +166,8 @@ def _run(
         hardware = load_hardware(snapshot.path(snapshot.hardware))
         chosen = snapshot.path(snapshot.priors) if snapshot.priors else sources.priors
         result = run_in_memory(
-            sources, settings, on_stage, raw=raw, hardware=hardware, priors=load_priors(chosen),
-            spreads=load_spreads(chosen), layer_copies=snapshot.layer_copies, columns=columns,
+            sources, settings, on_stage, raw=raw, hardware=hardware,
+            learned=load_learned(chosen), layer_copies=snapshot.layer_copies, columns=columns,
         )  # fmt: skip
     del raw, read
     runs.pause("estimated")

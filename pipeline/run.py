@@ -16,7 +16,7 @@ import polars as pl
 from pipeline.errors import InputFileError
 from pipeline.estimate.chain import estimate
 from pipeline.estimate.hardware import load_hardware
-from pipeline.estimate.priors import PriorsChoice, load_priors, load_spreads
+from pipeline.estimate.priors import Learned, PriorsChoice, load_learned
 from pipeline.read.files import read_table_and_columns
 from pipeline.read.validate import rejected_rows, validate
 from pipeline.resources import HARDWARE_TABLE
@@ -93,8 +93,7 @@ def run_in_memory(
     *,
     raw: pl.DataFrame | None = None,
     hardware: pl.DataFrame | None = None,
-    priors: pl.DataFrame | None = None,
-    spreads: pl.DataFrame | None = None,
+    learned: Learned | None = None,
     layer_copies: Mapping[Path, Path] | None = None,
     columns: list[dict] | None = None,
 ) -> RunResult:
@@ -105,14 +104,16 @@ def run_in_memory(
         raw, columns = read_raw_and_columns(sources)
     if hardware is None:
         hardware = load_hardware(sources.hardware_table)
-    if priors is None:  # the priors of `sources`, with the spreads written with them
-        priors, spreads = load_priors(sources.priors), load_spreads(sources.priors)
+    if learned is None:  # the priors file of `sources`
+        learned = load_learned(sources.priors)
     on_stage("validate")
     rows_read = raw.height
     systems, rejects = validate(raw, sources.sheet_folders, layer_copies)
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
-    estimates = estimate(systems, hardware, settings, priors, spreads)
+    estimates = estimate(
+        systems, hardware, settings, learned.priors, learned.spreads, learned.forward_costs
+    )
     # A system's later training stages are rows of their own in the sheet, one in estimates.
     stage_rows = systems.height - estimates.height
     del systems
@@ -143,10 +144,10 @@ def estimate_systems(
     `system`. `hardware` defaults to the shipped table, `priors` to the shipped priors."""
     if hardware is None:
         hardware = load_hardware(HARDWARE_TABLE)
-    spreads = None
-    if isinstance(priors, PriorsChoice):
-        priors, spreads = load_priors(priors), load_spreads(priors)
-    return estimate(systems, hardware, settings, priors, spreads)
+    learned = load_learned(priors) if isinstance(priors, PriorsChoice) else Learned(priors)
+    return estimate(
+        systems, hardware, settings, learned.priors, learned.spreads, learned.forward_costs
+    )
 
 
 def estimate_files(

@@ -8,7 +8,7 @@ import polars as pl
 from schemas.systems import CANONICAL_COLUMNS
 
 ESTIMATE_SOURCES = ("reported", "weighted_mean", "ops", "hardware", "base_model", "stages")
-OPS_RULES = ("forward_flop", "architecture", "connections", "6ND")
+OPS_RULES = ("forward_flop", "architecture", "connections", "6ND", "parameters")
 UTILIZATION_SOURCES = ("reported", "prior")
 CONFIDENCE_LABELS = ("Confident", "Likely", "Speculative")
 
@@ -86,6 +86,7 @@ FLAG_KINDS = {
     "tokens_assumed": COUNT_ASSUMED,
     "words_converted_to_tokens": COUNT_ASSUMED,
     "parameters_not_connections": ATTENTION,
+    "forward_flop_from_parameters": COUNT_ASSUMED,
     "epochs_needed": ATTENTION,
     "architecture_incomplete": ATTENTION,
     "multiple_hardware": ATTENTION,

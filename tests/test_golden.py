@@ -59,6 +59,7 @@ def test_default_dataset_has_every_kind_of_row(tmp_path):
         "architecture",
         "connections",
         "6ND",
+        "parameters",
     }
     assert set(estimates["confidence"].drop_nulls()) == {"Confident", "Likely", "Speculative"}
 

@@ -13,7 +13,7 @@ from pipeline.estimate.annotate import annotate, finish_annotations, start_annot
 from pipeline.estimate.bases import add_base_models
 from pipeline.estimate.hardware_time import chips_without_name, hardware_method
 from pipeline.estimate.ops import ops_method
-from pipeline.estimate.predictive import PREDICTIVE_COLUMNS, SPREAD_SOURCES
+from pipeline.estimate.predictive import METHOD_SOURCES, PREDICTIVE_COLUMNS
 from pipeline.estimate.reconcile import reconcile
 from pipeline.estimate.stages import fold_stages, has_stages, no_stages
 from pipeline.estimate.thresholds import add_rule_totals
@@ -30,11 +30,14 @@ def estimate(
     settings: Settings = DEFAULT_SETTINGS,
     priors: pl.DataFrame | None = None,
     spreads: pl.DataFrame | None = None,
+    forward_costs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Both methods, reconciled, with 90% intervals, one row per system (its training stages
     folded into it), with its compute under each accounting rule, sorted by `system`.
     `priors` are the utilization priors (None: the seed's fixed values); `spreads` the learned
-    predictive distributions (predictive.py; None: the assumptions' log-normal)."""
+    predictive distributions (predictive.py; None: the assumptions' log-normal);
+    `forward_costs` the learned forward FLOP per parameter (forward_costs.py; None: no such
+    rule)."""
 
     # A large sheet runs as one lazy plan, which polars evaluates in one pass, sharing the
     # formatted numbers of notes and summaries; a small one is collected stage by stage,
@@ -53,7 +56,7 @@ def estimate(
     described = systems.select(pl.any_horizontal(pl.col(shape).is_not_null()).any()).item()
     # Chips and time without a chip name bound the count of operations (see reconcile).
     bounded = systems.select(chips_without_name().any()).item()
-    frame = stage(ops_method(frame, settings, transformers=described))
+    frame = stage(ops_method(frame, settings, transformers=described, forward_costs=forward_costs))
     frame = stage(hardware_method(frame, hardware, settings, priors, bound_unnamed=bounded))
     frame = reconcile(frame, settings, bound_unnamed=bounded, spreads=spreads)
     if has_stages(systems):
@@ -72,16 +75,27 @@ def estimate(
     frame = add_rule_totals(collect(frame)).lazy()
     # A sum of stages or a base added is no longer one method's estimate: its distribution is
     # not the one learned, and only its interval is published.
-    one_method = pl.col("estimate_source").is_in(SPREAD_SOURCES)
-    frame = frame.with_columns(
-        pl.when(one_method).then(pl.col(name)).alias(name) for name in PREDICTIVE_COLUMNS
-    ).with_columns(
-        confidence(
-            pl.col("estimate_flop"),
-            pl.col("estimate_low_flop"),
-            pl.col("estimate_high_flop"),
-            settings,
-        ).alias("confidence")
+    one_method = pl.col("estimate_source").is_in(METHOD_SOURCES)
+    frame = (
+        frame.with_columns(
+            pl.when(one_method).then(pl.col(name)).alias(name) for name in PREDICTIVE_COLUMNS
+        )
+        .with_columns(
+            confidence(
+                pl.col("estimate_flop"),
+                pl.col("estimate_low_flop"),
+                pl.col("estimate_high_flop"),
+                settings,
+            ).alias("confidence")
+        )
+        .with_columns(
+            # A forward cost per parameter stands for an architecture nobody described: however
+            # narrow the other method makes the interval, the row is never Confident.
+            pl.when((pl.col("confidence") == "Confident") & (pl.col("ops_rule") == "parameters"))
+            .then(pl.lit("Likely"))
+            .otherwise(pl.col("confidence"))
+            .alias("confidence")
+        )
     )
     frame = finish_annotations(frame)
     columns = output_columns(frame.collect_schema().names())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.architecture.staged import staged_sizes, staged_transformer
+from pipeline.estimate.forward_costs import forward_cost_columns
 from pipeline.estimate.ops_notes import derivation, flags_and_notes
 from pipeline.estimate.plausibility import plausible
 from pipeline.estimate.uncertainty import factor_sigma, quadrature
@@ -23,13 +24,20 @@ DOMAINS_NOT_READING_WORDS = ("speech", "vision", "games", "robotics")
 TRANSFORMER_COUNTS = ("_tf_active", "_tf_total", "_tf_forward")
 
 
-def ops_method(frame: pl.LazyFrame, settings: Settings, transformers: bool = True) -> pl.LazyFrame:
+def ops_method(
+    frame: pl.LazyFrame,
+    settings: Settings,
+    transformers: bool = True,
+    forward_costs: pl.DataFrame | None = None,
+) -> pl.LazyFrame:
     """Adds `ops_rule`, `ops_flop`, `epochs_used`, `training_tokens` and their flags and notes.
     `transformers=False` says no row describes a transformer, which spares the large
-    expressions of its count."""
+    expressions of its count; `forward_costs` (forward_costs.py) are the learned forward FLOP
+    per parameter of data not counted in tokens (None: that rule does not apply)."""
     return (
         frame.pipe(_transformer_counts, transformers)
         .pipe(_token_basis, settings)
+        .with_columns(**forward_cost_columns(pl.col("domain"), forward_costs))
         .pipe(_rule)
         .pipe(_flop, settings)
         .pipe(_spread, settings)
@@ -130,7 +138,8 @@ def _token_basis(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
 
 def _rule(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`ops_rule`, the first rule the row's inputs allow: a forward pass per example, an
-    architecture counted, connections, 6ND. `_rule_kind` tells an architecture's layer list
+    architecture counted, connections, 6ND, and for data not counted in tokens a forward pass
+    of the learned k x parameters. `_rule_kind` tells an architecture's layer list
     ("layers") from its transformer shape ("transformer"); `_reads_tokens` where the rule read
     the dataset size as tokens, `_tokens_given` where it read the training tokens instead, and
     `epochs_used` (1 where not reported, and where the training tokens hold them)."""
@@ -150,7 +159,12 @@ def _rule(frame: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.lit("connections"))
         .when(pl.col("_ops_parameters").is_not_null() & tokens & token_data & enough_tokens)
         .then(pl.lit("6ND"))
-    )
+        .when(
+            pl.col("_ops_parameters").is_not_null() & dataset.is_not_null() & ~token_data
+            & pl.col("_forward_k").is_not_null()
+        )
+        .then(pl.lit("parameters"))
+    )  # fmt: skip
     frame = frame.with_columns(kind.alias("_rule_kind"))
     kind = pl.col("_rule_kind")
     over_sequences = (kind == "layers") & pl.col("_layers_sequence_length").is_not_null()
@@ -191,6 +205,8 @@ def _flop(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         .then(pl.col("forward_flop_per_example"))
         .when(kind == "connections")
         .then(2 * pl.col("connections"))
+        .when(kind == "parameters")
+        .then(pl.col("_forward_k") * pl.col("_ops_parameters"))
     )
     training_tokens = pl.col("training_tokens")
     ops_flop = (
@@ -220,7 +236,10 @@ def _spread(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         (is_6nd, factor_sigma(settings.spread_6nd)),
         (rule.is_in(["forward_flop", "connections"]), factor_sigma(settings.spread_backward_ratio)),
         (rule == "architecture", factor_sigma(settings.spread_architecture)),
-        (pl.col("epochs").is_null() & ~pl.col("_tokens_given"), factor_sigma(settings.spread_epochs_assumed)),
+        # k was learned with unreported epochs taken as 1: its spread holds theirs.
+        (rule == "parameters", pl.col("_forward_k_sigma")),
+        (pl.col("epochs").is_null() & ~pl.col("_tokens_given") & (rule != "parameters"),
+         factor_sigma(settings.spread_epochs_assumed)),
         (reads_tokens & pl.col("_tokens_assumed"), factor_sigma(settings.spread_tokens_assumed)),
         (reads_tokens & (pl.col("dataset_unit") == "words") & ~pl.col("_tokens_given"),
          factor_sigma(settings.spread_words_to_tokens)),

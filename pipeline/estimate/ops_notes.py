@@ -12,6 +12,7 @@ from pipeline.architecture.staged import staged_transformer
 from pipeline.estimate.annotate import annotate, by_partition
 from pipeline.estimate.formatting import sci, short
 from pipeline.estimate.plausibility import out_of_range
+from pipeline.estimate.uncertainty import Z90
 from pipeline.settings import Settings
 
 
@@ -89,6 +90,11 @@ def derivation(frame: pl.LazyFrame, settings: Settings, transformers: bool) -> p
         "6ND": pl.concat_str([
             pl.lit(_number(2 * training_factor) + " x "), sci(pl.col("_ops_parameters")), params_word,
             pl.lit(" x "), tokens_text, result,
+        ]),
+        "parameters": pl.concat_str([
+            pl.lit(f"{factor} x "), sci(pl.col("_forward_k")), pl.lit(" FLOP per parameter x "),
+            sci(pl.col("_ops_parameters")), params_word, pl.lit(" x "), sci(dataset), pl.lit(" "),
+            unit_word, pl.lit(" x "), epochs_text, result,
         ]),
     })  # fmt: skip
 
@@ -191,6 +197,17 @@ def flags_and_notes(frame: pl.LazyFrame, settings: Settings, transformers: bool)
             pl.col("_tf_incomplete"),
             pl.lit("transformer shape given in part: n_layers, d_model, seq_len and "
                    "vocab_size are all needed to count it, so it was not counted"),
+        ),
+        "forward_flop_from_parameters": (
+            pl.col("ops_rule") == "parameters",
+            pl.concat_str([
+                pl.lit("no forward FLOP per example or connections: a forward pass of "),
+                sci(pl.col("_forward_k")), pl.lit(" FLOP per parameter assumed, as learned for "),
+                pl.when(pl.col("_forward_k_group") == "*").then(pl.lit("all domains"))
+                .otherwise(pl.col("_forward_k_group")),
+                pl.lit(" (90% range x/"), short((Z90 * pl.col("_forward_k_sigma")).exp().round(0)),
+                pl.lit(")"),
+            ]),
         ),
         "parameters_not_connections": (
             parameters_unused,

@@ -10,8 +10,8 @@ ln(FLOP), a mixture:
 - otherwise ln(figure / estimate) follows a Student-t with `df` degrees of freedom and scale
   sqrt(floor^2 + (scale x assumption_sigma)^2).
 
-The four numbers are fitted per estimate source (ops, hardware, weighted_mean; `*` pooled as
-the fallback) by `flopsheet calibrate` on sheets with a reported figure, the figure withheld:
+The four numbers are fitted per estimate source (ops, hardware, weighted_mean, and parameters
+for a count by the learned forward cost per parameter; `*` pooled as the fallback) by `flopsheet calibrate` on sheets with a reported figure, the figure withheld:
 `exact_share` is the share of estimates within 0.5% of it, and (df, floor, scale) maximise the
 t's likelihood over the other rows, on a fixed grid (so the fit is deterministic). They are
 written with the utilization priors, as `[[spread]]` tables; `evaluate` refits them by
@@ -30,9 +30,13 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import InputFileError
+from pipeline.read.small_files import toml_count, toml_number
 
 ANY = "*"
-SPREAD_SOURCES = ("ops", "hardware", "weighted_mean")
+# The methods' estimate sources, and "parameters": a count of operations alone that rests on
+# the forward cost learned per parameter (forward_costs.py), far wider than the other counts.
+METHOD_SOURCES = ("ops", "hardware", "weighted_mean")
+SPREAD_SOURCES = (*METHOD_SOURCES, "parameters")
 PREDICTIVE_COLUMNS = ("predictive_exact_share", "predictive_df", "predictive_scale")
 # An estimate within this of the figure reproduces it (ln(1.005)); the narrowest half-width.
 EXACT_RESIDUAL = math.log1p(0.005)
@@ -46,6 +50,14 @@ SPREAD_COLUMNS = {"source": pl.String, "exact_share": pl.Float64, "df": pl.Float
                   "floor": pl.Float64, "scale": pl.Float64, "observations": pl.Int64}  # fmt: skip
 _FIELD_RANGES = {"exact_share": (0.0, MAX_EXACT_SHARE), "df": (0.5, 1000.0),
                  "floor": (0.0, 10.0), "scale": (0.0, 10.0)}  # fmt: skip
+
+
+def spread_source() -> pl.Expr:
+    """The group whose learned spread an estimate takes: its `estimate_source`, or
+    "parameters" for a count of operations alone by the forward cost per parameter."""
+    source = pl.col("estimate_source")
+    by_parameters = (source == "ops") & (pl.col("ops_rule") == "parameters")
+    return pl.when(by_parameters.fill_null(False)).then(pl.lit("parameters")).otherwise(source)
 
 
 def t_log_density(x: float, df: float) -> float:
@@ -234,25 +246,12 @@ def spreads_from_document(path: Path, document: dict) -> pl.DataFrame | None:
                 path, f"{where}: source = {source!r}, expected one of "
                 f"{', '.join((*SPREAD_SOURCES, ANY))}",
             )  # fmt: skip
-        values = []
-        for name, (low, high) in _FIELD_RANGES.items():
-            value = entry.get(name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not (low <= value <= high)
-            ):
-                raise InputFileError(
-                    path, f"{where}: {name} = {value!r}, expected a number in [{low}, {high}]"
-                )
-            values.append(float(value))
+        values = [
+            toml_number(path, where, entry, name, *span) for name, span in _FIELD_RANGES.items()
+        ]
         if values[2] == 0 and values[3] == 0:
             raise InputFileError(path, f"{where}: floor and scale are both 0: no spread at all")
-        observations = entry.get("observations", 0)
-        if isinstance(observations, bool) or not isinstance(observations, int) or observations < 0:
-            raise InputFileError(
-                path, f"{where}: observations = {observations!r}, expected a whole number >= 0"
-            )
+        observations = toml_count(path, where, entry)
         rows.append((source, *values, observations))
     frame = pl.DataFrame(rows, schema=SPREAD_COLUMNS, orient="row")
     if frame["source"].is_duplicated().any():

@@ -26,6 +26,7 @@ import polars as pl
 
 from pipeline.defaults import SEED_UTILIZATION
 from pipeline.errors import InputFileError
+from pipeline.estimate.forward_costs import forward_costs_from_document, forward_costs_toml
 from pipeline.estimate.predictive import spreads_from_document, spreads_toml
 from pipeline.estimate.uncertainty import Z90
 from pipeline.read.small_files import read_toml
@@ -104,29 +105,45 @@ def generation(year: pl.Expr) -> pl.Expr:
     return expression.otherwise(pl.lit(None, pl.String))
 
 
-def load_priors(choice: PriorsChoice | Path = PriorsChoice()) -> pl.DataFrame:
-    """The priors of `choice` (a file, or the seed's). A broken file is a file-level error
-    naming what is wrong (a run reading its snapshot names the user's file: see
-    `Snapshot.naming_originals`)."""
+@dataclass(frozen=True)
+class Learned:
+    """What a run takes from data, as one priors file holds it: the utilization priors, the
+    predictive spreads (predictive.py; None: the assumptions' log-normal) and the forward cost
+    per parameter (forward_costs.py; None: that rule does not apply)."""
+
+    priors: pl.DataFrame
+    spreads: pl.DataFrame | None = None
+    forward_costs: pl.DataFrame | None = None
+
+
+def load_learned(choice: PriorsChoice | Path = PriorsChoice()) -> Learned:
+    """The priors file of `choice`, read once (the seed: its fixed priors and nothing learned).
+    A broken file is a file-level error naming what is wrong (a run reading its snapshot names
+    the user's file: see `Snapshot.naming_originals`)."""
     if isinstance(choice, PriorsChoice):
         if choice.is_seed:
-            return seed_priors()
+            return Learned(seed_priors())
         choice = choice.path
-    return _priors_from_file(Path(choice))
+    path = Path(choice)
+    document = read_toml(path, "priors file")
+    return Learned(
+        _priors_from_document(path, document),
+        spreads_from_document(path, document),
+        forward_costs_from_document(path, document),
+    )
+
+
+def load_priors(choice: PriorsChoice | Path = PriorsChoice()) -> pl.DataFrame:
+    """The utilization priors of `choice` (a file, or the seed's)."""
+    return load_learned(choice).priors
 
 
 def load_spreads(choice: PriorsChoice | Path = PriorsChoice()) -> pl.DataFrame | None:
-    """The learned predictive spreads written with the priors of `choice` (predictive.py);
-    None for the seed's priors, or a file without `[[spread]]` tables."""
-    if isinstance(choice, PriorsChoice):
-        if choice.is_seed:
-            return None
-        choice = choice.path
-    return spreads_from_document(Path(choice), read_toml(Path(choice), "priors file"))
+    """The learned predictive spreads written with the priors of `choice`."""
+    return load_learned(choice).spreads
 
 
-def _priors_from_file(path: Path) -> pl.DataFrame:
-    document = read_toml(path, "priors file")
+def _priors_from_document(path: Path, document: dict) -> pl.DataFrame:
     entries = document.get("prior")
     if not isinstance(entries, list) or not entries:
         raise InputFileError(path, "no [[prior]] tables")
@@ -338,9 +355,13 @@ def calibrate_priors(observations: pl.DataFrame, min_observations: int = 10) -> 
 
 
 def priors_toml(
-    priors: pl.DataFrame, header: Sequence[str], spreads: pl.DataFrame | None = None
+    priors: pl.DataFrame,
+    header: Sequence[str],
+    spreads: pl.DataFrame | None = None,
+    forward_costs: pl.DataFrame | None = None,
 ) -> str:
-    """The priors (and `spreads`) as a TOML document, `header` lines first as comments."""
+    """The priors (and `spreads`, `forward_costs`) as a TOML document, `header` lines first as
+    comments."""
     lines = [f"# {line}" if line else "#" for line in header]
     for row in priors.iter_rows(named=True):
         lines += [
@@ -356,6 +377,8 @@ def priors_toml(
         ]
     if spreads is not None:
         lines += spreads_toml(spreads)
+    if forward_costs is not None:
+        lines += forward_costs_toml(forward_costs)
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,12 @@ import polars as pl
 
 from pipeline.estimate.annotate import add_flags, add_notes, by_partition
 from pipeline.estimate.formatting import as_given, duration, fixed, sci, short
-from pipeline.estimate.predictive import EXACT_RESIDUAL, PREDICTIVE_COLUMNS, predictive_columns
+from pipeline.estimate.predictive import (
+    EXACT_RESIDUAL,
+    PREDICTIVE_COLUMNS,
+    predictive_columns,
+    spread_source,
+)
 from pipeline.estimate.uncertainty import MIN_WEIGHT_SIGMA, Z90, interval, rounding_sigma
 from pipeline.settings import Settings
 
@@ -119,7 +124,7 @@ def reconcile(
         )
     else:
         frame = frame.with_columns(
-            **predictive_columns(pl.col("estimate_source"), pl.col("_estimate_sigma"), spreads),
+            **predictive_columns(spread_source(), pl.col("_estimate_sigma"), spreads),
         )
         # The span widens the predictive distribution itself, so that its 90% interval is the
         # one published.

@@ -60,3 +60,21 @@ def read_toml(path: Path, what: str) -> dict:
         raise InputFileError(path, f"not a TOML {what}: {error}") from None
     except RecursionError:
         raise InputFileError(path, f"not a TOML {what}: nested too deeply") from None
+
+
+def toml_number(path: Path, where: str, entry: dict, name: str, low: float, high: float) -> float:
+    """`entry[name]`, a number in [low, high]; else one line naming the file, table and field."""
+    value = entry.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise InputFileError(
+            path, f"{where}: {name} = {value!r}, expected a number in [{low:g}, {high:g}]"
+        )
+    return float(value)
+
+
+def toml_count(path: Path, where: str, entry: dict, name: str = "observations") -> int:
+    """`entry[name]` (0 when absent), a whole number >= 0."""
+    value = entry.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise InputFileError(path, f"{where}: {name} = {value!r}, expected a whole number >= 0")
+    return value

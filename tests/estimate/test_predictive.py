@@ -75,9 +75,9 @@ def test_the_fit_recovers_a_known_mixture_and_is_deterministic():
     ("table", "message"),
     [
         ('source = "vibes"\nexact_share = 0.1\ndf = 2\nfloor = 0.1\nscale = 0.5',
-         "spread 1: source = 'vibes', expected one of ops, hardware, weighted_mean, *"),
+         "spread 1: source = 'vibes', expected one of ops, hardware, weighted_mean, parameters, *"),
         ('source = "ops"\nexact_share = 0.99\ndf = 2\nfloor = 0.1\nscale = 0.5',
-         "spread 1: exact_share = 0.99, expected a number in [0.0, 0.85]"),
+         "spread 1: exact_share = 0.99, expected a number in [0, 0.85]"),
         ('source = "ops"\nexact_share = 0.1\ndf = 2\nfloor = 0\nscale = 0',
          "spread 1: floor and scale are both 0: no spread at all"),
     ],
@@ -97,17 +97,19 @@ def test_a_broken_spread_table_is_one_line(tmp_path, table, message):
 def test_intervals_are_calibrated_out_of_sample(name):
     evaluation = evaluate(EPOCH_DIR / name, compare_seed=False)
     s = evaluation.summary
-    # issue 12's targets: 45-58%, 87-93%, 95-99%; the 2025-03 export's core is 61%, and
-    # both 98% intervals hold a little over 99%
-    assert 0.45 <= s["out_of_sample_coverage_50%"] <= 0.62
+    # issue 12's targets: 45-58%, 87-93%, 95-99%
+    assert 0.45 <= s["out_of_sample_coverage_50%"] <= 0.58
     assert 0.87 <= s["out_of_sample_coverage_90%"] <= 0.93
-    assert 0.95 <= s["out_of_sample_coverage_98%"] <= 0.996
+    assert 0.95 <= s["out_of_sample_coverage_98%"] <= 0.99
     labels = evaluation.breakdowns["confidence"]
-    confident = labels.filter(pl.col("confidence") == "Confident").row(0, named=True)
-    assert confident["within_2x"] >= 0.9
+    confident = labels.filter(pl.col("confidence") == "Confident")
+    assert s["out_of_sample_confident_rows"] == confident["rows"].sum()
+    if confident.height:  # few rows are Confident; those that are must be right
+        assert s["out_of_sample_confident_within_2x"] >= 0.9
     sure = labels.filter(pl.col("confidence").is_in(["Confident", "Likely"]))
     within = (sure["within_2x"] * sure["rows"]).sum() / sure["rows"].sum()
-    assert within >= 0.83
+    assert within == pytest.approx(s["out_of_sample_confident_or_likely_within_2x"])
+    assert within >= 0.84  # the target is 0.85: 0.876 on 2025-12, 0.847 on 2025-03
     # the histogram holds every compared row with a bounded interval
     assert evaluation.pit["rows"].sum() == evaluation.coverage["rows"][0]
 

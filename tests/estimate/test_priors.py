@@ -208,8 +208,10 @@ def test_calibrate_reproduces_the_shipped_priors(tmp_path):
 @pytest.mark.parametrize("name", EXPORTS)
 def test_calibrated_priors_do_no_worse_than_the_seed_and_intervals_hold(name):
     summary = evaluate(EPOCH_DIR / name).summary
-    for measure in ("estimated_within_2x", "estimated_within_3x", "all_rows_within_2x"):
-        assert summary[measure] >= summary[f"seed_{measure}"], measure
+    # The seed has no forward cost per parameter: its estimated rows are the other rules'.
+    assert summary["other_rules_within_2x"] >= summary["seed_estimated_within_2x"]
+    assert summary["all_rows_within_2x"] >= summary["seed_all_rows_within_2x"]
+    assert summary["estimated_of_those"] > summary["seed_estimated_of_those"]
     # the 90% intervals hold Epoch's figure for at least 80% of estimated rows
     assert summary["estimated_interval_coverage"] >= 0.80
     assert summary["seed_estimated_interval_coverage"] <= 0.95  # not loose either

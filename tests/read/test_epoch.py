@@ -204,11 +204,12 @@ def test_evaluate_reports_agreement(tmp_path, name):
     assert "## Calibration of the intervals (out of sample)" in report
     assert (tmp_path / "calibration.svg").read_text().startswith("<svg")
     assert pl.read_parquet(tmp_path / "evaluation.parquet").height == summary["rows"]
-    # Floors against regressions at today's level; issue 3's targets (0.80, 0.88 and 0.55) are
-    # higher.
-    assert summary["estimated_within_2x"] >= 0.76
-    assert summary["estimated_within_3x"] >= 0.82
-    assert summary["all_rows_within_2x"] >= 0.40
+    # Floors against regressions at today's level. The forward cost per parameter estimates
+    # many rows widely (Speculative): the other rules' rows are measured apart.
+    assert summary["coverage"] >= 0.75
+    assert summary["other_rules_within_2x"] >= 0.76
+    assert summary["estimated_within_2x"] >= 0.53
+    assert summary["all_rows_within_2x"] >= 0.43
     # rows without Epoch's figure that the methods can estimate: the gap flopsheet fills
     assert 0 < summary["gap_rows_estimated"] <= summary["gap_rows_with_method_inputs"]
 
@@ -254,10 +255,12 @@ def test_cross_validation_folds_keep_a_system_in_one_fold_in_every_export():
 def test_evaluate_reports_out_of_sample_figures_beside_in_sample_ones():
     summary = evaluate(EPOCH_DIR / "notable_ai_models_2025-12.csv", compare_seed=False).summary
     assert summary["folds"] == FOLDS
-    # Floors at today's out-of-sample level (issue 12's targets are higher).
-    assert summary["out_of_sample_estimated_within_2x"] >= 0.74
-    assert summary["out_of_sample_all_rows_within_2x"] >= 0.41
-    assert summary["out_of_sample_coverage_90%"] >= 0.80
+    # Floors at today's out-of-sample level; issue 12's target for coverage is 0.70.
+    assert summary["out_of_sample_coverage"] >= 0.85
+    assert summary["out_of_sample_other_rules_within_2x"] >= 0.76
+    assert summary["out_of_sample_estimated_within_2x"] >= 0.53
+    assert summary["out_of_sample_all_rows_within_2x"] >= 0.45
+    assert summary["out_of_sample_coverage_90%"] >= 0.87
     assert 0.1 <= summary["out_of_sample_estimated_reproduced_exactly"] <= 0.4
     assert summary["not_reproduced_within_2x"] < summary["estimated_within_2x"]
 

@@ -26,7 +26,7 @@ from pipeline.publish.runs import read_run_log
 from pipeline.report.charts import build_charts, chart_specs
 from pipeline.report.data import INFORMATIONAL_FLAGS, load_report_data
 from pipeline.report.page import render_html, write_report
-from pipeline.report.trends import fit_trend, t_quantile
+from pipeline.report.trends import doubling_text, fit_trend, t_quantile
 from tests.conftest import REPO, require_chromium
 
 runner = CliRunner()
@@ -180,7 +180,7 @@ def test_every_chart_draws_its_marks(browsed, database):
     assert page.locator("#chart-methods g.mark-symbol.role-mark > path").count() == both
     assert page.locator("#chart-by_source g.mark-rect.role-mark > path").count() == sources[0][0]
     fitted_eras = page.locator("#chart-compute_trend g.mark-line.role-mark > path")
-    assert fitted_eras.count() == 3  # all, 2010 on, large-scale; before 2010 has one system
+    assert fitted_eras.count() == 4  # all, before 2010, 2010 on, large-scale
 
 
 def test_the_thresholds_section_matches_sql(browsed, database):
@@ -260,9 +260,18 @@ def test_doubling_times_match_sql(browsed, database):
         assert high == pytest.approx(12 * math.log10(2) / (slope - t * se), rel=1e-6)
         row = browsed.page.locator(f"#trend-{era}").inner_text()
         assert f"{months:.1f} months (95% CI {low:.1f} to {high:.1f})" in row
-    # One system with an estimate before 2010: no fit, and the page says why.
-    assert trends["pre_deep_learning"]["doubling_months"] is None
-    assert "a fit needs 3" in browsed.page.locator("#trend-pre_deep_learning").inner_text()
+    # Before 2010 the shipped sheet's few systems fall over time: a fit, but no doubling.
+    early = sql(
+        database, f"SELECT regr_count(y, x), regr_slope(y, x) FROM ({POINTS_SQL}) WHERE cal < 2010"
+    )
+    assert trends["pre_deep_learning"]["n"] == early[0][0] >= 3
+    assert (trends["pre_deep_learning"]["doubling_months"] is None) == (early[0][1] <= 0)
+
+
+def test_an_era_with_too_few_systems_says_why_it_has_no_fit():
+    trend = fit_trend([2001.5, 2004.0], [15.0, 16.0], era="pre_deep_learning", label="", rule="")
+    assert trend.doubling_months is None
+    assert doubling_text(trend) == "2 system(s): a fit needs 3"
 
 
 def test_the_attention_table_filters_and_sorts(browsed, database):
