@@ -45,6 +45,9 @@ class Settings:
     spread_tokens_assumed: float = 2.0  # a blank language dataset unit read as tokens
     spread_words_to_tokens: float = 1.5
     spread_unit_from_notes: float = 2.0
+    # Chip-hours, chips or a duration read from the training time notes: they may count other
+    # stages or runs than the one estimated.
+    spread_hardware_from_notes: float = 2.0
     spread_active_from_notes: float = 1.5
     # A mixture of experts without its active count: that share of the total is assumed. The
     # 24 such models in the shared Epoch exports with both counts have a median share of 0.09

@@ -110,6 +110,8 @@ FLAG_KINDS = {
     "dataset_unit_from_notes": COUNT_ASSUMED,
     "active_parameters_from_notes": COUNT_ASSUMED,
     "active_parameters_assumed": COUNT_ASSUMED,
+    "hardware_time_from_notes": COUNT_ASSUMED,
+    "notes_derived_from_compute": ASSUMED,
     "ops_beyond_capacity": ATTENTION,
     "parameters_disagree_with_shape": ATTENTION,
     "context_window_as_sequence": ATTENTION,

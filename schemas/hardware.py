@@ -13,6 +13,7 @@ PEAK_COLUMNS: dict[str, str] = {
     "fp16": "fp16_flop_per_second",
     "tensor_16bit": "tensor_16bit_flop_per_second",
     "fp8": "fp8_flop_per_second",
+    "fp4": "fp4_flop_per_second",
     "int8": "int8_op_per_second",
 }
 
@@ -32,6 +33,7 @@ class HardwareSchema(pa.DataFrameModel):
     fp16_flop_per_second: float = pa.Field(**_PEAK)
     tensor_16bit_flop_per_second: float = pa.Field(**_PEAK)
     fp8_flop_per_second: float = pa.Field(**_PEAK)
+    fp4_flop_per_second: float = pa.Field(**_PEAK)
     int8_op_per_second: float = pa.Field(**_PEAK)
     aliases: str = pa.Field(nullable=True)
     source: str = pa.Field(str_startswith="http")

@@ -52,6 +52,10 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "dataset_unit_phrase": "text",
     "active_parameters_phrase": "text",
     "mixture_of_experts_phrase": "text",
+    # chip-hours, chips or a duration read from the training time notes, and a note not read
+    # because it works from a compute figure
+    "hardware_time_phrase": "text",
+    "hardware_time_skipped_phrase": "text",
 }
 
 # A transformer described by its shape, or any network by a JSON layer list
@@ -116,7 +120,7 @@ TRAINING_STAGES = (
 )
 DEFAULT_STAGE = "pre-training"
 
-PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8")
+PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "fp4", "int8")
 
 _POSITIVE = {"nullable": True, "gt": 0}
 # No training run did less than one operation or will soon do 1e40 (the largest are near 1e27):
@@ -168,6 +172,8 @@ class SystemsSchema(pa.DataFrameModel):
     dataset_unit_phrase: str = pa.Field(nullable=True)
     active_parameters_phrase: str = pa.Field(nullable=True)
     mixture_of_experts_phrase: str = pa.Field(nullable=True)
+    hardware_time_phrase: str = pa.Field(nullable=True)
+    hardware_time_skipped_phrase: str = pa.Field(nullable=True)
     n_layers: pl.Int64 = pa.Field(**_POSITIVE)
     d_model: pl.Int64 = pa.Field(**_POSITIVE)
     n_heads: pl.Int64 = pa.Field(**_POSITIVE)

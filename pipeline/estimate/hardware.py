@@ -40,6 +40,7 @@ PEAK_CHOICES: dict[str | None, list[tuple[str, str]]] = {
     "fp32": [("fp32", "fp32"), ("tf32", "tf32"), ("tensor_16bit", "fp16/bf16 tensor")],
     "fp64": [("fp64", "fp64"), ("fp32", "fp32")],
     "fp8": [("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
+    "fp4": [("fp4", "fp4"), ("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
     "int8": [("int8", "int8"), ("fp8", "fp8"), ("tensor_16bit", "fp16/bf16 tensor")],
 }
 
@@ -68,6 +69,10 @@ def hardware_key(name: pl.Expr) -> pl.Expr:
     )
 
 
+# Peak columns a table may leave out (added since tables were first written).
+OPTIONAL_PEAK_COLUMNS = ("fp4_flop_per_second",)
+
+
 def load_hardware(path: Path = HARDWARE_TABLE) -> pl.DataFrame:
     """Read and validate the hardware table. The table is reference data every estimate rests
     on, so a broken one is a file-level error naming the row, column and value."""
@@ -76,6 +81,10 @@ def load_hardware(path: Path = HARDWARE_TABLE) -> pl.DataFrame:
         frame = pl.read_csv(text.encode(), infer_schema=False)
     except Exception as error:
         raise InputFileError(path, f"cannot read the hardware table: {error}") from None
+    # A table written before a format's column existed has no peak for it.
+    frame = frame.with_columns(
+        pl.lit(None, pl.String).alias(c) for c in OPTIONAL_PEAK_COLUMNS if c not in frame.columns
+    )
     missing = [c for c in HardwareSchema.to_schema().columns if c not in frame.columns]
     if missing:
         raise InputFileError(path, f"hardware table lacks the columns {', '.join(missing)}")

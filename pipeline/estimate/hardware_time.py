@@ -71,8 +71,10 @@ def hardware_method(
         plausible(pl.col("_hardware_raw")).alias("hardware_flop")
     )
     precision_assumed = paper_peak.is_null() & pl.col("precision").is_null()
+    from_notes = pl.col("hardware_time_phrase").is_not_null()
     spread = quadrature([
         (pl.lit(True), factor_sigma(settings.spread_hardware_time)),
+        (from_notes, factor_sigma(settings.spread_hardware_from_notes)),
         (~reported_utilization, pl.col("_prior_sigma")),
         (precision_assumed, factor_sigma(settings.spread_precision_assumed)),
     ])  # fmt: skip
@@ -148,6 +150,28 @@ def hardware_method(
                     ),
                 ),
                 "utilization_assumed": (applies & pl.col("utilization").is_null(), None),
+                "hardware_time_from_notes": (
+                    applies & from_notes,
+                    pl.concat_str(
+                        [
+                            pl.lit('chip time read from the training time notes: "'),
+                            pl.col("hardware_time_phrase"),
+                            pl.lit('"'),
+                        ]
+                    ),
+                ),
+                "notes_derived_from_compute": (
+                    pl.col("hardware_time_skipped_phrase").is_not_null(),
+                    pl.concat_str(
+                        [
+                            pl.lit(
+                                'training time notes work from a compute figure, so not read: "'
+                            ),
+                            pl.col("hardware_time_skipped_phrase"),
+                            pl.lit('"'),
+                        ]
+                    ),
+                ),  # fmt: skip
                 "hardware_time_without_chip": (chips_without_name(), None),
                 "no_peak_for_precision": (
                     pl.col("hardware_matched").is_not_null()

@@ -14,7 +14,9 @@ import polars as pl
 
 from pipeline.errors import InputFileError
 from pipeline.read.columns import header_key
+from pipeline.read.note_phrases import FIGURE, FIGURE_START, SCALE, SCALES, clean_text, scaled
 from pipeline.read.parsing import parse_number
+from pipeline.read.time_notes import hardware_time_from_notes
 from schemas.systems import CANONICAL_COLUMNS
 
 # canonical column -> Epoch headers, preferred first
@@ -66,20 +68,12 @@ COMPUTE_COLUMNS = (
 DATASET_NOTES = "Dataset size notes"
 PARAMETER_NOTES = "Parameters notes"
 
-_SCALE = r"(b|billion|m|million|t|trillion|k|thousand)\b"
-_SCALES = {"b": 1e9, "billion": 1e9, "m": 1e6, "million": 1e6, "t": 1e12, "trillion": 1e12,
-           "k": 1e3, "thousand": 1e3}  # fmt: skip
-# A whole figure, "3,500" or "3.5", and where one may start: at the start or after anything but
-# a letter, digit, point or comma, so never the tail of another number ("1e400", "1,5") or word.
-# (polars' regular expressions have no look-behind.)
-_FIGURE = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-_FIGURE_START = r"(?:^|[^\w.,])"
-_ACTIVE_AFTER = rf"{_FIGURE}\s*{_SCALE}\s*(?:parameters?\s*|params?\s*)?(?:are\s*)?(?:active|activated|activation)\b"
+_ACTIVE_AFTER = rf"{FIGURE}\s*{SCALE}\s*(?:parameters?\s*|params?\s*)?(?:are\s*)?(?:active|activated|activation)\b"
 _ACTIVE_BEFORE = (
-    rf"\b(?:active|activated|activates)\s*(?:parameters?|params)?\s*[:=-]?\s*{_FIGURE}\s*{_SCALE}"
+    rf"\b(?:active|activated|activates)\s*(?:parameters?|params)?\s*[:=-]?\s*{FIGURE}\s*{SCALE}"
 )
 # "25% of the weights active on a given token"
-_ACTIVE_SHARE = rf"{_FIGURE}\s*%\s*of\s*(?:the\s*|its\s*)?(?:weights|parameters|params)\s*(?:are\s*)?(?:active|activated|used)\b"
+_ACTIVE_SHARE = rf"{FIGURE}\s*%\s*of\s*(?:the\s*|its\s*)?(?:weights|parameters|params)\s*(?:are\s*)?(?:active|activated|used)\b"
 # "Qwen3-30B-A3B": 30B in total, 3B active
 _ACTIVE_NAMED = r"\b\d+(?:\.\d+)?b-a(\d+(?:\.\d+)?)b\b"
 _CITATION = r"""\b(?:in|from|see)\s+['"‘“][^'"’”]*['"’”]|https?://\S+"""
@@ -162,39 +156,28 @@ def epoch_column_map(frame: pl.DataFrame, path: object) -> dict[str, str]:
     return mapping
 
 
-def _clean_text(column: str) -> pl.Expr:
-    return pl.col(column).str.replace_all(r"\s+", " ").str.to_lowercase()
-
-
-def _scaled(number: pl.Expr, scale: pl.Expr) -> pl.Expr:
-    number = number.str.replace_all(",", "")
-    return number.cast(pl.Float64, strict=False) * scale.replace_strict(
-        _SCALES, default=None, return_dtype=pl.Float64
-    )
-
-
 def _active_from_notes(notes: pl.Expr, name: pl.Expr, total: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(active parameters, the phrase) of a mixture-of-experts model, from its parameters
     notes or, in the naming convention "30B-A3B", from its name or notes."""
     # "active parameters: 47B" names the figure more surely than "424B ... active", so the
     # label-first form is tried first.
     before = notes.str.extract_groups(_ACTIVE_BEFORE)
-    after = notes.str.extract_groups(_FIGURE_START + _ACTIVE_AFTER)
-    share = notes.str.extract(_FIGURE_START + _ACTIVE_SHARE, 1)
+    after = notes.str.extract_groups(FIGURE_START + _ACTIVE_AFTER)
+    share = notes.str.extract(FIGURE_START + _ACTIVE_SHARE, 1)
     share = share.str.replace_all(",", "").cast(pl.Float64, strict=False)
     named = [
         text.str.extract(_ACTIVE_NAMED, 1).cast(pl.Float64, strict=False) for text in (name, notes)
     ]
     value = pl.coalesce(
-        _scaled(before.struct.field("1"), before.struct.field("2")),
-        _scaled(after.struct.field("1"), after.struct.field("2")),
+        scaled(before.struct.field("1"), before.struct.field("2")),
+        scaled(after.struct.field("1"), after.struct.field("2")),
         share / 100 * total,
         *(n * 1e9 for n in named),
     )
     phrase = pl.coalesce(
         notes.str.extract(f"({_ACTIVE_BEFORE})", 1),
-        notes.str.extract(f"{_FIGURE_START}({_ACTIVE_AFTER})", 1),
-        notes.str.extract(f"{_FIGURE_START}({_ACTIVE_SHARE})", 1),
+        notes.str.extract(f"{FIGURE_START}({_ACTIVE_AFTER})", 1),
+        notes.str.extract(f"{FIGURE_START}({_ACTIVE_SHARE})", 1),
         name.str.extract(f"({_ACTIVE_NAMED})", 1),
         notes.str.extract(f"({_ACTIVE_NAMED})", 1),
     )
@@ -208,7 +191,7 @@ def _mention_size(mention: pl.Expr) -> pl.Expr:
     scale = mention.str.extract(r"^\d[\d,.]*\s*([kmbt]|thousand|million|billion|trillion)\b", 1)
     exponent = mention.str.extract(r"^\d[\d,.]*\s*e(\d+)\b", 1).cast(pl.Float64, strict=False)
     multiplier = pl.coalesce(
-        scale.replace_strict(_SCALES, default=None, return_dtype=pl.Float64),
+        scale.replace_strict(SCALES, default=None, return_dtype=pl.Float64),
         pl.lit(10.0).pow(exponent),
         pl.lit(1.0),
     )
@@ -223,7 +206,7 @@ def _dataset_unit_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
     words)"), so the mention whose quantity is the size in the `dataset_size` cell wins. Failing
     that, the first. Optimizer steps measure the training's length, not its data, and hours are
     data only for audio: those are never the unit."""
-    notes = _clean_text(DATASET_NOTES)
+    notes = clean_text(DATASET_NOTES)
     size = parse_number(pl.col("dataset_size")) if "dataset_size" in frame.columns else pl.lit(None)
     audio = (
         pl.col("domain").str.contains(r"(?i)speech|audio")
@@ -264,8 +247,10 @@ def _dataset_unit_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def derive_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
-    """Fill the dataset unit and active parameters from Epoch's notes where they are blank,
-    keeping the phrase each came from (`dataset_unit_phrase`, `active_parameters_phrase`)."""
+    """Fill the dataset unit, active parameters and chip time (time_notes.py) from Epoch's
+    notes where they are blank, keeping the phrase each came from (`dataset_unit_phrase`,
+    `active_parameters_phrase`, `hardware_time_phrase`)."""
+    frame = hardware_time_from_notes(frame)
     additions = []
     if DATASET_NOTES in frame.columns:
         found = _dataset_unit_from_notes(frame)
@@ -283,7 +268,7 @@ def derive_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
             .alias("dataset_unit_phrase"),
         ]
     if PARAMETER_NOTES in frame.columns:
-        notes = _clean_text(PARAMETER_NOTES)
+        notes = clean_text(PARAMETER_NOTES)
         total = (
             parse_number(pl.col("parameters")) if "parameters" in frame.columns else pl.lit(None)
         )

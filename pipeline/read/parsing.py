@@ -88,6 +88,12 @@ PRECISION_ALIASES = {
     "float8": "fp8",
     "e4m3": "fp8",
     "e5m2": "fp8",
+    # block-scaled formats run at their element type's peak
+    "mxfp8": "fp8",
+    "float4": "fp4",
+    "e2m1": "fp4",
+    "nvfp4": "fp4",
+    "mxfp4": "fp4",
     "int8": "int8",
 }
 

@@ -529,3 +529,20 @@ def test_training_tokens_leave_a_rule_over_examples_alone(cells, expected):
     assert row["ops_flop"] == pytest.approx(expected)
     assert row["epochs_used"] == float(cells["epochs"])
     assert "training_tokens_disagree" not in row["flags"]
+
+
+@pytest.mark.parametrize(
+    ("chip", "precision", "peak", "used", "fell_back"),
+    [
+        ("NVIDIA B200", "NVFP4", 9e15, "fp4", False),
+        ("NVIDIA B200", "MXFP4", 9e15, "fp4", False),
+        ("NVIDIA B200", "MXFP8", 4.5e15, "fp8", False),
+        ("NVIDIA H100 SXM5 80GB", "fp4", 1.979e15, "fp8", True),
+    ],
+)
+def test_four_bit_and_block_scaled_formats_take_their_peak(shipped_hardware, chip, precision, peak, used, fell_back):  # fmt: skip
+    row = hardware_row(shipped_hardware, hardware=chip, precision=precision,
+                       hardware_quantity="8", training_time_hours="10")  # fmt: skip
+    assert row["peak_flop_per_second_used"] == pytest.approx(peak, rel=1e-3)
+    assert row["precision_used"] == used
+    assert ("precision_not_supported" in row["flags"]) == fell_back
