@@ -12,3 +12,4 @@ DATA_DIR = Path(str(files("pipeline").joinpath("data")))
 HARDWARE_TABLE = DATA_DIR / "hardware.csv"
 PRIORS_FILE = DATA_DIR / "priors.toml"
 ARCHITECTURES_DIR = DATA_DIR / "architectures"
+FOUNDATION_MODELS = DATA_DIR / "foundation_models.csv"

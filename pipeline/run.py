@@ -14,12 +14,13 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import InputFileError
+from pipeline.estimate.catalogue import catalogue_bases
 from pipeline.estimate.chain import estimate
 from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.priors import Learned, PriorsChoice, load_learned
 from pipeline.read.files import read_table_and_columns
 from pipeline.read.validate import rejected_rows, validate
-from pipeline.resources import HARDWARE_TABLE
+from pipeline.resources import FOUNDATION_MODELS, HARDWARE_TABLE
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.sources import Sources
 from schemas.estimates import ESTIMATE_SOURCES
@@ -112,14 +113,31 @@ def run_in_memory(
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
     estimates = estimate(
-        systems, hardware, settings, learned.priors, learned.spreads, learned.forward_costs
-    )
+        systems, hardware, settings, learned.priors, learned.spreads, learned.forward_costs,
+        foundation_models(systems, hardware, settings, learned),
+    )  # fmt: skip
     # A system's later training stages are rows of their own in the sheet, one in estimates.
     stage_rows = systems.height - estimates.height
     del systems
     summary = summarize(estimates, rejects, rows_read, stage_rows) | {"columns": columns or []}
     assert summary["rows_read"] == estimates.height + summary["rows_rejected"] + stage_rows
     return RunResult(estimates, rejects, rows_read, summary)
+
+
+def foundation_models(
+    systems: pl.DataFrame, hardware: pl.DataFrame, settings: Settings, learned: Learned
+) -> pl.DataFrame | None:
+    """The shipped catalogue of foundation models, estimated with the run's hardware table and
+    learned values, for bases the sheet names but does not hold (None: it names none)."""
+    names = set(systems["system"].to_list())
+    bases = systems["base_model"].drop_nulls()
+    if bases.is_empty() or bases.is_in(list(names)).all():
+        return None
+    catalogue, _ = read_sheets([FOUNDATION_MODELS])
+    estimates = estimate(
+        catalogue, hardware, settings, learned.priors, learned.spreads, learned.forward_costs
+    )
+    return catalogue_bases(estimates, settings.spread_base_from_catalogue)
 
 
 def read_sheets(
@@ -146,8 +164,9 @@ def estimate_systems(
         hardware = load_hardware(HARDWARE_TABLE)
     learned = load_learned(priors) if isinstance(priors, PriorsChoice) else Learned(priors)
     return estimate(
-        systems, hardware, settings, learned.priors, learned.spreads, learned.forward_costs
-    )
+        systems, hardware, settings, learned.priors, learned.spreads, learned.forward_costs,
+        foundation_models(systems, hardware, settings, learned),
+    )  # fmt: skip
 
 
 def estimate_files(

@@ -48,6 +48,9 @@ class Settings:
     # Chip-hours, chips or a duration read from the training time notes: they may count other
     # stages or runs than the one estimated.
     spread_hardware_from_notes: float = 2.0
+    # A base found in the catalogue of foundation models may be another checkpoint than the one
+    # the row started from, and sheets differ on whether a fine-tune's figure counts its base.
+    spread_base_from_catalogue: float = 3.0
     spread_active_from_notes: float = 1.5
     # A mixture of experts without its active count: that share of the total is assumed. The
     # 24 such models in the shared Epoch exports with both counts have a median share of 0.09

@@ -107,6 +107,7 @@ FLAG_KINDS = {
     "stage_compute_unknown": ATTENTION,
     "base_lower_bound": ATTENTION,
     "base_model_cycle": ATTENTION,
+    "base_from_catalogue": ASSUMED,
     "dataset_unit_from_notes": COUNT_ASSUMED,
     "active_parameters_from_notes": COUNT_ASSUMED,
     "active_parameters_assumed": COUNT_ASSUMED,

@@ -30,7 +30,6 @@ LIST_COLUMNS = {
     "tf32_flop_per_second": "tf32",
     "fp32_flop_per_second": "fp32",
     "fp8_flop_per_second": "fp8",
-    "fp4_flop_per_second": "fp4",
 }
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from pipeline.estimate.annotate import add_flags, add_notes, withdraw
+from pipeline.estimate.catalogue import CATALOGUE_COLUMNS, name_key
 from pipeline.estimate.formatting import sci
 from pipeline.estimate.reconcile import NO_INPUTS_NOTE
 from pipeline.estimate.uncertainty import interval, rounding_sigma
@@ -61,14 +62,32 @@ def chain_sums(
     return total
 
 
-def add_base_models(frame: pl.DataFrame) -> pl.DataFrame:
+def add_base_models(frame: pl.DataFrame, catalogue: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Each row's total with its chain of bases; a base not in the sheet is looked up in
+    `catalogue` (catalogue.py's `catalogue_bases`; None: not looked up)."""
     reported = pl.col("reported_compute_flop").is_not_null()
-    given = pl.col("base_model_compute_flop").is_not_null()
     staged = pl.col("base_model").is_not_null() & ~reported
     names = frame.select(
         pl.col("system").alias("base_model"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("_base_row")
     )  # fmt: skip
     frame = frame.join(names, on="base_model", how="left", maintain_order="left")
+    if catalogue is None:
+        catalogue = pl.DataFrame(schema={"_key": pl.String, **dict.fromkeys(CATALOGUE_COLUMNS[1:], pl.Float64),
+                                         CATALOGUE_COLUMNS[0]: pl.String})  # fmt: skip
+    frame = (
+        frame.with_columns(name_key(pl.col("base_model")).alias("_key"))
+        .join(catalogue, on="_key", how="left", maintain_order="left")
+        .drop("_key")
+    )
+    # A base the sheet does not hold, and whose compute the row does not give, is taken from the
+    # catalogue: its total counts as given.
+    catalogued = (
+        staged & pl.col("base_model_compute_flop").is_null() & pl.col("_base_row").is_null()
+        & pl.col("_catalogue_flop").is_not_null()
+    )  # fmt: skip
+    frame = frame.with_columns(catalogued.alias("_base_from_catalogue"))
+    from_catalogue = pl.col("_base_from_catalogue")
+    given = pl.col("base_model_compute_flop").is_not_null() | from_catalogue
     # A row follows its base's row unless its total is reported or its base's is given.
     links = frame.select(pl.when(staged & ~given).then(pl.col("_base_row"))).to_series()
     frame = frame.with_columns(in_cycles(links).alias("_base_cycle"))
@@ -78,6 +97,9 @@ def add_base_models(frame: pl.DataFrame) -> pl.DataFrame:
     stage_low, stage_high = pl.col("estimate_low_flop"), pl.col("estimate_high_flop")
     given_flop = pl.col("base_model_compute_flop")
     given_low, given_high = interval(given_flop, rounding_sigma(given_flop))
+    given_flop = pl.when(from_catalogue).then(pl.col("_catalogue_flop")).otherwise(given_flop)
+    given_low = pl.when(from_catalogue).then(pl.col("_catalogue_low")).otherwise(given_low)
+    given_high = pl.when(from_catalogue).then(pl.col("_catalogue_high")).otherwise(given_high)
     # Each row's own part of its chain: its whole figure where the chain starts nothing (no
     # base, or a reported total); its stage plus a given base total; or its stage alone.
     parts = frame.select(
@@ -93,7 +115,7 @@ def add_base_models(frame: pl.DataFrame) -> pl.DataFrame:
         # No upper bound where a part has none, or where a base is named but not found.
         (
             pl.when(~staged).then(pl.col("estimate_high_flop").is_null())
-            .otherwise(stage_high.is_null() | (~given & ~follows))
+            .otherwise(stage_high.is_null() | (~given & ~follows) | (given & given_high.is_null()))
         ).alias("_unbounded"),
         (pl.when(~staged).then(pl.col("estimate_flop").is_not_null())
          .otherwise(stage.is_not_null() | given)).alias("_known"),
@@ -174,6 +196,7 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
                     "stage_compute_unknown": stage_unknown,
                     "base_lower_bound": base_lower_bound,
                     "base_model_cycle": cycle,
+                    "base_from_catalogue": pl.col("_base_from_catalogue"),
                 }
             ),
             add_notes(
@@ -221,6 +244,17 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
                         ]
                     )
                 ),
+                pl.when(pl.col("_base_from_catalogue")).then(
+                    pl.concat_str(
+                        [
+                            pl.lit("base model '"),
+                            pl.col("base_model"),
+                            pl.lit("' from flopsheet's catalogue of foundation models ('"),
+                            pl.col("_catalogue_system"),
+                            pl.lit("', estimated from its published inputs)"),
+                        ]
+                    )
+                ),  # fmt: skip
                 pl.when(base_lower_bound).then(
                     pl.lit("the base model's total is itself a lower bound, so this is one too")
                 ),

@@ -31,13 +31,15 @@ def estimate(
     priors: pl.DataFrame | None = None,
     spreads: pl.DataFrame | None = None,
     forward_costs: pl.DataFrame | None = None,
+    catalogue: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Both methods, reconciled, with 90% intervals, one row per system (its training stages
     folded into it), with its compute under each accounting rule, sorted by `system`.
     `priors` are the utilization priors (None: the seed's fixed values); `spreads` the learned
     predictive distributions (predictive.py; None: the assumptions' log-normal);
     `forward_costs` the learned forward FLOP per parameter (forward_costs.py; None: no such
-    rule)."""
+    rule); `catalogue` the estimated foundation models that bases not in the sheet are looked
+    up in (catalogue.py; None: not looked up)."""
 
     # A large sheet runs as one lazy plan, which polars evaluates in one pass, sharing the
     # formatted numbers of notes and summaries; a small one is collected stage by stage,
@@ -69,7 +71,7 @@ def estimate(
     )
     if systems["base_model"].is_not_null().any():
         # Chains of fine-tunes resolve over the collected rows (pointer jumping, bases.py).
-        frame = add_base_models(collect(frame)).lazy()
+        frame = add_base_models(collect(frame), catalogue).lazy()
     else:
         frame = frame.with_columns(pl.col("method_estimate_flop").alias("stage_flop"))
     frame = add_rule_totals(collect(frame)).lazy()
