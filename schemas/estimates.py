@@ -108,6 +108,7 @@ FLAG_KINDS = {
     "base_lower_bound": ATTENTION,
     "base_model_cycle": ATTENTION,
     "base_from_catalogue": ASSUMED,
+    "base_restated": ASSUMED,
     "dataset_unit_from_notes": COUNT_ASSUMED,
     "active_parameters_from_notes": COUNT_ASSUMED,
     "active_parameters_assumed": COUNT_ASSUMED,

@@ -92,6 +92,8 @@ def add_base_models(frame: pl.DataFrame, catalogue: pl.DataFrame | None = None) 
     links = frame.select(pl.when(staged & ~given).then(pl.col("_base_row"))).to_series()
     frame = frame.with_columns(in_cycles(links).alias("_base_cycle"))
     follows = staged & ~given & pl.col("_base_row").is_not_null() & ~pl.col("_base_cycle")
+    frame = frame.with_columns(_restates(frame, follows).alias("_base_restated"))
+    restated = pl.col("_base_restated")
 
     stage = pl.col("method_estimate_flop")
     stage_low, stage_high = pl.col("estimate_low_flop"), pl.col("estimate_high_flop")
@@ -106,6 +108,7 @@ def add_base_models(frame: pl.DataFrame, catalogue: pl.DataFrame | None = None) 
         *(
             pl.when(~staged).then(pl.col(whole))
             .when(given).then(part.fill_null(0) + base)
+            .when(restated).then(pl.lit(0.0))
             .otherwise(part).fill_null(0).alias(name)
             for name, whole, part, base in zip(
                 _SUMS, ("estimate_flop", "estimate_low_flop", "estimate_high_flop"),
@@ -115,7 +118,10 @@ def add_base_models(frame: pl.DataFrame, catalogue: pl.DataFrame | None = None) 
         # No upper bound where a part has none, or where a base is named but not found.
         (
             pl.when(~staged).then(pl.col("estimate_high_flop").is_null())
-            .otherwise(stage_high.is_null() | (~given & ~follows) | (given & given_high.is_null()))
+            .otherwise(
+                (stage_high.is_null() & ~restated) | (~given & ~follows)
+                | (given & given_high.is_null())
+            )
         ).alias("_unbounded"),
         (pl.when(~staged).then(pl.col("estimate_flop").is_not_null())
          .otherwise(stage.is_not_null() | given)).alias("_known"),
@@ -139,12 +145,38 @@ def add_base_models(frame: pl.DataFrame, catalogue: pl.DataFrame | None = None) 
     return _finish(frame)
 
 
+# The inputs that, equal to the base's own, say a row restates its base's run rather than
+# describing a stage of its own: the parameters with the dataset (or the training tokens), or
+# the chips with the training time (or the chip-hours).
+_RESTATED_BY = (
+    ("parameters", "dataset_size"), ("parameters", "training_tokens"),
+    ("hardware", "hardware_quantity", "training_time_hours"), ("hardware", "chip_hours"),
+)  # fmt: skip
+
+
+def _restates(frame: pl.DataFrame, follows: pl.Expr) -> pl.Series:
+    """Whether each row that follows its base's row gives the same inputs as that row."""
+    base_row = frame.select(pl.when(follows).then(pl.col("_base_row"))).to_series()
+    same = pl.lit(False)
+    for columns in _RESTATED_BY:
+        present = [c for c in columns if c in frame.columns]
+        if len(present) < len(columns):
+            continue
+        ahead = frame.select(pl.col(present).gather(base_row).name.prefix("_base_input_"))
+        frame = frame.with_columns(ahead)
+        same = same | pl.all_horizontal(
+            (pl.col(c) == pl.col(f"_base_input_{c}")).fill_null(False) for c in present
+        )
+    return frame.select((follows & same).fill_null(False)).to_series()
+
+
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     has_base = pl.col("base_model").is_not_null()
     reported = pl.col("reported_compute_flop").is_not_null()
     stage, base_total = pl.col("stage_flop"), pl.col("_base_total")
     staged = has_base & ~reported
-    combined = staged & stage.is_not_null() & base_total.is_not_null()
+    restated = pl.col("_base_restated")
+    combined = staged & (stage.is_not_null() | restated) & base_total.is_not_null()
     base_unknown = staged & stage.is_not_null() & base_total.is_null()
     stage_unknown = staged & stage.is_null() & base_total.is_not_null()
     base_lower_bound = (combined | stage_unknown) & pl.col("_base_high").is_null()
@@ -154,7 +186,11 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(withdraw("insufficient_inputs", NO_INPUTS_NOTE, stage_unknown))
     base_name = pl.concat_str([pl.lit("'"), pl.col("base_model"), pl.lit("'")])
     summary = (
-        pl.when(combined).then(pl.concat_str([
+        pl.when(combined & restated).then(pl.concat_str([
+            pl.col("summary"), pl.lit(" It restates its base model "), base_name,
+            pl.lit("'s run, so the total is the base's, "), sci(pl.col("_total")), pl.lit(" FLOP."),
+        ]))
+        .when(combined).then(pl.concat_str([
             pl.col("summary"), pl.lit(" With its base model "), base_name, pl.lit(" ("),
             sci(base_total), pl.lit(" FLOP), the total is "), sci(pl.col("_total")), pl.lit(" FLOP."),
         ]))
@@ -169,6 +205,12 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("summary"))
     )  # fmt: skip
     frame = frame.with_columns(summary.alias("summary"))
+    # A row restating its base's run has no stage of its own to count (or to test as a
+    # modification of the base).
+    frame = frame.with_columns(
+        pl.when(combined & restated).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("stage_flop", "_stage_low", "_stage_high")
+    )
     return (
         frame.with_columns(
             pl.when(uses_total).then(pl.col(total)).otherwise(pl.col(column)).alias(column)
@@ -197,6 +239,7 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
                     "base_lower_bound": base_lower_bound,
                     "base_model_cycle": cycle,
                     "base_from_catalogue": pl.col("_base_from_catalogue"),
+                    "base_restated": combined & restated,
                 }
             ),
             add_notes(
@@ -209,7 +252,18 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
                         ]
                     )
                 ),
-                pl.when(combined).then(
+                pl.when(combined & restated).then(
+                    pl.concat_str(
+                        [
+                            pl.lit("the row gives its base model '"),
+                            pl.col("base_model"),
+                            pl.lit("''s own inputs: it restates that run, counted once, "),
+                            sci(pl.col("estimate_flop")),
+                            pl.lit(" FLOP"),
+                        ]
+                    )
+                ),  # fmt: skip
+                pl.when(combined & ~restated).then(
                     pl.concat_str(
                         [
                             pl.lit("stage "),

@@ -72,3 +72,22 @@ def test_an_alias_two_systems_share_is_not_guessed():
     )
     expected = math.exp(math.hypot(math.log(2), math.log(3)))
     assert high == pytest.approx(1e22 * expected) and low == pytest.approx(1e22 / expected)
+
+
+def test_a_row_that_restates_its_base_is_not_counted_twice(tmp_path):
+    found = rows(tmp_path, {
+        "system": ["Base", "Same run", "Same chips", "Tune"],
+        "base_model": [None, "Base", "Base", "Base"],
+        "parameters": ["1e9", "1e9", None, "1e9"], "dataset_size": ["2e10", "2e10", None, "1e8"],
+        "dataset_unit": ["tokens"] * 4, "domain": ["language"] * 4,
+        "hardware": ["NVIDIA A100", None, "NVIDIA A100", None],
+        "hardware_quantity": ["8", None, "8", None], "training_time_hours": ["10", None, "10", None],
+    })  # fmt: skip
+    base = found["Base"]["estimate_flop"]
+    for name in ("Same run", "Same chips"):
+        row = found[name]
+        assert row["estimate_flop"] == pytest.approx(base)
+        assert "base_restated" in row["flags"] and row["stage_flop"] is None
+        assert "restates that run, counted once" in row["notes"]
+    assert found["Tune"]["estimate_flop"] == pytest.approx(base + 6 * 1e9 * 1e8)
+    assert "base_restated" not in found["Tune"]["flags"]
