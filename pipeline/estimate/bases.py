@@ -178,7 +178,7 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     restated = pl.col("_base_restated")
     combined = staged & (stage.is_not_null() | restated) & base_total.is_not_null()
     base_unknown = staged & stage.is_not_null() & base_total.is_null()
-    stage_unknown = staged & stage.is_null() & base_total.is_not_null()
+    stage_unknown = staged & stage.is_null() & base_total.is_not_null() & ~restated
     base_lower_bound = (combined | stage_unknown) & pl.col("_base_high").is_null()
     cycle = staged & pl.col("_base_cycle")
     uses_total = combined | stage_unknown
@@ -189,7 +189,7 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(combined & restated).then(pl.concat_str([
             pl.col("summary"), pl.lit(" It restates its base model "), base_name,
             pl.lit("'s run, so the total is the base's, "), sci(pl.col("_total")), pl.lit(" FLOP."),
-        ]))
+        ], ignore_nulls=True).str.strip_chars_start())
         .when(combined).then(pl.concat_str([
             pl.col("summary"), pl.lit(" With its base model "), base_name, pl.lit(" ("),
             sci(base_total), pl.lit(" FLOP), the total is "), sci(pl.col("_total")), pl.lit(" FLOP."),
@@ -255,9 +255,9 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
                 pl.when(combined & restated).then(
                     pl.concat_str(
                         [
-                            pl.lit("the row gives its base model '"),
+                            pl.lit("the row gives the inputs of its base model '"),
                             pl.col("base_model"),
-                            pl.lit("''s own inputs: it restates that run, counted once, "),
+                            pl.lit("': it restates that run, counted once, "),
                             sci(pl.col("estimate_flop")),
                             pl.lit(" FLOP"),
                         ]

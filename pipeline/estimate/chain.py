@@ -93,7 +93,11 @@ def estimate(
         .with_columns(
             # A forward cost per parameter stands for an architecture nobody described: however
             # narrow the other method makes the interval, the row is never Confident.
-            pl.when((pl.col("confidence") == "Confident") & (pl.col("ops_rule") == "parameters"))
+            pl.when(
+                (pl.col("confidence") == "Confident")
+                & (pl.col("ops_rule") == "parameters")
+                & (pl.col("estimate_source") != "reported")
+            )
             .then(pl.lit("Likely"))
             .otherwise(pl.col("confidence"))
             .alias("confidence")

@@ -100,7 +100,8 @@ def fit_forward_costs(
 def _fit(log_k: pl.Series) -> tuple[float, float]:
     centre = float(log_k.median())
     spread = MAD_TO_SIGMA * float((log_k - centre).abs().median())
-    return round(math.exp(centre), 4), round(max(spread, MIN_FORWARD_SIGMA), 4)
+    # Significant figures, so that a small k is never written as 0.
+    return float(f"{math.exp(centre):.4g}"), round(max(spread, MIN_FORWARD_SIGMA), 4)
 
 
 def forward_costs_toml(table: pl.DataFrame) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.read.note_phrases import FIGURE, SCALE, clean_text, scaled
+from pipeline.read.note_phrases import FIGURE, FIGURE_START, SCALE, clean_text, scaled
 from pipeline.read.parsing import HOURS_PER_UNIT
 
 TIME_NOTES = "Training time notes"
@@ -27,16 +27,19 @@ _CHIP_TOKEN = (
 )
 _CHIPS = rf"{_CHIP_TOKEN}(?:[\s-]+{_CHIP_TOKEN}){{0,3}}"
 _DURATION = r"(hours?|hrs|days?|weeks?|months?)\b"
-_COUNT = rf"{FIGURE}\s*(?:{SCALE})?"
+# A figure with its scale word, ending there: never the digits of a chip's name ("V100") or the
+# head of another number ("1e4"), which `FIGURE_START` and the word boundary rule out.
+_COUNT = rf"{FIGURE}(?:e(\d+))?(?:\s*{SCALE}|\b)"
 # "2.788M H800 GPU hours", "600 TPUv3 chip-days"
-_CHIP_TIME = rf"({_COUNT}\s*{_CHIPS}[\s-]*{_DURATION})"
+_CHIP_TIME = rf"{FIGURE_START}({_COUNT}\s*{_CHIPS}[\s-]*{_DURATION})"
 # "Total GPU Hours: 1,456K"
 _CHIP_TIME_LABEL = rf"({_CHIPS}[\s-]*{_DURATION}\s*(?:in total\s*)?:\s*{_COUNT})"
 # "8 A100 GPUs for 8 days", and "25 days on 8 NVIDIA 2080Ti GPUs"
 _CHIPS_FOR = (
-    rf"({FIGURE}\s+{_CHIPS}\s+for\s+(?:about\s+|approximately\s+|~)?{FIGURE}\s*{_DURATION})"
+    rf"{FIGURE_START}({FIGURE}\s+{_CHIPS}\s+for\s+(?:about\s+|approximately\s+|~)?{FIGURE}\s*"
+    rf"{_DURATION})"
 )
-_TIME_ON = rf"({FIGURE}\s*{_DURATION}\s+(?:on|using|with)\s+{FIGURE}\s+{_CHIPS})"
+_TIME_ON = rf"{FIGURE_START}({FIGURE}\s*{_DURATION}\s+(?:on|using|with)\s+{FIGURE}\s+{_CHIPS})"
 _FLOP = r"((?:\S+\s+){0,4}\S*flop\S*(?:\s+\S+){0,4})"
 
 
@@ -65,16 +68,17 @@ def hardware_time_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
         cell("training_time_hours"),
     )
     needed = chip_hours.is_null() & (quantity.is_null() | time.is_null())
-    from_compute = notes.str.contains("flop")
-    readable = needed & ~from_compute.fill_null(False)
+    from_compute = notes.str.contains("flop").fill_null(False)
 
-    def stated_chip_hours(pattern: str, figure: int, scale: int, unit: int) -> tuple:
+    def stated_chip_hours(pattern: str, figure: int, unit: int) -> tuple:
+        """The chip-hours of `pattern`, whose groups after `figure` are its exponent and scale."""
         found = notes.str.extract_groups(pattern)
-        value = scaled(found.struct[str(figure)], found.struct[str(scale)].fill_null(""))
-        return value * _hours(found.struct[str(unit)]), found.struct["1"]
+        value = scaled(found.struct[str(figure)], found.struct[str(figure + 2)].fill_null(""))
+        power = pl.lit(10.0).pow(found.struct[str(figure + 1)].cast(pl.Float64).fill_null(0.0))
+        return value * power * _hours(found.struct[str(unit)]), found.struct["1"]
 
-    direct, direct_phrase = stated_chip_hours(_CHIP_TIME, 2, 3, 4)
-    labelled, labelled_phrase = stated_chip_hours(_CHIP_TIME_LABEL, 3, 4, 2)
+    direct, direct_phrase = stated_chip_hours(_CHIP_TIME, 2, 5)
+    labelled, labelled_phrase = stated_chip_hours(_CHIP_TIME_LABEL, 3, 2)
     chips_for = notes.str.extract_groups(_CHIPS_FOR)
     time_on = notes.str.extract_groups(_TIME_ON)
     chips = pl.coalesce(_number(chips_for.struct["2"]), _number(time_on.struct["4"]))
@@ -84,8 +88,11 @@ def hardware_time_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
     )
     pair_phrase = pl.coalesce(chips_for.struct["1"], time_on.struct["1"])
     stated = pl.coalesce(direct, labelled)
-    use_hours = readable & stated.is_not_null() & (stated > 0)
-    use_pair = readable & ~use_hours & chips.is_not_null() & hours.is_not_null()
+    # A figure past the float range ("1e400 GPU hours") is no chip time: it is not read.
+    has_hours = ((stated > 0) & stated.is_finite()).fill_null(False)
+    has_pair = ((chips > 0) & (hours > 0) & (chips * hours).is_finite()).fill_null(False)
+    use_hours = needed & ~from_compute & has_hours
+    use_pair = needed & ~from_compute & ~has_hours & has_pair
     fill_quantity = use_pair & quantity.is_null()
     fill_time = use_pair & time.is_null()
     return frame.with_columns(
@@ -98,6 +105,8 @@ def hardware_time_from_notes(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(use_hours).then(pl.coalesce(direct_phrase, labelled_phrase))
         .when(fill_quantity | fill_time).then(pair_phrase)
         .alias("hardware_time_phrase"),
-        pl.when(needed & from_compute).then(notes.str.extract(_FLOP, 1))
+        # Only a note that states a chip time is skipped: one naming a peak in TFLOPS alone
+        # has nothing to read anyway.
+        pl.when(needed & from_compute & (has_hours | has_pair)).then(notes.str.extract(_FLOP, 1))
         .alias("hardware_time_skipped_phrase"),
     )  # fmt: skip

@@ -88,6 +88,20 @@ def test_a_row_that_restates_its_base_is_not_counted_twice(tmp_path):
         row = found[name]
         assert row["estimate_flop"] == pytest.approx(base)
         assert "base_restated" in row["flags"] and row["stage_flop"] is None
-        assert "restates that run, counted once" in row["notes"]
+        assert "inputs of its base model 'Base': it restates that run, counted once" in row["notes"]
     assert found["Tune"]["estimate_flop"] == pytest.approx(base + 6 * 1e9 * 1e8)
     assert "base_restated" not in found["Tune"]["flags"]
+
+
+def test_a_restating_row_is_no_lower_bound_even_without_an_estimate_of_its_own(tmp_path):
+    found = rows(tmp_path, {
+        "system": ["Base", "Restated", "Restated, no peak"],
+        "base_model": [None, "Base", "Base"], "hardware": ["NVIDIA A100", "NVIDIA A100", "NVIDIA A100"],
+        "chip_hours": ["1000", "1000", "1000"], "precision": [None, None, "int8"],
+    })  # fmt: skip
+    for name in ("Restated", "Restated, no peak"):
+        row = found[name]
+        assert row["estimate_flop"] == pytest.approx(found["Base"]["estimate_flop"])
+        assert "base_restated" in row["flags"]
+        assert not {"stage_compute_unknown", "base_lower_bound"} & set(row["flags"])
+        assert row["summary"] and "restates its base model 'Base'" in row["summary"]

@@ -67,7 +67,7 @@ def test_a_duration_alone_or_no_figure_reads_nothing(note):
 
 
 def test_a_note_that_works_from_a_compute_figure_is_not_read():
-    row = read("4.3e23 FLOP / (147 TFLOPS * 0.4) = 2.0e6 A100-hours")
+    row = read("4.3e23 FLOP / (147 TFLOPS * 0.4) = 7.3e6 A100-hours")
     assert row["chip_hours"] is None
     assert row["hardware_time_skipped_phrase"].startswith("4.3e23 flop /")
 
@@ -89,3 +89,19 @@ def test_an_epoch_row_is_estimated_from_its_notes_and_flagged(tmp_path):
     )
     assert rows["Derived"]["hardware_flop"] is None
     assert "notes_derived_from_compute" in rows["Derived"]["flags"]
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["Trained on V100 GPUs for 8 days", "40 GB A100 GPUs for 10 hours", "8 GPUs for 0 days",
+     "1e400 GPU hours", "312 TFLOPS peak per chip"],
+)  # fmt: skip
+def test_digits_of_a_chip_name_zero_or_overflowing_figures_read_nothing(note):
+    row = read(note)
+    assert all(row[c] is None for c in CELLS)
+    assert row["hardware_time_phrase"] is None and row["hardware_time_skipped_phrase"] is None
+
+
+def test_figures_in_e_notation_and_after_a_label_are_read():
+    assert float(read("1e4 GPU hours")["chip_hours"]) == 1e4
+    assert float(read("A100 GPU hours: 50,000")["chip_hours"]) == 5e4
