@@ -21,9 +21,10 @@ from pipeline.read.parsing import HOURS_PER_UNIT
 
 TIME_NOTES = "Training time notes"
 # A token that names a chip: a word, or letters and digits together (a100, h800, tpuv3, 2080ti).
+# Cores are not chips (a TPU v3 chip has two), so a count of cores is not read.
 _CHIP_TOKEN = (
     r"(?:[a-z]+\d+[a-z0-9]*|\d+[a-z]+[a-z0-9]*|gpus?|tpus?|chips?|accelerators?|devices?"
-    r"|cores?|processors?|instances?|nvidia|google|tesla)\b"
+    r"|processors?|instances?|nvidia|google|tesla)\b"
 )
 _CHIPS = rf"{_CHIP_TOKEN}(?:[\s-]+{_CHIP_TOKEN}){{0,3}}"
 _DURATION = r"(hours?|hrs|days?|weeks?|months?)\b"

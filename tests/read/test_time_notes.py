@@ -94,6 +94,7 @@ def test_an_epoch_row_is_estimated_from_its_notes_and_flagged(tmp_path):
 @pytest.mark.parametrize(
     "note",
     ["Trained on V100 GPUs for 8 days", "40 GB A100 GPUs for 10 hours", "8 GPUs for 0 days",
+     "512 TPU v3 cores for 2 days",
      "1e400 GPU hours", "312 TFLOPS peak per chip"],
 )  # fmt: skip
 def test_digits_of_a_chip_name_zero_or_overflowing_figures_read_nothing(note):
