@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -163,29 +164,16 @@ def _fit_learned(
     """The forward cost per parameter, from every figure over the rule's count at k = 1; then
     the spreads, from every figure against its estimate made with it withheld. Nothing more
     than the priors where no input reports a figure."""
-    provisional = _withheld(
-        inputs,
-        figures,
-        hardware_path,
-        input_format,
-        settings,
-        hardware,
-        Learned(priors, None, PROVISIONAL),
+    withheld_with = partial(
+        _withheld, inputs, figures, hardware_path, input_format, settings, hardware
     )
+    provisional = withheld_with(Learned(priors, None, PROVISIONAL))
     if provisional.height == 0:
         return Learned(priors)
     forward_costs = fit_forward_costs(
         forward_cost_observations(provisional, provisional.select("system", "_figure"))
     )
-    withheld = _withheld(
-        inputs,
-        figures,
-        hardware_path,
-        input_format,
-        settings,
-        hardware,
-        Learned(priors, None, forward_costs),
-    )
+    withheld = withheld_with(Learned(priors, None, forward_costs))
     residuals = withheld.select(
         spread_source().alias("source"),
         pl.col("assumption_sigma").alias("sigma"),

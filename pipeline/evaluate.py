@@ -256,11 +256,11 @@ def _cross_validated(
     them once, and one run at k = 1 gives the observations of k; the spreads are fitted on the
     other folds' estimates made with the fold's priors and forward costs."""
     settings = DEFAULT_SETTINGS
+    in_fold = fold_of(pl.col("system"), folds)
     observations = utilization_observations(
         seed_estimates, hardware, settings.implied_utilization_low,
         settings.implied_utilization_high,
-    ).with_columns(fold_of(pl.col("system"), folds).alias("_fold"))  # fmt: skip
-    in_fold = fold_of(pl.col("system"), folds)
+    ).with_columns(in_fold.alias("_fold"))  # fmt: skip
     provisional = estimated(Learned(seed_priors(), None, PROVISIONAL))
     forward_observations = forward_cost_observations(
         provisional,

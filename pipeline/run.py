@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -129,15 +130,22 @@ def foundation_models(
 ) -> pl.DataFrame | None:
     """The shipped catalogue of foundation models, estimated with the run's hardware table and
     learned values, for bases the sheet names but does not hold (None: it names none)."""
-    names = set(systems["system"].to_list())
     bases = systems["base_model"].drop_nulls()
-    if bases.is_empty() or bases.is_in(list(names)).all():
+    if bases.is_in(systems["system"].implode()).all():  # none, or all in the sheet
         return None
-    catalogue, _ = read_sheets([FOUNDATION_MODELS])
     estimates = estimate(
-        catalogue, hardware, settings, learned.priors, learned.spreads, learned.forward_costs
-    )
+        _catalogue_systems(), hardware, settings, learned.priors, learned.spreads,
+        learned.forward_costs,
+    )  # fmt: skip
     return catalogue_bases(estimates, settings.spread_base_from_catalogue)
+
+
+@cache
+def _catalogue_systems() -> pl.DataFrame:
+    """The catalogue, read and validated once per process: it is package data, and an
+    evaluation estimates it in every fold."""
+    systems, _ = read_sheets([FOUNDATION_MODELS])
+    return systems
 
 
 def read_sheets(

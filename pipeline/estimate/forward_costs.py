@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import InputFileError
-from pipeline.read.small_files import toml_count, toml_number
+from pipeline.read.small_files import toml_choice, toml_count, toml_number, toml_tables
 from schemas.systems import DOMAINS
 
 ANY = "*"
@@ -116,26 +116,17 @@ def forward_costs_toml(table: pl.DataFrame) -> list[str]:
 
 def forward_costs_from_document(path: Path, document: dict) -> pl.DataFrame | None:
     """The `[[forward]]` tables of a priors file (None: it has none, the rule does not apply)."""
-    entries = document.get("forward")
-    if entries is None:
+    tables = toml_tables(path, document, "forward")
+    if tables is None:
         return None
-    if not isinstance(entries, list):
-        raise InputFileError(path, "forward: expected [[forward]] tables")
-    rows = []
-    for number, entry in enumerate(entries, start=1):
-        where = f"forward {number}"
-        if not isinstance(entry, dict):
-            raise InputFileError(path, f"{where}: expected a table")
-        domain = entry.get("domain")
-        if domain not in (*DOMAINS, ANY):
-            raise InputFileError(
-                path, f"{where}: domain = {domain!r}, expected one of {', '.join((*DOMAINS, ANY))}"
-            )
-        values = [
-            toml_number(path, where, entry, name, *span) for name, span in _FIELD_RANGES.items()
-        ]
-        observations = toml_count(path, where, entry)
-        rows.append((domain, *values, observations))
+    rows = [
+        (
+            toml_choice(path, where, entry, "domain", (*DOMAINS, ANY)),
+            *(toml_number(path, where, entry, name, *span) for name, span in _FIELD_RANGES.items()),
+            toml_count(path, where, entry),
+        )
+        for where, entry in tables
+    ]
     frame = pl.DataFrame(rows, schema=FORWARD_COLUMNS, orient="row")
     if frame["domain"].is_duplicated().any():
         raise InputFileError(path, "a [[forward]] domain is given twice")

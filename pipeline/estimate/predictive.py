@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import InputFileError
-from pipeline.read.small_files import toml_count, toml_number
+from pipeline.read.small_files import toml_choice, toml_count, toml_number, toml_tables
 
 ANY = "*"
 # The methods' estimate sources, and "parameters": a count of operations alone that rests on
@@ -230,29 +230,18 @@ def spreads_toml(spreads: pl.DataFrame) -> list[str]:
 
 def spreads_from_document(path: Path, document: dict) -> pl.DataFrame | None:
     """The `[[spread]]` tables of a priors file (None: it has none, the log-normal stands)."""
-    entries = document.get("spread")
-    if entries is None:
+    tables = toml_tables(path, document, "spread")
+    if tables is None:
         return None
-    if not isinstance(entries, list):
-        raise InputFileError(path, "spread: expected [[spread]] tables")
     rows = []
-    for number, entry in enumerate(entries, start=1):
-        where = f"spread {number}"
-        if not isinstance(entry, dict):
-            raise InputFileError(path, f"{where}: expected a table")
-        source = entry.get("source")
-        if source not in (*SPREAD_SOURCES, ANY):
-            raise InputFileError(
-                path, f"{where}: source = {source!r}, expected one of "
-                f"{', '.join((*SPREAD_SOURCES, ANY))}",
-            )  # fmt: skip
+    for where, entry in tables:
+        source = toml_choice(path, where, entry, "source", (*SPREAD_SOURCES, ANY))
         values = [
             toml_number(path, where, entry, name, *span) for name, span in _FIELD_RANGES.items()
         ]
         if values[2] == 0 and values[3] == 0:
             raise InputFileError(path, f"{where}: floor and scale are both 0: no spread at all")
-        observations = toml_count(path, where, entry)
-        rows.append((source, *values, observations))
+        rows.append((source, *values, toml_count(path, where, entry)))
     frame = pl.DataFrame(rows, schema=SPREAD_COLUMNS, orient="row")
     if frame["source"].is_duplicated().any():
         raise InputFileError(path, "a [[spread]] source is given twice")

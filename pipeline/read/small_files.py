@@ -78,3 +78,30 @@ def toml_count(path: Path, where: str, entry: dict, name: str = "observations") 
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise InputFileError(path, f"{where}: {name} = {value!r}, expected a whole number >= 0")
     return value
+
+
+def toml_tables(path: Path, document: dict, name: str) -> list[tuple[str, dict]] | None:
+    """The `[[name]]` tables of a document, each with where it is ("name 2") for messages;
+    None when there are none."""
+    entries = document.get(name)
+    if entries is None:
+        return None
+    if not isinstance(entries, list):
+        raise InputFileError(path, f"{name}: expected [[{name}]] tables")
+    tables = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"{name} {number}"
+        if not isinstance(entry, dict):
+            raise InputFileError(path, f"{where}: expected a table")
+        tables.append((where, entry))
+    return tables
+
+
+def toml_choice(path: Path, where: str, entry: dict, name: str, allowed: tuple[str, ...]) -> str:
+    """`entry[name]`, one of `allowed`; else one line naming the file, table and field."""
+    value = entry.get(name)
+    if value not in allowed:
+        raise InputFileError(
+            path, f"{where}: {name} = {value!r}, expected one of {', '.join(allowed)}"
+        )
+    return value
