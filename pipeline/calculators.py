@@ -100,10 +100,7 @@ def _calculate(
         raise CalculatorInputError(problems)
     # The same utilization priors as `estimate`, so that one row gives one answer.
     learned = load_learned(PriorsChoice())
-    row = estimate(
-        systems, hardware, priors=learned.priors, spreads=learned.spreads,
-        forward_costs=learned.forward_costs,
-    ).row(0, named=True)  # fmt: skip
+    row = estimate(systems, hardware, learned=learned).row(0, named=True)
     flop = row[f"{method}_flop"]
     if flop is None:
         raise CalculatorInputError(_missing_inputs_message(row, hardware, method))

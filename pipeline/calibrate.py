@@ -23,11 +23,8 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.defaults import DEFAULT_MIN_OBSERVATIONS
-from pipeline.estimate.forward_costs import (
-    PROVISIONAL,
-    fit_forward_costs,
-    forward_cost_observations,
-)
+from pipeline.estimate.epoch_spreads import epoch_observations, fit_epoch_spreads
+from pipeline.estimate.forward_costs import fit_forward_costs, forward_cost_observations
 from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.predictive import fit_spreads, spread_source
 from pipeline.estimate.priors import (
@@ -35,6 +32,7 @@ from pipeline.estimate.priors import (
     PriorsChoice,
     calibrate_priors,
     priors_toml,
+    provisional_learned,
     seed_priors,
     utilization_observations,
 )
@@ -49,14 +47,16 @@ from pipeline.version import __version__
 
 @dataclass
 class Calibration:
-    priors: pl.DataFrame
+    learned: Learned
     observations: pl.DataFrame
     header: list[str]
-    spreads: pl.DataFrame | None = None
-    forward_costs: pl.DataFrame | None = None
+
+    @property
+    def priors(self) -> pl.DataFrame:
+        return self.learned.priors
 
     def toml(self) -> str:
-        return priors_toml(self.priors, self.header, self.spreads, self.forward_costs)
+        return priors_toml(self.learned, self.header)
 
 
 def calibrate(
@@ -113,7 +113,13 @@ def calibrate(
             "not counted in tokens, learned from the inputs' reported figures withheld",
             "(pipeline/estimate/forward_costs.py).",
         ]
-    return Calibration(priors, observations, header, learned.spreads, learned.forward_costs)
+    if learned.epoch_spreads is not None:
+        header += [
+            "Epochs: the spread (`sigma` of ln epochs) of one epoch assumed, per domain and",
+            "dataset unit, learned from the inputs' reported figures withheld",
+            "(pipeline/estimate/epoch_spreads.py).",
+        ]
+    return Calibration(learned, observations, header)
 
 
 def _last_of_each_system(frame: pl.DataFrame) -> pl.DataFrame:
@@ -161,22 +167,27 @@ def _fit_learned(
     hardware: pl.DataFrame,
     priors: pl.DataFrame,
 ) -> Learned:
-    """The forward cost per parameter, from every figure over the rule's count at k = 1; then
+    """The forward cost per parameter, from every figure over the rule's count at k = 1, and
+    the spread of assumed epochs, from every figure over a count with one epoch assumed; then
     the spreads, from every figure against its estimate made with it withheld. Nothing more
     than the priors where no input reports a figure."""
     withheld_with = partial(
         _withheld, inputs, figures, hardware_path, input_format, settings, hardware
     )
-    provisional = withheld_with(Learned(priors, None, PROVISIONAL))
+    provisional = withheld_with(provisional_learned(priors))
     if provisional.height == 0:
         return Learned(priors)
-    forward_costs = fit_forward_costs(
-        forward_cost_observations(provisional, provisional.select("system", "_figure"))
-    )
-    withheld = withheld_with(Learned(priors, None, forward_costs))
+    provisional_figures = provisional.select("system", "_figure")
+    counts = {
+        "forward_costs": fit_forward_costs(
+            forward_cost_observations(provisional, provisional_figures)
+        ),
+        "epoch_spreads": fit_epoch_spreads(epoch_observations(provisional, provisional_figures)),
+    }
+    withheld = withheld_with(Learned(priors, **counts))
     residuals = withheld.select(
         spread_source().alias("source"),
         pl.col("assumption_sigma").alias("sigma"),
         (pl.col("_figure") / pl.col("estimate_flop")).log().alias("residual"),
     ).drop_nulls()
-    return Learned(priors, fit_spreads(residuals), forward_costs)
+    return Learned(priors, fit_spreads(residuals), **counts)

@@ -23,11 +23,8 @@ import polars as pl
 
 from pipeline.defaults import DEFAULT_MIN_OBSERVATIONS
 from pipeline.errors import InputFileError
-from pipeline.estimate.forward_costs import (
-    PROVISIONAL,
-    fit_forward_costs,
-    forward_cost_observations,
-)
+from pipeline.estimate.epoch_spreads import epoch_observations, fit_epoch_spreads
+from pipeline.estimate.forward_costs import fit_forward_costs, forward_cost_observations
 from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.predictive import PREDICTIVE_COLUMNS, fit_spreads, spread_source
 from pipeline.estimate.priors import (
@@ -35,6 +32,7 @@ from pipeline.estimate.priors import (
     PriorsChoice,
     calibrate_priors,
     load_learned,
+    provisional_learned,
     seed_priors,
     utilization_observations,
 )
@@ -251,23 +249,27 @@ def _cross_validated(
     folds: int,
 ) -> pl.DataFrame:
     """Each fold's rows as estimated with what flopsheet learns from data (the utilization
-    priors, the forward cost per parameter, the predictive spreads) learned on the other folds
-    alone. The utilization observations do not depend on the priors, so the seed run gives
-    them once, and one run at k = 1 gives the observations of k; the spreads are fitted on the
-    other folds' estimates made with the fold's priors and forward costs."""
+    priors, the forward cost per parameter, the spread of assumed epochs, the predictive
+    spreads) learned on the other folds alone. The utilization observations do not depend on
+    the priors, so the seed run gives them once, and one provisional run (k = 1, no spread
+    from the epochs) gives the observations of k and of the epochs' spread; the predictive
+    spreads are fitted on the other folds' estimates made with the fold's other values."""
     settings = DEFAULT_SETTINGS
     in_fold = fold_of(pl.col("system"), folds)
     observations = utilization_observations(
         seed_estimates, hardware, settings.implied_utilization_low,
         settings.implied_utilization_high,
     ).with_columns(in_fold.alias("_fold"))  # fmt: skip
-    provisional = estimated(Learned(seed_priors(), None, PROVISIONAL))
-    forward_observations = forward_cost_observations(
-        provisional,
-        provisional.join(figures, on="source_row").select(
-            "system", pl.col("epoch_flop").alias("_figure")
-        ),
-    ).with_columns(in_fold.alias("_fold"))
+    provisional = estimated(provisional_learned(seed_priors()))
+    provisional_figures = provisional.join(figures, on="source_row").select(
+        "system", pl.col("epoch_flop").alias("_figure")
+    )
+    count_observations = {
+        name: observe(provisional, provisional_figures).with_columns(in_fold.alias("_fold"))
+        for name, observe in (("forward_costs", forward_cost_observations),
+                              ("epoch_spreads", epoch_observations))
+    }  # fmt: skip
+    fits = {"forward_costs": fit_forward_costs, "epoch_spreads": fit_epoch_spreads}
     parts = []
     for fold in range(folds):
         training = observations.filter(pl.col("_fold") != fold)
@@ -276,8 +278,11 @@ def _cross_validated(
             if training.height
             else seed_priors()
         )
-        forward_costs = fit_forward_costs(forward_observations.filter(pl.col("_fold") != fold))
-        lognormal = estimated(Learned(fitted, None, forward_costs)).join(figures, on="source_row")
+        counts = {
+            name: fits[name](observed.filter(pl.col("_fold") != fold))
+            for name, observed in count_observations.items()
+        }
+        lognormal = estimated(Learned(fitted, **counts)).join(figures, on="source_row")
         residuals = (
             lognormal.filter(in_fold != fold)
             .select(
@@ -288,7 +293,7 @@ def _cross_validated(
             .drop_nulls()
         )
         spreads = fit_spreads(residuals) if residuals.height else None
-        part = estimated(Learned(fitted, spreads, forward_costs)).filter(in_fold == fold)
+        part = estimated(Learned(fitted, spreads, **counts)).filter(in_fold == fold)
         parts.append(part)
     return pl.concat(parts).sort("system", maintain_order=True)
 

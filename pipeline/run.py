@@ -114,9 +114,12 @@ def run_in_memory(
     del raw  # the text cells are not needed past validation; a million rows of them are large
     on_stage("estimate")
     estimates = estimate(
-        systems, hardware, settings, learned.priors, learned.spreads, learned.forward_costs,
+        systems,
+        hardware,
+        settings,
+        learned,
         foundation_models(systems, hardware, settings, learned),
-    )  # fmt: skip
+    )
     # A system's later training stages are rows of their own in the sheet, one in estimates.
     stage_rows = systems.height - estimates.height
     del systems
@@ -133,10 +136,7 @@ def foundation_models(
     bases = systems["base_model"].drop_nulls()
     if bases.is_in(systems["system"].implode()).all():  # none, or all in the sheet
         return None
-    estimates = estimate(
-        _catalogue_systems(), hardware, settings, learned.priors, learned.spreads,
-        learned.forward_costs,
-    )  # fmt: skip
+    estimates = estimate(_catalogue_systems(), hardware, settings, learned)
     return catalogue_bases(estimates, settings.spread_base_from_catalogue)
 
 
@@ -172,9 +172,12 @@ def estimate_systems(
         hardware = load_hardware(HARDWARE_TABLE)
     learned = load_learned(priors) if isinstance(priors, PriorsChoice) else Learned(priors)
     return estimate(
-        systems, hardware, settings, learned.priors, learned.spreads, learned.forward_costs,
+        systems,
+        hardware,
+        settings,
+        learned,
         foundation_models(systems, hardware, settings, learned),
-    )  # fmt: skip
+    )
 
 
 def estimate_files(

@@ -14,6 +14,7 @@ from pipeline.estimate.bases import add_base_models
 from pipeline.estimate.hardware_time import chips_without_name, hardware_method
 from pipeline.estimate.ops import ops_method
 from pipeline.estimate.predictive import METHOD_SOURCES, PREDICTIVE_COLUMNS
+from pipeline.estimate.priors import Learned
 from pipeline.estimate.reconcile import reconcile
 from pipeline.estimate.stages import fold_stages, has_stages, no_stages
 from pipeline.estimate.thresholds import add_rule_totals
@@ -28,18 +29,15 @@ def estimate(
     systems: pl.DataFrame,
     hardware: pl.DataFrame,
     settings: Settings = DEFAULT_SETTINGS,
-    priors: pl.DataFrame | None = None,
-    spreads: pl.DataFrame | None = None,
-    forward_costs: pl.DataFrame | None = None,
+    learned: Learned = Learned(),
     catalogue: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Both methods, reconciled, with 90% intervals, one row per system (its training stages
     folded into it), with its compute under each accounting rule, sorted by `system`.
-    `priors` are the utilization priors (None: the seed's fixed values); `spreads` the learned
-    predictive distributions (predictive.py; None: the assumptions' log-normal);
-    `forward_costs` the learned forward FLOP per parameter (forward_costs.py; None: no such
-    rule); `catalogue` the estimated foundation models that bases not in the sheet are looked
-    up in (catalogue.py; None: not looked up)."""
+    `learned` is what the run takes from data (priors.py: the utilization priors, predictive
+    spreads, forward cost per parameter and spread of assumed epochs; by default the seed's
+    priors and nothing learned); `catalogue` the estimated foundation models that bases not in
+    the sheet are looked up in (catalogue.py; None: not looked up)."""
 
     # A large sheet runs as one lazy plan, which polars evaluates in one pass, sharing the
     # formatted numbers of notes and summaries; a small one is collected stage by stage,
@@ -58,9 +56,9 @@ def estimate(
     described = systems.select(pl.any_horizontal(pl.col(shape).is_not_null()).any()).item()
     # Chips and time without a chip name bound the count of operations (see reconcile).
     bounded = systems.select(chips_without_name().any()).item()
-    frame = stage(ops_method(frame, settings, transformers=described, forward_costs=forward_costs))
-    frame = stage(hardware_method(frame, hardware, settings, priors, bound_unnamed=bounded))
-    frame = reconcile(frame, settings, bound_unnamed=bounded, spreads=spreads)
+    frame = stage(ops_method(frame, settings, learned, transformers=described))
+    frame = stage(hardware_method(frame, hardware, settings, learned.priors, bound_unnamed=bounded))
+    frame = reconcile(frame, settings, bound_unnamed=bounded, spreads=learned.spreads)
     if has_stages(systems):
         frame = fold_stages(collect(frame), settings).lazy()
     else:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.architecture.staged import staged_sizes, staged_transformer
+from pipeline.estimate.epoch_spreads import epoch_sigma, epochs_unit
 from pipeline.estimate.forward_costs import forward_cost_columns
 from pipeline.estimate.ops_notes import derivation, flags_and_notes
 from pipeline.estimate.plausibility import plausible
+from pipeline.estimate.priors import Learned
 from pipeline.estimate.uncertainty import factor_sigma, quadrature
 from pipeline.settings import Settings
 from schemas.systems import ARCHITECTURE_COLUMNS
@@ -27,20 +29,21 @@ TRANSFORMER_COUNTS = ("_tf_active", "_tf_total", "_tf_forward")
 def ops_method(
     frame: pl.LazyFrame,
     settings: Settings,
+    learned: Learned = Learned(),
     transformers: bool = True,
-    forward_costs: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
     """Adds `ops_rule`, `ops_flop`, `epochs_used`, `training_tokens` and their flags and notes.
-    `transformers=False` says no row describes a transformer, which spares the large
-    expressions of its count; `forward_costs` (forward_costs.py) are the learned forward FLOP
-    per parameter of data not counted in tokens (None: that rule does not apply)."""
+    Of `learned`, the forward FLOP per parameter of data not counted in tokens
+    (forward_costs.py; None: that rule does not apply) and the spread of assumed epochs
+    (epoch_spreads.py; None: the setting's). `transformers=False` says no row describes a
+    transformer, which spares the large expressions of its count."""
     return (
         frame.pipe(_transformer_counts, transformers)
         .pipe(_token_basis, settings)
-        .with_columns(**forward_cost_columns(pl.col("domain"), forward_costs))
+        .with_columns(**forward_cost_columns(pl.col("domain"), learned.forward_costs))
         .pipe(_rule)
         .pipe(_flop, settings)
-        .pipe(_spread, settings)
+        .pipe(_spread, settings, learned.epoch_spreads)
         .pipe(derivation, settings, transformers)
         .pipe(flags_and_notes, settings, transformers)
         .pipe(_drop_out_of_range_rule)
@@ -228,9 +231,15 @@ def _flop(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     )
 
 
-def _spread(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+def _spread(
+    frame: pl.LazyFrame, settings: Settings, epoch_spreads: pl.DataFrame | None
+) -> pl.LazyFrame:
     """`_ops_sigma`: the spread of `ops_flop` from the rule and the assumptions it rests on."""
     rule, reads_tokens = pl.col("ops_rule"), pl.col("_reads_tokens")
+    assumed_epochs = epoch_sigma(
+        pl.col("domain"), epochs_unit(pl.col("_tokens_assumed")), epoch_spreads,
+        factor_sigma(settings.spread_epochs_assumed),
+    )  # fmt: skip
     is_6nd = rule == "6ND"
     spread = quadrature([
         (is_6nd, factor_sigma(settings.spread_6nd)),
@@ -239,7 +248,7 @@ def _spread(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         # k was learned with unreported epochs taken as 1: its spread holds theirs.
         (rule == "parameters", pl.col("_forward_k_sigma")),
         (pl.col("epochs").is_null() & ~pl.col("_tokens_given") & (rule != "parameters"),
-         factor_sigma(settings.spread_epochs_assumed)),
+         assumed_epochs),
         (reads_tokens & pl.col("_tokens_assumed"), factor_sigma(settings.spread_tokens_assumed)),
         (reads_tokens & (pl.col("dataset_unit") == "words") & ~pl.col("_tokens_given"),
          factor_sigma(settings.spread_words_to_tokens)),

@@ -26,10 +26,12 @@ import polars as pl
 
 from pipeline.defaults import SEED_UTILIZATION
 from pipeline.errors import InputFileError
+from pipeline.estimate import epoch_spreads, forward_costs
+from pipeline.estimate.epoch_spreads import epoch_spreads_from_document, epoch_spreads_toml
 from pipeline.estimate.forward_costs import forward_costs_from_document, forward_costs_toml
 from pipeline.estimate.predictive import spreads_from_document, spreads_toml
 from pipeline.estimate.uncertainty import Z90
-from pipeline.read.small_files import read_toml
+from pipeline.read.small_files import read_toml, toml_string
 from pipeline.resources import PRIORS_FILE
 from schemas.estimates import COUNT_ASSUMPTION_FLAGS
 from schemas.systems import DOMAINS
@@ -108,12 +110,23 @@ def generation(year: pl.Expr) -> pl.Expr:
 @dataclass(frozen=True)
 class Learned:
     """What a run takes from data, as one priors file holds it: the utilization priors, the
-    predictive spreads (predictive.py; None: the assumptions' log-normal) and the forward cost
-    per parameter (forward_costs.py; None: that rule does not apply)."""
+    predictive spreads (predictive.py; None: the assumptions' log-normal), the forward cost
+    per parameter (forward_costs.py; None: that rule does not apply) and the spread of assumed
+    epochs (epoch_spreads.py; None: the setting's). `priors` None are the seed's."""
 
-    priors: pl.DataFrame
+    priors: pl.DataFrame | None = None
     spreads: pl.DataFrame | None = None
     forward_costs: pl.DataFrame | None = None
+    epoch_spreads: pl.DataFrame | None = None
+
+
+def provisional_learned(priors: pl.DataFrame) -> Learned:
+    """What a run estimates with to observe what is learned from figures beyond the priors:
+    k = 1 and no spread from assumed epochs, so that each figure observes k, or the epochs'
+    spread (the predictive spreads are fitted after, on a run with these learned)."""
+    return Learned(
+        priors, forward_costs=forward_costs.PROVISIONAL, epoch_spreads=epoch_spreads.PROVISIONAL
+    )
 
 
 def load_learned(choice: PriorsChoice | Path = PriorsChoice()) -> Learned:
@@ -130,6 +143,7 @@ def load_learned(choice: PriorsChoice | Path = PriorsChoice()) -> Learned:
         _priors_from_document(path, document),
         spreads_from_document(path, document),
         forward_costs_from_document(path, document),
+        epoch_spreads_from_document(path, document),
     )
 
 
@@ -354,33 +368,25 @@ def calibrate_priors(observations: pl.DataFrame, min_observations: int = 10) -> 
     return priors.sort(pl.col("domain") == ANY, "domain", pl.col("generation") == ANY, "generation")
 
 
-def priors_toml(
-    priors: pl.DataFrame,
-    header: Sequence[str],
-    spreads: pl.DataFrame | None = None,
-    forward_costs: pl.DataFrame | None = None,
-) -> str:
-    """The priors (and `spreads`, `forward_costs`) as a TOML document, `header` lines first as
-    comments."""
+def priors_toml(learned: Learned, header: Sequence[str]) -> str:
+    """What a run learns as a TOML document, `header` lines first as comments."""
     lines = [f"# {line}" if line else "#" for line in header]
-    for row in priors.iter_rows(named=True):
+    for row in learned.priors.iter_rows(named=True):
         lines += [
             "",
             "[[prior]]",
-            f"domain = {_toml_string(row['domain'])}",
-            f"generation = {_toml_string(row['generation'])}",
+            f"domain = {toml_string(row['domain'])}",
+            f"generation = {toml_string(row['generation'])}",
             f"utilization = {row['utilization']:.4g}",
             f"sigma = {row['sigma']:.4g}",
             f"low = {row['low']:.4g}",
             f"high = {row['high']:.4g}",
             f"observations = {row['observations']}",
         ]
-    if spreads is not None:
-        lines += spreads_toml(spreads)
-    if forward_costs is not None:
-        lines += forward_costs_toml(forward_costs)
+    if learned.spreads is not None:
+        lines += spreads_toml(learned.spreads)
+    if learned.forward_costs is not None:
+        lines += forward_costs_toml(learned.forward_costs)
+    if learned.epoch_spreads is not None:
+        lines += epoch_spreads_toml(learned.epoch_spreads)
     return "\n".join(lines) + "\n"
-
-
-def _toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -105,3 +105,8 @@ def toml_choice(path: Path, where: str, entry: dict, name: str, allowed: tuple[s
             path, f"{where}: {name} = {value!r}, expected one of {', '.join(allowed)}"
         )
     return value
+
+
+def toml_string(text: str) -> str:
+    """`text` as a TOML basic string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

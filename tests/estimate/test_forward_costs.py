@@ -21,7 +21,7 @@ from pipeline.estimate.forward_costs import (
 )
 from pipeline.estimate.ops import ops_method
 from pipeline.estimate.predictive import fit_spreads
-from pipeline.estimate.priors import load_learned, seed_priors
+from pipeline.estimate.priors import Learned, load_learned, seed_priors
 from pipeline.settings import DEFAULT_SETTINGS
 from tests.conftest import systems_frame
 
@@ -34,7 +34,7 @@ IMAGES = {"parameters": "25M", "dataset_size": "1.28M", "dataset_unit": "images"
 
 def ops_row(forward_costs=TABLE, **cells):
     frame = start_annotations(systems_frame([{"system": "s", **cells}]).lazy())
-    frame = ops_method(frame, DEFAULT_SETTINGS, forward_costs=forward_costs)
+    frame = ops_method(frame, DEFAULT_SETTINGS, Learned(forward_costs=forward_costs))
     return finish_annotations(frame).collect().row(0, named=True)
 
 
@@ -133,9 +133,7 @@ def test_a_row_by_parameters_alone_is_never_confident(shipped_hardware):
     hardware_flop = 3600 * 8 * 312e12 * 0.4
     k = hardware_flop / (3 * 25e6 * 1.28e6)
     table = pl.DataFrame([(ANY, k, 0.5, 10)], schema=FORWARD_COLUMNS, orient="row")
-    row = estimate(
-        systems, shipped_hardware, priors=seed_priors(), spreads=fit_spreads(residuals),
-        forward_costs=table,
-    ).row(0, named=True)  # fmt: skip
+    learned = Learned(seed_priors(), fit_spreads(residuals), forward_costs=table)
+    row = estimate(systems, shipped_hardware, learned=learned).row(0, named=True)
     assert row["ops_rule"] == "parameters" and row["estimate_source"] == "weighted_mean"
     assert row["confidence"] == "Likely"

@@ -104,14 +104,13 @@ def test_intervals_are_calibrated_out_of_sample(name):
     labels = evaluation.breakdowns["confidence"]
     confident = labels.filter(pl.col("confidence") == "Confident")
     assert s["out_of_sample_confident_rows"] == confident["rows"].sum()
-    if confident.height:  # few rows are Confident; those that are must be right
-        assert (
-            s["out_of_sample_confident_within_2x"] >= 0.85
-        )  # 0.875 of 24 on 2025-12, 1.0 on 2025-03
+    # issue 12: at least 90% of Confident rows within 2x (all 27 on 2025-12, all 15 on 2025-03)
+    assert confident["rows"].sum() >= 10
+    assert s["out_of_sample_confident_within_2x"] >= 0.9
     sure = labels.filter(pl.col("confidence").is_in(["Confident", "Likely"]))
     within = (sure["within_2x"] * sure["rows"]).sum() / sure["rows"].sum()
     assert within == pytest.approx(s["out_of_sample_confident_or_likely_within_2x"])
-    assert within >= 0.85  # issue 12: 0.894 on 2025-12, 0.852 on 2025-03
+    assert within >= 0.85  # issue 12: 0.867 on 2025-12, 0.857 on 2025-03
     # the histogram holds every compared row with a bounded interval
     assert evaluation.pit["rows"].sum() == evaluation.coverage["rows"][0]
 

@@ -14,6 +14,7 @@ from pipeline.estimate.chain import estimate
 from pipeline.estimate.priors import (
     ANY,
     PRIORS_FILE,
+    Learned,
     calibrate_priors,
     load_priors,
     priors_toml,
@@ -30,7 +31,7 @@ EXPORTS = ["notable_ai_models_2025-03.csv", "notable_ai_models_2025-12.csv"]
 def hardware_row(table, priors, **cells):
     cells = {"system": "s", "hardware": "A100", "hardware_quantity": "8",
              "training_time_hours": "100", "precision": "bf16", **cells}  # fmt: skip
-    return estimate(systems_frame([cells]), table, priors=priors).row(0, named=True)
+    return estimate(systems_frame([cells]), table, learned=Learned(priors)).row(0, named=True)
 
 
 def observations(rows):
@@ -133,7 +134,7 @@ def test_a_written_priors_file_reads_back(tmp_path):
     rows = [("language", "2020-2022", u) for u in (0.3, 0.4, 0.5)] * 4
     priors = calibrate_priors(observations(rows))
     path = tmp_path / "priors.toml"
-    path.write_text(priors_toml(priors, ["a test"]))
+    path.write_text(priors_toml(Learned(priors), ["a test"]))
     again = load_priors(path)
     assert again.select("domain", "generation").equals(priors.select("domain", "generation"))
     assert again["utilization"].to_list() == pytest.approx(priors["utilization"].to_list(), 1e-3)
