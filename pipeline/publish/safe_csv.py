@@ -12,6 +12,7 @@ Numeric columns are not text (a negative number stays a number) and are written 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -19,13 +20,14 @@ import polars as pl
 from pipeline.publish.query import flatten_nested
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# One anchored character class: a single scan of each cell, where a test per character was six.
+FORMULA_PATTERN = "^[" + "".join(re.escape(start) for start in FORMULA_STARTS) + "]"
 QUOTE = "'"
 
 
 def neutralise(text: pl.Expr) -> pl.Expr:
     """`text` with a single quote in front of each value that a spreadsheet would run."""
-    starts = pl.any_horizontal(text.str.starts_with(start) for start in FORMULA_STARTS)
-    return pl.when(starts).then(QUOTE + text).otherwise(text)
+    return pl.when(text.str.contains(FORMULA_PATTERN)).then(QUOTE + text).otherwise(text)
 
 
 def neutralise_name(name: str) -> str:
