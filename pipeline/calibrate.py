@@ -7,10 +7,12 @@ several inputs counts once, from the last input that has it, so that two exports
 database do not count their systems twice.
 
 Inputs that report figures also teach the forward cost per parameter of data not counted in
-tokens (pipeline/estimate/forward_costs.py) and the predictive spreads
+tokens (pipeline/estimate/forward_costs.py), the spread of assumed epochs by domain and unit
+(pipeline/estimate/epoch_spreads.py) and the predictive spreads
 (pipeline/estimate/predictive.py): each is estimated again with its figures withheld, with the
-priors just learned (and k = 1, to observe k), and each estimate is set against the figure it
-did not see.
+priors just learned (and k = 1 and no spread for assumed epochs, to observe them), and each
+estimate is set against the figure it did not see. `min_observations` is the utilization
+priors' group size; k and the epochs' spreads need their modules' own minimum (10 rows).
 """
 
 from __future__ import annotations

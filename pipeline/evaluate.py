@@ -326,7 +326,8 @@ def write_report(evaluation: Evaluation, directory: Path) -> Path:
         "Metric: |log10(ours / Epoch's)|, over rows with an Epoch figure that flopsheet estimated "
         "with that figure, and every column derived from it, withheld. `out_of_sample_*` "
         f"measures come from {s['folds']}-fold cross-validation by system: each fold estimated "
-        "with utilization priors calibrated on the other folds alone.", "",
+        "with utilization priors, forward costs per parameter, spreads of assumed epochs and "
+        "predictive spreads fitted on the other folds alone.", "",
         "| measure | value |", "|---|---|",
         *(f"| {k} | {summary_cell(v)} |" for k, v in s.items()),
         "",

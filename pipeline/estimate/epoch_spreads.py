@@ -13,13 +13,14 @@ interval of its count holds only its other assumptions. For each group with at l
 ln(figure / count) (1.4826 x the median of its absolute value: the count is centred on one
 epoch, so the scale is taken about zero) once the median spread of the other assumptions is
 taken out in quadrature, and never less than `MIN_EPOCH_SIGMA`. The unit is the one the rule
-read: `tokens` where a blank unit was taken for tokens, `*` where none is stated. The tables
-are written with the priors as `[[epochs]]`; `evaluate` refits them by cross-validation.
+read: `tokens` where a blank unit was taken for tokens; a row with no domain or unit stated
+observes no group. The tables are written with the priors as `[[epochs]]`; `evaluate` refits
+them by cross-validation.
 
 A row whose group was not learned keeps the setting. No pooled group is learned: most rows
 that observe the epochs' spread are language models counted in tokens, and they say nothing
-of an image classifier's epochs. A `(*, *)` table, where one is given, is every other
-group's spread; the provisional table is one.
+of an image classifier's epochs. A `(*, *)` table, where a priors file gives one, is every
+other group's spread (`calibrate` never writes one; the provisional table is one).
 """
 
 from __future__ import annotations
@@ -98,7 +99,15 @@ def epoch_observations(estimates: pl.DataFrame, figures: pl.DataFrame) -> pl.Dat
             (pl.col("_figure") / pl.col("ops_flop")).log().alias("log_ratio"),
             ((pl.col("ops_high_flop") / pl.col("ops_flop")).log() / Z90).alias("other_sigma"),
         )
-        .filter(pl.col("log_ratio").is_finite())
+        # A row of no stated domain or unit belongs to no group (a group of blanks would
+        # become the `(*, *)` spread of every other), and a unit longer than a priors file
+        # holds is not learned.
+        .filter(
+            pl.col("log_ratio").is_finite()
+            & (pl.col("domain") != ANY)
+            & (pl.col("unit") != ANY)
+            & (pl.col("unit").str.len_chars() <= MAX_UNIT_CHARS)
+        )
     )
 
 
@@ -129,7 +138,7 @@ def epoch_spreads_toml(table: pl.DataFrame) -> list[str]:
         lines += [
             "", "[[epochs]]", f"domain = {toml_string(row['domain'])}",
             f"unit = {toml_string(row['unit'])}",
-            f"sigma = {row['sigma']:.4g}", f"observations = {row['observations']}",
+            f"sigma = {row['sigma']!r}", f"observations = {row['observations']}",
         ]  # fmt: skip
     return lines
 

@@ -237,7 +237,7 @@ def _spread(
     """`_ops_sigma`: the spread of `ops_flop` from the rule and the assumptions it rests on."""
     rule, reads_tokens = pl.col("ops_rule"), pl.col("_reads_tokens")
     assumed_epochs = epoch_sigma(
-        pl.col("domain"), epochs_unit(pl.col("_tokens_assumed")), epoch_spreads,
+        pl.col("domain"), epochs_unit(reads_tokens & pl.col("_tokens_assumed")), epoch_spreads,
         factor_sigma(settings.spread_epochs_assumed),
     )  # fmt: skip
     is_6nd = rule == "6ND"

@@ -4,6 +4,7 @@ copies: only regular files, and none larger than a cap, so that a FIFO, a device
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tomllib
@@ -108,5 +109,6 @@ def toml_choice(path: Path, where: str, entry: dict, name: str, allowed: tuple[s
 
 
 def toml_string(text: str) -> str:
-    """`text` as a TOML basic string."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """`text` as a TOML basic string. JSON's escapes are a subset of TOML's, and cover every
+    character TOML requires escaped but DEL."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")

@@ -15,6 +15,7 @@ from pipeline.estimate.chain import estimate
 from pipeline.estimate.epoch_spreads import (
     ANY,
     EPOCH_SPREAD_COLUMNS,
+    MAX_UNIT_CHARS,
     MIN_EPOCH_OBSERVATIONS,
     MIN_EPOCH_SIGMA,
     epoch_observations,
@@ -68,19 +69,30 @@ def test_a_row_takes_its_groups_spread_and_others_the_setting():
     assert ops_sigma(TABLE, **TOKENS, epochs="3") == pytest.approx(spread_6nd)
 
 
+def test_a_blank_unit_not_counted_in_tokens_is_not_the_tokens_group():
+    cells = {"domain": "language", "forward_flop_per_example": "1e9", "dataset_size": "1e6"}
+    setting = factor_sigma(DEFAULT_SETTINGS.spread_epochs_assumed)
+    backward = factor_sigma(DEFAULT_SETTINGS.spread_backward_ratio)
+    assert ops_sigma(TABLE, **cells) == pytest.approx(math.hypot(backward, setting))
+
+
 def test_observations_are_counts_with_one_epoch_assumed():
+    systems = ["a", "b", "c", "d", "e", "f"]
     estimates = pl.DataFrame({
-        "system": ["a", "b", "c"], "domain": ["language", None, "vision"],
-        "dataset_unit": [None, "images", "images"], "ops_rule": ["6ND", "forward_flop", "parameters"],
-        "flags": [["epochs_assumed", "tokens_assumed"], ["epochs_assumed"], ["epochs_assumed"]],
-        "ops_flop": [1e20, 1e18, 1e18], "ops_high_flop": [1e20 * math.exp(Z90 * 0.3), 1e18, 1e18],
+        "system": systems, "domain": ["language", "vision", "vision", None, "vision", "games"],
+        "dataset_unit": [None, "images", "images", "images", "x" * (MAX_UNIT_CHARS + 1), None],
+        "ops_rule": ["6ND", "forward_flop", "parameters", "forward_flop", "forward_flop", "forward_flop"],
+        "flags": [["epochs_assumed", "tokens_assumed"]] + [["epochs_assumed"]] * 5,
+        "ops_flop": [1e20] + [1e18] * 5, "ops_high_flop": [1e20 * math.exp(Z90 * 0.3)] + [1e18] * 5,
     })  # fmt: skip
-    figures = pl.DataFrame({"system": ["a", "b", "c"], "_figure": [2e20, 1e20, 1e20]})
+    figures = pl.DataFrame({"system": systems, "_figure": [2e20] + [1e20] * 5})
     observed = epoch_observations(estimates, figures)
-    # the rule by parameters learned its k with the epochs in it: it observes nothing here
+    # The rule by parameters learned its k with the epochs in it: it observes nothing here. A
+    # row of no stated domain or unit is in no group (ten of them would otherwise make a
+    # (*, *) spread for every group), nor is a unit longer than a priors file holds.
     assert observed.select("system", "domain", "unit").rows() == [
         ("a", "language", "tokens"),
-        ("b", ANY, "images"),
+        ("b", "vision", "images"),
     ]
     assert observed["log_ratio"].to_list() == pytest.approx([math.log(2), math.log(100)])
     assert observed["other_sigma"].to_list() == pytest.approx([0.3, 0.0])
@@ -107,8 +119,14 @@ def test_the_fit_takes_the_other_assumptions_out_and_needs_enough_rows():
 
 def test_the_tables_round_trip_through_a_priors_file(tmp_path):
     path = tmp_path / "priors.toml"
-    path.write_text(PRIOR + "\n".join(epoch_spreads_toml(TABLE)) + "\n")
-    assert load_learned(path).epoch_spreads.equals(TABLE)
+    # a unit is free text: quotes, backslashes and control characters are escaped
+    odd = pl.DataFrame(
+        [("speech", 'hours "of" a\\b\n\x00\x7f\t', 2.7024, 11)],
+        schema=EPOCH_SPREAD_COLUMNS, orient="row",
+    )  # fmt: skip
+    table = pl.concat([TABLE, odd])
+    path.write_text(PRIOR + "\n".join(epoch_spreads_toml(table)) + "\n")
+    assert load_learned(path).epoch_spreads.equals(table)
 
 
 @pytest.mark.parametrize(
