@@ -36,7 +36,6 @@ from pipeline.read.small_files import (
     toml_choice,
     toml_count,
     toml_number,
-    toml_string,
     toml_tables,
 )
 from schemas.systems import DOMAINS
@@ -129,18 +128,7 @@ def fit_epoch_spreads(
 def _fit(group: pl.DataFrame) -> float:
     scale = MAD_TO_SIGMA * float(group["log_ratio"].abs().median())
     other = float(group["other_sigma"].fill_null(0.0).median())
-    return round(max(math.sqrt(max(scale**2 - other**2, 0.0)), MIN_EPOCH_SIGMA), 4)
-
-
-def epoch_spreads_toml(table: pl.DataFrame) -> list[str]:
-    lines = []
-    for row in table.iter_rows(named=True):
-        lines += [
-            "", "[[epochs]]", f"domain = {toml_string(row['domain'])}",
-            f"unit = {toml_string(row['unit'])}",
-            f"sigma = {row['sigma']!r}", f"observations = {row['observations']}",
-        ]  # fmt: skip
-    return lines
+    return float(f"{max(math.sqrt(max(scale**2 - other**2, 0.0)), MIN_EPOCH_SIGMA):.4g}")
 
 
 def epoch_spreads_from_document(path: Path, document: dict) -> pl.DataFrame | None:

@@ -104,16 +104,6 @@ def _fit(log_k: pl.Series) -> tuple[float, float]:
     return float(f"{math.exp(centre):.4g}"), round(max(spread, MIN_FORWARD_SIGMA), 4)
 
 
-def forward_costs_toml(table: pl.DataFrame) -> list[str]:
-    lines = []
-    for row in table.iter_rows(named=True):
-        lines += [
-            "", "[[forward]]", f'domain = "{row["domain"]}"', f"k = {row['k']:.4g}",
-            f"sigma = {row['sigma']:.4g}", f"observations = {row['observations']}",
-        ]  # fmt: skip
-    return lines
-
-
 def forward_costs_from_document(path: Path, document: dict) -> pl.DataFrame | None:
     """The `[[forward]]` tables of a priors file (None: it has none, the rule does not apply)."""
     tables = toml_tables(path, document, "forward")

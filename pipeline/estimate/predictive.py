@@ -216,18 +216,6 @@ def predictive_columns(
     }
 
 
-def spreads_toml(spreads: pl.DataFrame) -> list[str]:
-    lines = []
-    for row in spreads.iter_rows(named=True):
-        lines += [
-            "", "[[spread]]", f'source = "{row["source"]}"',
-            f"exact_share = {row['exact_share']:.4g}", f"df = {row['df']:.4g}",
-            f"floor = {row['floor']:.4g}", f"scale = {row['scale']:.4g}",
-            f"observations = {row['observations']}",
-        ]  # fmt: skip
-    return lines
-
-
 def spreads_from_document(path: Path, document: dict) -> pl.DataFrame | None:
     """The `[[spread]]` tables of a priors file (None: it has none, the log-normal stands)."""
     tables = toml_tables(path, document, "spread")

@@ -27,11 +27,11 @@ import polars as pl
 from pipeline.defaults import SEED_UTILIZATION
 from pipeline.errors import InputFileError
 from pipeline.estimate import epoch_spreads, forward_costs
-from pipeline.estimate.epoch_spreads import epoch_spreads_from_document, epoch_spreads_toml
-from pipeline.estimate.forward_costs import forward_costs_from_document, forward_costs_toml
-from pipeline.estimate.predictive import spreads_from_document, spreads_toml
+from pipeline.estimate.epoch_spreads import EPOCH_SPREAD_COLUMNS, epoch_spreads_from_document
+from pipeline.estimate.forward_costs import FORWARD_COLUMNS, forward_costs_from_document
+from pipeline.estimate.predictive import SPREAD_COLUMNS, spreads_from_document
 from pipeline.estimate.uncertainty import Z90
-from pipeline.read.small_files import read_toml, toml_string
+from pipeline.read.small_files import read_toml, toml_table_lines
 from pipeline.resources import PRIORS_FILE
 from schemas.estimates import COUNT_ASSUMPTION_FLAGS
 from schemas.systems import DOMAINS
@@ -371,22 +371,12 @@ def calibrate_priors(observations: pl.DataFrame, min_observations: int = 10) -> 
 def priors_toml(learned: Learned, header: Sequence[str]) -> str:
     """What a run learns as a TOML document, `header` lines first as comments."""
     lines = [f"# {line}" if line else "#" for line in header]
-    for row in learned.priors.iter_rows(named=True):
-        lines += [
-            "",
-            "[[prior]]",
-            f"domain = {toml_string(row['domain'])}",
-            f"generation = {toml_string(row['generation'])}",
-            f"utilization = {row['utilization']:.4g}",
-            f"sigma = {row['sigma']:.4g}",
-            f"low = {row['low']:.4g}",
-            f"high = {row['high']:.4g}",
-            f"observations = {row['observations']}",
-        ]
-    if learned.spreads is not None:
-        lines += spreads_toml(learned.spreads)
-    if learned.forward_costs is not None:
-        lines += forward_costs_toml(learned.forward_costs)
-    if learned.epoch_spreads is not None:
-        lines += epoch_spreads_toml(learned.epoch_spreads)
+    tables = [
+        ("prior", learned.priors, PRIOR_COLUMNS), ("spread", learned.spreads, SPREAD_COLUMNS),
+        ("forward", learned.forward_costs, FORWARD_COLUMNS),
+        ("epochs", learned.epoch_spreads, EPOCH_SPREAD_COLUMNS),
+    ]  # fmt: skip
+    for name, table, columns in tables:
+        if table is not None:
+            lines += toml_table_lines(name, table.select(list(columns)))
     return "\n".join(lines) + "\n"

@@ -9,8 +9,12 @@ import os
 import stat
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.errors import InputFileError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 # Far above any real file of each kind; a file past its cap is not one.
 MAX_TABLE_BYTES = 10_000_000  # a column map, a priors file, a hardware table
@@ -106,6 +110,22 @@ def toml_choice(path: Path, where: str, entry: dict, name: str, allowed: tuple[s
             path, f"{where}: {name} = {value!r}, expected one of {', '.join(allowed)}"
         )
     return value
+
+
+def toml_table_lines(name: str, frame: pl.DataFrame) -> list[str]:
+    """Each row of `frame` as a TOML `[[name]]` table of its columns in order: text as basic
+    strings, integers as they are, other numbers to four significant figures (the figures the
+    fits keep, so that a file read back holds what was used)."""
+
+    def value(cell: object) -> str:
+        if isinstance(cell, str):
+            return toml_string(cell)
+        return str(cell) if isinstance(cell, int) else f"{cell:.4g}"
+
+    lines = []
+    for row in frame.iter_rows(named=True):
+        lines += ["", f"[[{name}]]", *(f"{key} = {value(cell)}" for key, cell in row.items())]
+    return lines
 
 
 def toml_string(text: str) -> str:

@@ -17,11 +17,11 @@ from pipeline.estimate.forward_costs import (
     MIN_FORWARD_SIGMA,
     fit_forward_costs,
     forward_cost_observations,
-    forward_costs_toml,
 )
 from pipeline.estimate.ops import ops_method
 from pipeline.estimate.predictive import fit_spreads
 from pipeline.estimate.priors import Learned, load_learned, seed_priors
+from pipeline.read.small_files import toml_table_lines
 from pipeline.settings import DEFAULT_SETTINGS
 from tests.conftest import systems_frame
 
@@ -96,7 +96,7 @@ def test_observations_are_the_figure_over_the_count_at_k_one():
 def test_the_tables_round_trip_through_a_priors_file(tmp_path):
     path = tmp_path / "priors.toml"
     prior = '[[prior]]\ndomain = "*"\ngeneration = "*"\nutilization = 0.4\nsigma = 0.3\n'
-    path.write_text(prior + "\n".join(forward_costs_toml(TABLE)) + "\n")
+    path.write_text(prior + "\n".join(toml_table_lines("forward", TABLE)) + "\n")
     learned = load_learned(path)
     assert learned.forward_costs.equals(TABLE)
     assert learned.spreads is None
