@@ -95,28 +95,36 @@ _QUOTED_CELL = re.compile(_QUOTED)
 
 
 class _Grammar:
-    """CSV with one separator, as regular expressions: `records` and `last_record` match
-    well-formed CSV (each cell quoted whole or holding no quote); `loose_records` and
+    """CSV with one separator, as regular expressions: `well_formed` matches well-formed CSV
+    (each cell quoted whole or holding no quote) to its end; `loose_records` and
     `loose_last_record` also take a quote inside an unquoted cell ('5" disk'), as text; and
     `respelling` finds what must be written again for the reader: such a cell, or a lone
     carriage return ending a line (quoted cells are matched to be passed over whole)."""
 
     def __init__(self, separator: bytes) -> None:
         sep = re.escape(separator)
-        cell = rb"(?:" + _QUOTED + rb'|[^"' + sep + rb"\r\n]*+)"
         loose_cell = (
             rb"(?:" + _QUOTED + rb"(?=[" + sep + rb"\r\n]|\Z)"
             rb'|[^"' + sep + rb"\r\n][^" + sep + rb"\r\n]*+|)"
         )
-        record = cell + rb"(?:" + sep + cell + rb")*+"
         loose_record = loose_cell + rb"(?:" + sep + loose_cell + rb")*+"
         line_end = rb"(?:\r\n|\n|\r)"
         self.separator = separator
-        self.records = re.compile(rb"(?:" + record + line_end + rb")*+")
-        self.last_record = re.compile(record + rb"\Z")
+        # Text without quotes, and quoted cells that open and close at a cell's edge (after
+        # and before a separator, a line end or the file's ends). Scanning runs of non-quote
+        # bytes, not cell by cell, makes this one fast pass over a large file.
+        not_boundary = rb"[^" + sep + rb"\r\n]"
+        self.well_formed = re.compile(
+            rb'(?:[^"]*+(?<!'
+            + not_boundary
+            + rb")"
+            + _QUOTED
+            + rb"(?!"
+            + not_boundary
+            + rb'))*+[^"]*+\Z'
+        )
         self.loose_records = re.compile(rb"(?:" + loose_record + line_end + rb")*+")
         self.loose_last_record = re.compile(loose_record + rb"\Z")
-        not_boundary = rb"[^" + sep + rb"\r\n]"
         self.respelling = re.compile(
             rb"(" + _QUOTED + rb")"
             rb"|(?<!" + not_boundary + rb')([^"' + sep + rb"\r\n][^\"" + sep + rb"\r\n]*+"
@@ -151,9 +159,8 @@ def _canonical_csv(text: bytes, separator: bytes, shown: Path) -> bytes:
     after a closing quote, a quote that never closes) is read cell by cell."""
     grammar = _Grammar(separator)
     start = len(codecs.BOM_UTF8) if text.startswith(codecs.BOM_UTF8) else 0
-    if b'"' not in text or grammar.last_record.match(
-        text, grammar.records.match(text, start).end()
-    ):
+    # A memoryview from the first byte after the mark: the mark is not a cell's edge.
+    if b'"' not in text or grammar.well_formed.match(memoryview(text)[start:]):
         if re.search(rb"\r(?!\n)", text) is None:
             return text
         return grammar.respelled(text[start:])
