@@ -234,7 +234,10 @@ def write_database(
         with duckdb.connect(str(path)) as connection:
             connection.execute("SET enable_progress_bar = false")  # never on the user's terminal
             for name, frame in tables.items():
-                connection.register("_frame", frame.to_arrow())
+                # Arrow's string views are polars' own strings, handed over without a copy;
+                # the oldest Arrow layout would copy every text column first.
+                arrow = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+                connection.register("_frame", arrow)
                 connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
                 connection.unregister("_frame")
             _write_history(connection, previous, run_id)
