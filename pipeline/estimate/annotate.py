@@ -78,6 +78,42 @@ def annotate(
     ]
 
 
+def with_annotations(
+    frame: pl.LazyFrame, flagged: dict[str, tuple[pl.Expr, pl.Expr | None]], *derivation: pl.Expr
+) -> pl.LazyFrame:
+    """`frame` with the flags and notes of `annotate`, where each note that formats figures is
+    computed only on the rows some such note applies to, and joined back: in a when/then,
+    polars formats the note for every row, and most of these conditions hold on few rows."""
+    formatted = [
+        code
+        for code, (_, note) in flagged.items()
+        if note is not None and not note.meta.is_literal()
+    ]
+    if not formatted:
+        return frame.with_columns(*annotate(flagged, *derivation))
+    index = "_annotated_row"
+    names = {code: f"_formatted_{place}" for place, code in enumerate(formatted)}
+    applies = pl.any_horizontal(flagged[code][0].fill_null(False) for code in formatted)
+    indexed = frame.with_row_index(index)
+    notes = indexed.filter(applies).select(
+        index,
+        *(
+            pl.when(flagged[code][0]).then(flagged[code][1]).alias(names[code])
+            for code in formatted
+        ),
+    )
+    # A formatted note is null wherever its condition does not hold, as the when/then made it.
+    staged = {
+        code: (condition, pl.col(names[code]) if code in names else note)
+        for code, (condition, note) in flagged.items()
+    }
+    return (
+        indexed.join(notes, on=index, how="left", maintain_order="left")
+        .with_columns(*annotate(staged, *derivation))
+        .drop(index, *names.values())
+    )
+
+
 def split_notes(notes: str) -> list[str]:
     """A row's `notes` as the fragments the stages appended."""
     return notes.split(NOTE_SEPARATOR) if notes else []

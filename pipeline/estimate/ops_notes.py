@@ -9,7 +9,7 @@ import polars as pl
 import polars.selectors as cs
 
 from pipeline.architecture.staged import staged_transformer
-from pipeline.estimate.annotate import annotate, by_partition
+from pipeline.estimate.annotate import by_partition, with_annotations
 from pipeline.estimate.formatting import sci, short
 from pipeline.estimate.plausibility import out_of_range
 from pipeline.estimate.uncertainty import Z90
@@ -215,4 +215,4 @@ def flags_and_notes(frame: pl.LazyFrame, settings: Settings, transformers: bool)
         ),
         "ops_out_of_range": out_of_range("_ops_raw", "the count of operations"),
     }  # fmt: skip
-    return frame.with_columns(*annotate(flagged, pl.col("_ops_note")))
+    return with_annotations(frame, flagged, pl.col("_ops_note"))
