@@ -137,6 +137,8 @@ def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:
     epoch_extra = extra_columns("epoch")[0]
     inherited = (along[epoch_extra] > frame[epoch_extra]) & frame["estimate_flop"].is_not_null()
     added_by_base = along[epoch_extra] - frame[epoch_extra]
+    # Without a row naming a base model, the EU modification test applies to none.
+    fine_tunes = frame["base_model"].is_not_null().any()
     planned = frame.lazy() if frame.height >= ONE_PLAN_ROWS else frame
     frame = planned.with_columns(totals).with_columns(
         add_notes(pl.when(pl.lit(inherited)).then(pl.concat_str([
@@ -159,11 +161,11 @@ def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:
         *(pl.col(f"_epoch_{short}").alias(c)
           for short, c in (("flop", "estimate_flop"), ("low", "estimate_low_flop"), ("high", "estimate_high_flop"))),
     ).drop("_epoch_flop", "_epoch_low", "_epoch_high")  # fmt: skip
-    result = _tests(frame, pointer)
+    result = _tests(frame, pointer, fine_tunes)
     return collect(result) if isinstance(result, pl.LazyFrame) else result
 
 
-def _tests(frame: Frame, pointer: pl.Series | None) -> Frame:
+def _tests(frame: Frame, pointer: pl.Series | None, fine_tunes: bool = True) -> Frame:
     cumulative = [pl.col(c) for c in rule_columns("eu-cumulative")]
     california = [pl.col(c) for c in rule_columns("sb53")]
     estimate, low, high = cumulative
@@ -179,6 +181,11 @@ def _tests(frame: Frame, pointer: pl.Series | None) -> Frame:
             pl.lit(")"),
         ])).alias("notification"),
     )  # fmt: skip
+    if not fine_tunes:
+        return frame.with_columns(
+            pl.lit(None, pl.Float64).alias(name)
+            for name in (*MODIFICATION_COLUMNS, MODIFICATION_BAR, MODIFICATION_PROBABILITY)
+        )
     return _modification(frame, pointer)
 
 
@@ -239,13 +246,13 @@ def _modification(frame: Frame, pointer: pl.Series | None) -> Frame:
     bar = EU_MODIFICATION_BARS[1]
     frame = frame.with_columns(
         *(pl.when(applies).then(value).alias(name) for name, value in zip(MODIFICATION_COLUMNS, own, strict=True)),
-        pl.when(applies & known).then(original[0] * EU_MODIFICATION_SHARE).alias("eu_modification_threshold_flop"),
+        pl.when(applies & known).then(original[0] * EU_MODIFICATION_SHARE).alias(MODIFICATION_BAR),
     )  # fmt: skip
     own = tuple(pl.col(c) for c in MODIFICATION_COLUMNS)  # null where the test does not apply
     return frame.with_columns(
         pl.when(applies & known).then(probability_first_exceeds(own, tuple(original), EU_MODIFICATION_SHARE))
         .when(applies).then(probability_above(*own, bar))
-        .alias("eu_modification_probability"),
+        .alias(MODIFICATION_PROBABILITY),
     ).with_columns(
         add_flags({"original_compute_unknown": applies & ~known}),
         add_notes(pl.when(applies & ~known).then(pl.lit(
@@ -261,6 +268,8 @@ MODIFICATION_COLUMNS = (
     "eu_modification_low_flop",
     "eu_modification_high_flop",
 )
+MODIFICATION_BAR = "eu_modification_threshold_flop"
+MODIFICATION_PROBABILITY = "eu_modification_probability"
 
 
 COMPUTE_BY_RULE_COLUMNS = (
@@ -328,14 +337,14 @@ def _modification_rows(
     """Rule `eu-modification`, on fine-tunes of another developer's model: their own compute
     against a third of the original's or, when that is unknown, against each fall-back bar."""
     flop, low, high = (pl.col(c) for c in MODIFICATION_COLUMNS)
-    bar = pl.col("eu_modification_threshold_flop")
+    bar = pl.col(MODIFICATION_BAR)
     tested = estimates.filter(flop.is_not_null())
     columns = ["system", pl.lit(MODIFICATION_RULE).alias("rule"), flop.alias("estimate_flop"),
                low.alias("low_flop"), high.alias("high_flop")]  # fmt: skip
     stages = pl.lit("the fine-tune's own stages").alias("stages_counted")
     known = tested.filter(bar.is_not_null()).select(
         *columns, bar.alias("threshold_flop"),
-        pl.col("eu_modification_probability").alias("probability_above"), stages,
+        pl.col(MODIFICATION_PROBABILITY).alias("probability_above"), stages,
         place(MODIFICATION_RULE, None),
     )  # fmt: skip
     unknown = tested.filter(bar.is_null())

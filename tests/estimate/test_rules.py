@@ -323,3 +323,18 @@ def test_monotone_in_every_input(estimate, down, up, threshold, step):
         assert p >= 0.95 - 1e-6
     if high < threshold:
         assert p <= 0.05 + 1e-6
+
+
+def test_a_sheet_without_fine_tunes_skips_the_modification_test(tmp_path, monkeypatch):
+    """Without a base model on any row, the test is not run; its columns are the same blanks
+    that running it gives."""
+    from pipeline.estimate import thresholds
+
+    skipped, _ = estimate_sheet(tmp_path, EU_EXAMPLES)
+    run = thresholds._tests
+    monkeypatch.setattr(
+        thresholds, "_tests", lambda frame, pointer, fine_tunes: run(frame, pointer, True)
+    )
+    tested, _ = estimate_sheet(tmp_path, EU_EXAMPLES)
+    assert skipped.equals(tested)
+    assert skipped["eu_modification_probability"].is_null().all()
