@@ -21,3 +21,26 @@ Frame = pl.DataFrame | pl.LazyFrame
 
 def collect(frame: pl.LazyFrame) -> pl.DataFrame:
     return frame.collect(engine=ENGINE)
+
+
+def join_beside(
+    frame: Frame, table: Frame, on: str | list[str], *, nulls_equal: bool = False
+) -> Frame:
+    """`frame` left-joined with `table`, which holds each key once, the frame's rows in their
+    order. The join runs on the key columns only and its new columns are set beside the
+    frame's: joining the whole frame would gather each of its columns again, half a second
+    for a frame of a hundred columns and a million rows. A lazy frame is collected first, so
+    that the keys and the columns beside them come from one evaluation of its plan."""
+    keys = [on] if isinstance(on, str) else list(on)
+    whole = collect(frame) if isinstance(frame, pl.LazyFrame) else frame
+    table = collect(table) if isinstance(table, pl.LazyFrame) else table
+    looked_up = (
+        whole.select(keys)
+        .join(
+            table, on=keys, how="left", maintain_order="left", validate="m:1",
+            nulls_equal=nulls_equal,
+        )
+        .drop(keys)
+    )  # fmt: skip
+    joined = pl.concat([whole, looked_up], how="horizontal")
+    return joined.lazy() if isinstance(frame, pl.LazyFrame) else joined

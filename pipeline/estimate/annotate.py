@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipeline.frames import collect, join_beside
+
 # While the stages run, flags and notes are text: appending to a string is far cheaper than
 # to a list over a million rows. `finish_annotations` turns the flags into a list.
 FLAG_SEPARATOR = " "
@@ -94,7 +96,7 @@ def with_annotations(
     index = "_annotated_row"
     names = {code: f"_formatted_{place}" for place, code in enumerate(formatted)}
     applies = pl.any_horizontal(flagged[code][0].fill_null(False) for code in formatted)
-    indexed = frame.with_row_index(index)
+    indexed = collect(frame.with_row_index(index)).lazy()  # read by the notes and the join
     notes = indexed.filter(applies).select(
         index,
         *(
@@ -108,7 +110,7 @@ def with_annotations(
         for code, (condition, note) in flagged.items()
     }
     return (
-        indexed.join(notes, on=index, how="left", maintain_order="left")
+        join_beside(indexed, notes, index)
         .with_columns(*annotate(staged, *derivation))
         .drop(index, *names.values())
     )
@@ -133,11 +135,12 @@ def by_partition(
     computed on those rows only; null elsewhere. A when/then chain would compute every branch
     for every row, and formatted notes and sentences are the dearest expressions of a run."""
     index = f"_{name}_row"
-    indexed = frame.with_row_index(index)
+    # Collected once: each part and the frame they are joined back to read it.
+    indexed = collect(frame.with_row_index(index)).lazy()
     parts = pl.concat(
         [
             indexed.filter(key == value).select(index, expression.alias(name))
             for value, expression in values.items()
         ]
     )
-    return indexed.join(parts, on=index, how="left", maintain_order="left").drop(index)
+    return join_beside(indexed, parts, index).drop(index)

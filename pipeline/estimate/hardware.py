@@ -14,7 +14,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.errors import InputFileError
-from pipeline.frames import collect
+from pipeline.frames import collect, join_beside
 from pipeline.read.files import FIRST_DATA_ROW
 from pipeline.read.small_files import read_small_text
 from pipeline.resources import HARDWARE_TABLE
@@ -255,10 +255,7 @@ def resolve_hardware(frame: pl.LazyFrame | pl.DataFrame, hardware: pl.DataFrame)
     Names are matched once per distinct spelling, then joined back to the rows."""
     frame = frame.lazy()
     distinct = frame.select("hardware").unique()
-    return frame.join(
-        match_names(distinct, hardware), on="hardware", how="left", nulls_equal=True,
-        maintain_order="left",
-    )  # fmt: skip
+    return join_beside(frame, match_names(distinct, hardware), "hardware", nulls_equal=True)
 
 
 def table_peak(precision: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

@@ -31,6 +31,7 @@ from pipeline.estimate.epoch_spreads import EPOCH_SPREAD_COLUMNS, epoch_spreads_
 from pipeline.estimate.forward_costs import FORWARD_COLUMNS, forward_costs_from_document
 from pipeline.estimate.predictive import SPREAD_COLUMNS, spreads_from_document
 from pipeline.estimate.uncertainty import Z90
+from pipeline.frames import join_beside
 from pipeline.read.small_files import read_toml, toml_table_lines
 from pipeline.resources import PRIORS_FILE
 from schemas.estimates import COUNT_ASSUMPTION_FLAGS
@@ -254,7 +255,12 @@ def with_prior(frame: pl.LazyFrame, priors: pl.DataFrame) -> pl.LazyFrame:
         )
         keys = [k for k in (domain_key, generation_key) if k]
         if keys:
-            keyed = keyed.join(table.lazy(), on=keys, how="left", maintain_order="left")
+            keyed = join_beside(keyed, table, keys)
+        elif table.height == 1:  # the prior for any domain and chip, the same on every row
+            keyed = keyed.with_columns(
+                pl.lit(value, dtype=table.schema[name]).alias(name)
+                for name, value in table.row(0, named=True).items()
+            )
         else:
             keyed = keyed.join(table.lazy(), how="cross", maintain_order="left")
     lookups = range(len(levels))

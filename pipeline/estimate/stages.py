@@ -30,6 +30,7 @@ from pipeline.estimate.formatting import sci
 from pipeline.estimate.plausibility import plausible
 from pipeline.estimate.rules import RULES, AccountingRule
 from pipeline.estimate.uncertainty import interval, rounding_sigma
+from pipeline.frames import join_beside
 from pipeline.settings import Settings
 from schemas.systems import TRAINING_STAGES, stage_or_default, system_key
 
@@ -96,7 +97,7 @@ def fold_stages(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     later = _stage_figures(frame.filter(~pl.col("_main")), settings)
     frame = _column_stages(frame.filter(pl.col("_main")))
     sums = _sums(pl.concat([later, _column_stage_rows(frame)], how="diagonal_relaxed"))
-    frame = frame.join(sums, on="_system_key", how="left", maintain_order="left")
+    frame = join_beside(frame, sums, "_system_key")
     fill = {name: (False if name.endswith("_open") else 0.0) for r in RULES for name in extra_columns(r)}  # fmt: skip
     some_stages = pl.col("stages").is_not_null()
     open_stage = pl.any_horizontal(pl.col(extra_columns(r)[3]) for r in RULES).fill_null(False)

@@ -16,7 +16,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.architecture.files import cells_by_sheet, fill_from_configs, layer_list_frame
-from pipeline.frames import collect
+from pipeline.frames import collect, join_beside
 from pipeline.read.card_cells import (
     card_facts,
     card_failures,
@@ -245,9 +245,7 @@ def count_layer_lists(
             ),
         ]
     )  # fmt: skip
-    joined = typed.with_row_index("_row").join(
-        counts, on=["source_file", "architecture_file"], how="left", maintain_order="left"
-    )
+    joined = join_beside(typed.with_row_index("_row"), counts, ["source_file", "architecture_file"])
     problems = joined.filter(pl.col("architecture_error").is_not_null()).select(
         pl.col("_row").cast(pl.Int64),
         pl.lit("architecture_file").alias("column"),
