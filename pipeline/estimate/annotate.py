@@ -80,40 +80,55 @@ def annotate(
     ]
 
 
+FORMATTED_PREFIX = "_formatted_"
+
+
+def _formatted_where(
+    frame: pl.LazyFrame, pairs: list[tuple[pl.Expr, pl.Expr]]
+) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+    """(`frame` with each (condition, text) pair's text computed only on the rows some
+    condition holds on and joined back, the text read for each pair: null where its condition
+    does not hold, as a when/then makes it). In a when/then, polars formats the text for every
+    row, and most of these conditions hold on few rows; a literal text costs nothing and
+    stays a when/then."""
+    read = [pl.when(condition).then(text) for condition, text in pairs]
+    formatted = [place for place, (_, text) in enumerate(pairs) if not text.meta.is_literal()]
+    if not formatted:
+        return frame, read
+    index = "_annotated_row"
+    applies = pl.any_horizontal(pairs[place][0].fill_null(False) for place in formatted)
+    indexed = collect(frame.with_row_index(index)).lazy()  # read by the texts and the join
+    texts = indexed.filter(applies).select(
+        index, *(read[place].alias(f"{FORMATTED_PREFIX}{place}") for place in formatted)
+    )
+    for place in formatted:
+        read[place] = pl.col(f"{FORMATTED_PREFIX}{place}")
+    return join_beside(indexed, texts, index).drop(index), read
+
+
 def with_annotations(
     frame: pl.LazyFrame, flagged: dict[str, tuple[pl.Expr, pl.Expr | None]], *derivation: pl.Expr
 ) -> pl.LazyFrame:
-    """`frame` with the flags and notes of `annotate`, where each note that formats figures is
-    computed only on the rows some such note applies to, and joined back: in a when/then,
-    polars formats the note for every row, and most of these conditions hold on few rows."""
-    formatted = [
-        code
-        for code, (_, note) in flagged.items()
-        if note is not None and not note.meta.is_literal()
-    ]
-    if not formatted:
-        return frame.with_columns(*annotate(flagged, *derivation))
-    index = "_annotated_row"
-    names = {code: f"_formatted_{place}" for place, code in enumerate(formatted)}
-    applies = pl.any_horizontal(flagged[code][0].fill_null(False) for code in formatted)
-    indexed = collect(frame.with_row_index(index)).lazy()  # read by the notes and the join
-    notes = indexed.filter(applies).select(
-        index,
-        *(
-            pl.when(flagged[code][0]).then(flagged[code][1]).alias(names[code])
-            for code in formatted
-        ),
-    )
-    # A formatted note is null wherever its condition does not hold, as the when/then made it.
+    """`frame` with the flags and notes of `annotate`, each note that formats figures computed
+    only where some such note applies (`_formatted_where`)."""
+    noted = [code for code, (_, note) in flagged.items() if note is not None]
+    frame, read = _formatted_where(frame, [flagged[code] for code in noted])
     staged = {
-        code: (condition, pl.col(names[code]) if code in names else note)
-        for code, (condition, note) in flagged.items()
+        code: (condition, read[noted.index(code)] if code in noted else None)
+        for code, (condition, _) in flagged.items()
     }
-    return (
-        join_beside(indexed, notes, index)
-        .with_columns(*annotate(staged, *derivation))
-        .drop(index, *names.values())
-    )
+    return _without_formatted(frame.with_columns(*annotate(staged, *derivation)))
+
+
+def with_notes(frame: pl.LazyFrame, *fragments: tuple[pl.Expr, pl.Expr]) -> pl.LazyFrame:
+    """`add_notes` of (condition, text) fragments, each text that formats figures computed
+    only where some such fragment applies (`_formatted_where`)."""
+    frame, read = _formatted_where(frame, list(fragments))
+    return _without_formatted(frame.with_columns(add_notes(*read)))
+
+
+def _without_formatted(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.drop(pl.selectors.starts_with(FORMATTED_PREFIX))
 
 
 def split_notes(notes: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.estimate.annotate import add_flags, add_notes, by_partition
+from pipeline.estimate.annotate import add_flags, by_partition, with_notes
 from pipeline.estimate.formatting import as_given, duration, fixed, sci, short
 from pipeline.estimate.predictive import (
     EXACT_RESIDUAL,
@@ -171,53 +171,38 @@ def reconcile(
                 "methods_inconsistent": inconsistent,
                 "implied_utilization_impossible": implied > settings.implied_utilization_high,
                 "implied_utilization_low": implied < settings.implied_utilization_low,
-                **({"ops_beyond_capacity": pl.col("_ops_beyond_capacity")} if bound_unnamed else {}),
+                **(
+                    {"ops_beyond_capacity": pl.col("_ops_beyond_capacity")} if bound_unnamed else {}
+                ),
                 "insufficient_inputs": pl.col("estimate_flop").is_null()
                 & ~pl.col("_ops_beyond_capacity"),
             }
-        ),
-        add_notes(
-            pl.when(reported.is_not_null()).then(
-                pl.concat_str([pl.lit("reported "), sci(reported), pl.lit(" FLOP used")])
-            ),
-            pl.when(reported_disagrees).then(
-                pl.concat_str(
-                    [pl.lit("methods give "), sci(method), pl.lit(", "),
-                     short(_fold_apart(reported, method)), pl.lit("x from the reported figure")]
-                )
-            ),
-            pl.when(clamped).then(
-                pl.concat_str(
-                    [pl.lit("counting operations weighed at "), sci(pl.col("_ops_weighed")),
-                     pl.lit(" FLOP, the nearest plausible utilization of this hardware")]
-                )
-            ),
-            pl.when(both).then(
-                pl.concat_str(
-                    [pl.lit("methods "), pl.when(agree).then(pl.lit("agree within ")).otherwise(
-                        pl.lit("disagree by ")), short(apart),
-                     pl.lit("x: weighted mean "), sci(method), pl.lit(" FLOP ("), weights,
-                     pl.lit(")")]
-                )
-            ),
-            pl.when(inconsistent).then(inconsistency_note()),
-            pl.when(implied.is_not_null()).then(
-                pl.concat_str([pl.lit("implied utilization "), short(implied)])
-            ),
-            *([
-            pl.when(pl.col("_ops_beyond_capacity")).then(
-                pl.concat_str(
-                    [pl.lit("counting operations gives "), sci(pl.col("_ops_unused")),
-                     pl.lit(" FLOP, more than "), sci(pl.col("chip_seconds")),
-                     pl.lit(" chip-seconds could do at "), sci(pl.col("_fastest_peak")),
-                     pl.lit(" FLOP/s, the fastest chip of its year: not used")]
-                )
-            )
-            ] if bound_unnamed else []),
-            pl.when(pl.col("estimate_flop").is_null() & ~pl.col("_ops_beyond_capacity")).then(
-                pl.lit(NO_INPUTS_NOTE)
-            ),
-        ),
+        )
+    )
+    frame = with_notes(
+        frame,
+        (reported.is_not_null(), pl.concat_str([pl.lit("reported "), sci(reported), pl.lit(" FLOP used")])),
+        (reported_disagrees, pl.concat_str([
+            pl.lit("methods give "), sci(method), pl.lit(", "),
+            short(_fold_apart(reported, method)), pl.lit("x from the reported figure"),
+        ])),
+        (clamped, pl.concat_str([
+            pl.lit("counting operations weighed at "), sci(pl.col("_ops_weighed")),
+            pl.lit(" FLOP, the nearest plausible utilization of this hardware"),
+        ])),
+        (both, pl.concat_str([
+            pl.lit("methods "), pl.when(agree).then(pl.lit("agree within ")).otherwise(pl.lit("disagree by ")),
+            short(apart), pl.lit("x: weighted mean "), sci(method), pl.lit(" FLOP ("), weights, pl.lit(")"),
+        ])),
+        (inconsistent, inconsistency_note()),
+        (implied.is_not_null(), pl.concat_str([pl.lit("implied utilization "), short(implied)])),
+        *([(pl.col("_ops_beyond_capacity"), pl.concat_str([
+            pl.lit("counting operations gives "), sci(pl.col("_ops_unused")),
+            pl.lit(" FLOP, more than "), sci(pl.col("chip_seconds")),
+            pl.lit(" chip-seconds could do at "), sci(pl.col("_fastest_peak")),
+            pl.lit(" FLOP/s, the fastest chip of its year: not used"),
+        ]))] if bound_unnamed else []),
+        (pl.col("estimate_flop").is_null() & ~pl.col("_ops_beyond_capacity"), pl.lit(NO_INPUTS_NOTE)),
     )  # fmt: skip
     return with_summary(frame)
 

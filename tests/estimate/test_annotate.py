@@ -7,10 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.estimate.annotate import (
+    add_notes,
     annotate,
     finish_annotations,
     start_annotations,
     with_annotations,
+    with_notes,
 )
 from pipeline.estimate.formatting import sci
 
@@ -38,6 +40,10 @@ def test_with_annotations_equals_annotate(rows: list[tuple[float | None, bool | 
     applied = with_annotations(frame, flagged(), derivation)
     expected = finish_annotations(everywhere).collect()
     assert finish_annotations(applied).collect().equals(expected)
+    fragments = [(condition, note) for condition, note in flagged().values() if note is not None]
+    everywhere = frame.with_columns(add_notes(*(pl.when(c).then(n) for c, n in fragments)))
+    expected = finish_annotations(everywhere).collect()
+    assert finish_annotations(with_notes(frame, *fragments)).collect().equals(expected)
 
 
 def test_with_annotations_of_literal_notes_only_adds_no_columns() -> None:
