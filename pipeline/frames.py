@@ -11,9 +11,9 @@ from __future__ import annotations
 import polars as pl
 
 ENGINE = "in-memory"
-# From this many rows a chain of steps runs as one lazy plan, which polars evaluates in one
-# pass sharing common sub-expressions; below it, planning the whole query costs more than
-# running the steps one by one.
+# From this many rows the accounting rules' totals and tests run as one lazy plan, which polars
+# evaluates in one pass sharing common sub-expressions; below it, planning that query costs
+# more than running its steps one by one.
 ONE_PLAN_ROWS = 50_000
 # A stage written once for both: eager steps on a small frame, a lazy plan on a large one.
 Frame = pl.DataFrame | pl.LazyFrame

@@ -226,10 +226,10 @@ def layer_list_frame(
     return pl.DataFrame(rows, schema=FRAME_SCHEMA)
 
 
-def fill_from_configs(frame: pl.DataFrame) -> pl.DataFrame:
+def fill_from_configs(frame: pl.DataFrame, config: str = "architecture_config") -> pl.DataFrame:
     """`frame` joined with a `layer_list_frame`, its blank architecture cells filled from the
-    row's Hugging Face config (the sheet's own cells win), without `architecture_config`."""
-    config = pl.col("architecture_config")
+    row's Hugging Face config in column `config` (the sheet's own cells win), without it."""
+    configs = pl.col(config)
     return frame.with_columns(
-        pl.coalesce(pl.col(c), config.struct.field(c)).alias(c) for c in CONFIG_COLUMNS
-    ).drop("architecture_config")
+        pl.coalesce(pl.col(c), configs.struct.field(c)).alias(c) for c in CONFIG_COLUMNS
+    ).drop(config)

@@ -218,12 +218,16 @@ def schema_failures(typed: pl.DataFrame) -> pl.DataFrame:
     )  # fmt: skip
 
 
-# The counts of a row's layer list, carried to the estimators (not published as columns).
-LAYER_COUNTS = {
+# The counts of a row's layer list, carried to the estimators (not published as columns), and
+# its problem and config, under working names: a sheet's own column named as one of the
+# layer-list frame's is a column like any other, carried through.
+LAYER_COLUMNS = {
     "architecture_parameters": "_layers_parameters",
     "architecture_forward_flop_per_example": "_layers_forward_flop",
     "architecture_sequence_length": "_layers_sequence_length",
     "architecture_breakdown": "_layers_breakdown",
+    "architecture_error": "_layers_error",
+    "architecture_config": "_layers_config",
 }
 
 
@@ -244,16 +248,15 @@ def count_layer_lists(
                 for source, folders, cells in cells_by_sheet(typed, sheet_folders or {})
             ),
         ]
-    )  # fmt: skip
+    ).rename(LAYER_COLUMNS)  # fmt: skip
     joined = join_beside(typed.with_row_index("_row"), counts, ["source_file", "architecture_file"])
-    problems = joined.filter(pl.col("architecture_error").is_not_null()).select(
+    problems = joined.filter(pl.col("_layers_error").is_not_null()).select(
         pl.col("_row").cast(pl.Int64),
         pl.lit("architecture_file").alias("column"),
-        pl.col("architecture_error").alias("reason"),
+        pl.col("_layers_error").alias("reason"),
     )
     # A cell naming a Hugging Face config.json fills the row's blank transformer columns.
-    typed = fill_from_configs(joined.drop("_row", "architecture_error"))
-    return typed.rename(LAYER_COUNTS), problems
+    return fill_from_configs(joined.drop("_row", "_layers_error"), "_layers_config"), problems
 
 
 def validate(

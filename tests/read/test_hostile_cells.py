@@ -100,3 +100,26 @@ def test_a_50_megabyte_cell_costs_its_row_only(tmp_path):
     systems, rejects = validate(read_table(sheet))
     assert systems["system"].to_list() == ["B"]
     assert rejects.select("source_row", "column_name").rows() == [(2, "parameters")]
+
+
+@pytest.mark.parametrize(
+    "column", ["architecture_parameters", "architecture_error", "architecture_config"]
+)
+def test_a_column_named_as_the_layer_counts_is_carried_through(tmp_path, column):
+    """The layer-list counts join under working names: a sheet's own column of such a name
+    neither breaks the run nor quarantines its rows."""
+    import pipeline
+
+    plain = "system,parameters,dataset_size,dataset_unit\nOne,1e9,2e10,tokens\n"
+    (tmp_path / "plain.csv").write_text(plain)
+    lines = plain.splitlines()
+    (tmp_path / "carried.csv").write_text(f"{lines[0]},{column}\n{lines[1]},x\n")
+    expected, _ = pipeline.read_sheets([tmp_path / "plain.csv"])
+    systems, rejects = pipeline.read_sheets([tmp_path / "carried.csv"])
+    assert rejects.height == 0
+    assert systems[column].to_list() == ["x"]
+    estimates = pipeline.estimate_systems(systems)
+    assert (
+        estimates["estimate_flop"].to_list()
+        == pipeline.estimate_systems(expected)["estimate_flop"].to_list()
+    )
