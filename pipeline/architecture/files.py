@@ -226,7 +226,7 @@ def layer_list_frame(
     return pl.DataFrame(rows, schema=FRAME_SCHEMA)
 
 
-def fill_from_configs(frame: pl.DataFrame, config: str = "architecture_config") -> pl.DataFrame:
+def fill_from_configs(frame: pl.DataFrame, config: str) -> pl.DataFrame:
     """`frame` joined with a `layer_list_frame`, its blank architecture cells filled from the
     row's Hugging Face config in column `config` (the sheet's own cells win), without it."""
     configs = pl.col(config)

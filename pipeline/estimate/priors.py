@@ -256,13 +256,11 @@ def with_prior(frame: pl.LazyFrame, priors: pl.DataFrame) -> pl.LazyFrame:
         keys = [k for k in (domain_key, generation_key) if k]
         if keys:
             keyed = join_beside(keyed, table, keys)
-        elif table.height == 1:  # the prior for any domain and chip, the same on every row
+        else:  # the prior for any domain and chip (one, as loading checks), on every row
             keyed = keyed.with_columns(
-                pl.lit(value, dtype=table.schema[name]).alias(name)
-                for name, value in table.row(0, named=True).items()
+                pl.lit(table[name][0] if table.height else None, dtype).alias(name)
+                for name, dtype in table.schema.items()
             )
-        else:
-            keyed = keyed.join(table.lazy(), how="cross", maintain_order="left")
     lookups = range(len(levels))
     return keyed.with_columns(
         pl.coalesce(*(f"_u{i}" for i in lookups)).alias("_prior_utilization"),

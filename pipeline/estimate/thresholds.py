@@ -165,7 +165,7 @@ def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:
     return collect(result) if isinstance(result, pl.LazyFrame) else result
 
 
-def _tests(frame: Frame, pointer: pl.Series | None, fine_tunes: bool = True) -> Frame:
+def _tests(frame: Frame, pointer: pl.Series | None, fine_tunes: bool) -> Frame:
     cumulative = [pl.col(c) for c in rule_columns("eu-cumulative")]
     california = [pl.col(c) for c in rule_columns("sb53")]
     estimate, low, high = cumulative
