@@ -23,6 +23,7 @@ from pipeline.frames import collect
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from schemas.estimates import EstimatesSchema, output_columns
 from schemas.systems import ARCHITECTURE_COLUMNS, stage_or_default
+from schemas.validation import validate_filled
 
 
 def estimate(
@@ -105,4 +106,4 @@ def estimate(
     columns = output_columns(frame.collect_schema().names())
     # Names are unique after validation; a stable sort keeps input order for any tie.
     result = collect(frame.select(columns).sort("system", maintain_order=True))
-    return EstimatesSchema.validate(result)
+    return validate_filled(EstimatesSchema, result)

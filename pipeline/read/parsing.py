@@ -178,6 +178,20 @@ EXPECTED = {
 _NUMBER = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)"
 
 
+def shared(use: Callable[..., pl.Expr], **values: pl.Expr) -> pl.Expr:
+    """`use(**values)`, each value computed once however often `use` names it. Polars copies an
+    expression into every place that names it and evaluates each copy (it finds only some
+    common sub-expressions): a number parser that names its pattern's groups a dozen times ran
+    the pattern a dozen times per cell. Here the values are a struct's fields and `use` reads
+    them from it."""
+    fields = {name: pl.field(name) for name in values}
+    return (
+        pl.struct(*(value.alias(name) for name, value in values.items()))
+        .struct.with_fields(use(**fields).alias("_used"))
+        .struct.field("_used")
+    )
+
+
 def within_cap(cell: pl.Expr) -> pl.Expr:
     """The cell, or null when it is longer than MAX_CELL_CHARS."""
     return pl.when(cell.str.len_chars() <= MAX_CELL_CHARS).then(cell)
@@ -188,8 +202,10 @@ def is_missing(cell: pl.Expr) -> pl.Expr:
     return cell.is_null() | cell.str.strip_chars().str.to_lowercase().is_in(MISSING_TOKENS)
 
 
-def _number_and_unit(cell: pl.Expr, unit_pattern: str) -> tuple[pl.Expr, pl.Expr]:
-    """(number, lower-case unit text) of a cell; both null when it is not number + unit.
+def _number_and_unit(
+    cell: pl.Expr, unit_pattern: str, use: Callable[[pl.Expr, pl.Expr], pl.Expr]
+) -> pl.Expr:
+    """`use(number, lower-case unit text)` of a cell; both null when it is not number + unit.
 
     Spaces and thousands separators go first; one case-insensitive pattern then takes an
     optional "~", the number, an optional "x 10^k" or "x b" and the unit, so "3.1 x 10^23" is
@@ -201,40 +217,44 @@ def _number_and_unit(cell: pl.Expr, unit_pattern: str) -> tuple[pl.Expr, pl.Expr
     parts = squeezed.str.extract_groups(
         rf"(?i)^[~≈]?{_NUMBER}(?:[x×*](?:10(?:\^|\*\*)\(?([+-]?\d+)\)?|{_NUMBER}))?({unit_pattern})$"
     )
-    mantissa, power, times = (parts.struct.field(g) for g in ("1", "2", "3"))
-    unit = parts.struct.field("4").str.to_lowercase()
-    left, right = (part.cast(pl.Float64, strict=False) for part in (mantissa, times))
-    product = (left * right).round_sig_figs(15)
-    number = (
-        pl.when(times.is_not_null())
-        .then(pl.when(unit == "").then(product))
-        .when(power.is_null())
-        .then(left)
-        .otherwise(pl.concat_str([mantissa, pl.lit("e"), power]).cast(pl.Float64, strict=False))
-    )
     misplaced_comma = cell.str.contains(",", literal=True) & ~cell.str.contains(THOUSANDS)
-    return pl.when(~misplaced_comma).then(number), unit
 
+    def read(parts: pl.Expr, misplaced_comma: pl.Expr) -> pl.Expr:
+        mantissa, power, times = (parts.struct.field(g) for g in ("1", "2", "3"))
+        unit = parts.struct.field("4").str.to_lowercase()
+        left, right = (part.cast(pl.Float64, strict=False) for part in (mantissa, times))
+        product = (left * right).round_sig_figs(15)
+        exponent = pl.concat_str([mantissa, pl.lit("e"), power]).cast(pl.Float64, strict=False)
+        number = (
+            pl.when(times.is_not_null())
+            .then(pl.when(unit == "").then(product))
+            .when(power.is_null())
+            .then(left)
+            .otherwise(exponent)
+        )
+        return shared(use, number=pl.when(~misplaced_comma).then(number), unit=unit)
 
-def _finite(value: pl.Expr) -> pl.Expr:
-    return pl.when(value.is_finite()).then(value)
+    return shared(read, parts=parts, misplaced_comma=misplaced_comma)
 
 
 def _scaled(number: pl.Expr, factor: pl.Expr) -> pl.Expr:
     """number x factor, rounded to 15 significant digits so that 8.3B is 8.3e9 and 41% is
-    0.41, not 8300000000.000001 and 0.41000000000000003."""
+    0.41, not 8300000000.000001 and 0.41000000000000003. Callers pass values computed once."""
     value = number.cast(pl.Float64, strict=False)
     scaled = pl.when(factor == 1).then(value).otherwise((value * factor).round_sig_figs(15))
-    return _finite(scaled)
+    return pl.when(scaled.is_finite()).then(scaled)
 
 
 def parse_number(cell: pl.Expr, multipliers: dict[str, float] = SUFFIX_MULTIPLIERS) -> pl.Expr:
     """Plain or scientific numbers, thousands separators, suffixes K, M, B/G, T, P and the
     words thousand, million, billion, trillion ("3 trillion"). `multipliers` gives another
     meaning to a suffix (an architecture size's k is 1024: `pipeline.read.card_cells`)."""
-    number, suffix = _number_and_unit(cell, SUFFIX_PATTERN)
-    factor = suffix.replace_strict(multipliers, default=None, return_dtype=pl.Float64)
-    return _scaled(number, factor)
+
+    def scale(number: pl.Expr, unit: pl.Expr) -> pl.Expr:
+        factor = unit.replace_strict(multipliers, default=None, return_dtype=pl.Float64)
+        return shared(_scaled, number=number, factor=factor)
+
+    return _number_and_unit(cell, SUFFIX_PATTERN, scale)
 
 
 def parse_count(cell: pl.Expr) -> pl.Expr:
@@ -244,15 +264,20 @@ def parse_count(cell: pl.Expr) -> pl.Expr:
 
 def whole_number(value: pl.Expr) -> pl.Expr:
     """A parsed number that is whole, as an integer; null otherwise."""
-    return pl.when(value == value.floor()).then(value).cast(pl.Int64, strict=False)
+    return shared(
+        lambda value: pl.when(value == value.floor()).then(value).cast(pl.Int64, strict=False),
+        value=value,
+    )
 
 
 def parse_duration_hours(cell: pl.Expr) -> pl.Expr:
     """Hours as a number, or a number with a unit: "21 days", "3 weeks", "90 min"."""
-    number, unit = _number_and_unit(cell, "[a-z]*")
-    return _scaled(
-        number, unit.replace_strict(HOURS_PER_UNIT, default=None, return_dtype=pl.Float64)
-    )
+
+    def scale(number: pl.Expr, unit: pl.Expr) -> pl.Expr:
+        factor = unit.replace_strict(HOURS_PER_UNIT, default=None, return_dtype=pl.Float64)
+        return shared(_scaled, number=number, factor=factor)
+
+    return _number_and_unit(cell, "[a-z]*", scale)
 
 
 def parse_date(cell: pl.Expr) -> pl.Expr:
@@ -263,18 +288,28 @@ def parse_date(cell: pl.Expr) -> pl.Expr:
         r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?"
         r"(?:[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
     )
-    year = parts.struct.field("1")
-    month = parts.struct.field("2").fill_null("1").str.zfill(2)
-    day = parts.struct.field("3").fill_null("1").str.zfill(2)
-    text = pl.concat_str([year, month, day], separator="-")
-    date = text.str.to_date("%Y-%m-%d", strict=False)
-    return pl.when(date.dt.year().is_between(*DATE_YEARS)).then(date)
+
+    def read(parts: pl.Expr) -> pl.Expr:
+        year = parts.struct.field("1")
+        month = parts.struct.field("2").fill_null("1").str.zfill(2)
+        day = parts.struct.field("3").fill_null("1").str.zfill(2)
+        return pl.concat_str([year, month, day], separator="-").str.to_date(
+            "%Y-%m-%d", strict=False
+        )
+
+    def in_years(date: pl.Expr) -> pl.Expr:
+        return pl.when(date.dt.year().is_between(*DATE_YEARS)).then(date)
+
+    return shared(in_years, date=shared(read, parts=parts))
 
 
 def parse_utilization(cell: pl.Expr) -> pl.Expr:
     """A fraction (0.4) or a percentage ("40%"). Range is checked by the schema, not here."""
-    number, percent = _number_and_unit(cell, "%?")
-    return _scaled(number, pl.when(percent == "%").then(pl.lit(0.01)).otherwise(pl.lit(1.0)))
+
+    def scale(number: pl.Expr, unit: pl.Expr) -> pl.Expr:
+        return _scaled(number, pl.when(unit == "%").then(pl.lit(0.01)).otherwise(pl.lit(1.0)))
+
+    return _number_and_unit(cell, "%?", scale)
 
 
 def _lookup(cell: pl.Expr, aliases: dict[str, str]) -> pl.Expr:

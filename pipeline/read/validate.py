@@ -43,6 +43,7 @@ from schemas.systems import (
     stage_or_default,
     system_key,
 )
+from schemas.validation import validate_filled
 
 # A row whose system (and training stage) an earlier row already names; its reason goes on to
 # name that row.
@@ -186,7 +187,7 @@ def _by_distinct_values(
 def schema_failures(typed: pl.DataFrame) -> pl.DataFrame:
     """Rows breaking SystemsSchema, as [_row, column, reason]."""
     try:
-        SystemsSchema.validate(typed, lazy=True)
+        validate_filled(SystemsSchema, typed, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases.filter(pl.col("index").is_not_null())
     else:
