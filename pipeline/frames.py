@@ -8,6 +8,8 @@ flopsheet changes no global polars setting.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 ENGINE = "in-memory"
@@ -21,6 +23,21 @@ Frame = pl.DataFrame | pl.LazyFrame
 
 def collect(frame: pl.LazyFrame) -> pl.DataFrame:
     return frame.collect(engine=ENGINE)
+
+
+def shared(use: Callable[..., pl.Expr], **values: pl.Expr) -> pl.Expr:
+    """`use(**values)`, each value computed once however often `use` names it. Polars copies an
+    expression into every place that names it and evaluates each copy (an eager frame finds no
+    common sub-expressions, a lazy one only some): a number parser that named its pattern's
+    groups a dozen times ran the pattern a dozen times per cell. Here the values are a
+    struct's fields and `use` reads them from it. `use` may name the frame's columns besides
+    its arguments, but not the values of an enclosing `shared`: pass those in."""
+    fields = {name: pl.field(name) for name in values}
+    return (
+        pl.struct(*(value.alias(name) for name, value in values.items()))
+        .struct.with_fields(use(**fields).alias("_used"))
+        .struct.field("_used")
+    )
 
 
 def join_beside(

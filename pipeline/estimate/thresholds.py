@@ -31,7 +31,7 @@ from pipeline.estimate.rules import (
 )
 from pipeline.estimate.stages import counted, extra_columns, stages_column
 from pipeline.estimate.uncertainty import Z90, interval, rounding_sigma
-from pipeline.frames import ONE_PLAN_ROWS, Frame, collect
+from pipeline.frames import ONE_PLAN_ROWS, Frame, collect, shared
 from schemas.systems import stage_or_default
 
 # Columns of the rules on `estimates`: each rule's total and interval (the `epoch` rule's is
@@ -49,13 +49,23 @@ def rule_columns(rule: str) -> tuple[str, str, str]:
 
 def normal_cdf(z: pl.Expr) -> pl.Expr:
     """Phi(z), from Abramowitz and Stegun's 7.1.26 approximation of erf (error under 1.5e-7):
-    polars has no erf, and a Python function per row would be far slower."""
-    x = z.abs() / math.sqrt(2)
-    t = 1 / (1 + 0.3275911 * x)
-    poly = t * (
-        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
-    )
-    erf = 1 - poly * (-(x**2)).exp()
+    polars has no erf, and a Python function per row would be far slower. Each intermediate
+    is computed once (`shared`): the formula names t five times."""
+
+    def from_t(z: pl.Expr, x: pl.Expr, t: pl.Expr) -> pl.Expr:
+        poly = t * (
+            0.254829592
+            + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+        )
+        return shared(_phi, z=z, erf=1 - poly * (-(x**2)).exp())
+
+    def from_x(z: pl.Expr, x: pl.Expr) -> pl.Expr:
+        return shared(from_t, z=z, x=x, t=1 / (1 + 0.3275911 * x))
+
+    return shared(from_x, z=z, x=z.abs() / math.sqrt(2))
+
+
+def _phi(z: pl.Expr, erf: pl.Expr) -> pl.Expr:
     return pl.when(z >= 0).then(0.5 * (1 + erf)).otherwise(0.5 * (1 - erf))  # fmt: skip
 
 
@@ -64,19 +74,36 @@ def probability_above(
 ) -> pl.Expr:
     """P(compute > threshold) under the estimate's split log-normal distribution."""
     threshold = threshold if isinstance(threshold, pl.Expr) else pl.lit(threshold)
-    above = threshold >= estimate
-    sigma = pl.when(above).then((high / estimate).log()).otherwise((estimate / low).log()) / Z90
-    log_ratio = (threshold / estimate).log()
-    exact = pl.when(log_ratio < 0).then(1.0).when(log_ratio > 0).then(0.0).otherwise(0.5)
-    return (
-        pl.when(
-            estimate.is_null() | threshold.is_null() | (above & high.is_null()) | ~(estimate > 0)
+
+    def with_sigma(
+        estimate: pl.Expr, high: pl.Expr, above: pl.Expr, log_ratio: pl.Expr, sigma: pl.Expr
+    ) -> pl.Expr:
+        exact = pl.when(log_ratio < 0).then(1.0).when(log_ratio > 0).then(0.0).otherwise(0.5)
+        return (
+            pl.when(
+                estimate.is_null()
+                | threshold.is_null()
+                | (above & high.is_null())
+                | ~(estimate > 0)
+            )
+            .then(pl.lit(None, pl.Float64))
+            .when(sigma <= 0)
+            .then(exact)
+            .otherwise(1 - normal_cdf(log_ratio / sigma))
         )
-        .then(pl.lit(None, pl.Float64))
-        .when(sigma <= 0)
-        .then(exact)
-        .otherwise(1 - normal_cdf(log_ratio / sigma))
-    )
+
+    def with_side(
+        estimate: pl.Expr, low: pl.Expr, high: pl.Expr, above: pl.Expr, log_ratio: pl.Expr
+    ) -> pl.Expr:
+        sigma = pl.when(above).then((high / estimate).log()).otherwise((estimate / low).log()) / Z90
+        return shared(
+            with_sigma, estimate=estimate, high=high, above=above, log_ratio=log_ratio, sigma=sigma
+        )
+
+    return shared(
+        with_side, estimate=estimate, low=low, high=high,
+        above=threshold >= estimate, log_ratio=(threshold / estimate).log(),
+    )  # fmt: skip
 
 
 def probability_first_exceeds(
@@ -85,22 +112,34 @@ def probability_first_exceeds(
     """P(first > share x second) for two independent estimates: their log ratio is taken as
     normal, with each one's spread on the side that faces the other (an approximation of the
     difference of two split normals)."""
+
+    def with_sigma(a: pl.Expr, b: pl.Expr, log_ratio: pl.Expr, sigma: pl.Expr) -> pl.Expr:
+        exact = pl.when(log_ratio > 0).then(1.0).when(log_ratio < 0).then(0.0).otherwise(0.5)
+        return (
+            pl.when(a.is_null() | b.is_null() | ~(a > 0) | ~(b > 0))
+            .then(pl.lit(None, pl.Float64))
+            .when(sigma.is_infinite())
+            .then(pl.lit(None, pl.Float64))
+            .when(sigma <= 0)
+            .then(exact)
+            .otherwise(normal_cdf(log_ratio / sigma))
+        )
+
+    def with_side(
+        a: pl.Expr, a_low: pl.Expr, a_high: pl.Expr, b: pl.Expr, b_low: pl.Expr,
+        b_high: pl.Expr, ahead: pl.Expr,
+    ) -> pl.Expr:  # fmt: skip
+        sigma_a = pl.when(ahead).then((a / a_low).log()).otherwise((a_high / a).log()) / Z90
+        sigma_b = pl.when(ahead).then((b_high / b).log()).otherwise((b / b_low).log()) / Z90
+        sigma = (sigma_a.fill_null(float("inf")) ** 2 + sigma_b.fill_null(float("inf")) ** 2).sqrt()
+        log_ratio = (a / (share * b)).log()
+        return shared(with_sigma, a=a, b=b, log_ratio=log_ratio, sigma=sigma)
+
     (a, a_low, a_high), (b, b_low, b_high) = first, second
-    ahead = a >= share * b
-    sigma_a = pl.when(ahead).then((a / a_low).log()).otherwise((a_high / a).log()) / Z90
-    sigma_b = pl.when(ahead).then((b_high / b).log()).otherwise((b / b_low).log()) / Z90
-    sigma = (sigma_a.fill_null(float("inf")) ** 2 + sigma_b.fill_null(float("inf")) ** 2).sqrt()
-    log_ratio = (a / (share * b)).log()
-    exact = pl.when(log_ratio > 0).then(1.0).when(log_ratio < 0).then(0.0).otherwise(0.5)
-    return (
-        pl.when(a.is_null() | b.is_null() | ~(a > 0) | ~(b > 0))
-        .then(pl.lit(None, pl.Float64))
-        .when(sigma.is_infinite())
-        .then(pl.lit(None, pl.Float64))
-        .when(sigma <= 0)
-        .then(exact)
-        .otherwise(normal_cdf(log_ratio / sigma))
-    )
+    return shared(
+        with_side, a=a, a_low=a_low, a_high=a_high, b=b, b_low=b_low, b_high=b_high,
+        ahead=a >= share * b,
+    )  # fmt: skip
 
 
 def add_rule_totals(frame: pl.DataFrame) -> pl.DataFrame:

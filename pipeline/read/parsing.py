@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from pipeline.frames import shared
 from schemas.systems import DOMAINS, PRECISIONS, TRAINING_STAGES
 
 MISSING_TOKENS = ("", "n/a", "na", "unknown", "?", "-", "–", "—", "none", "null", "nan")
@@ -176,20 +177,6 @@ EXPECTED = {
 }
 
 _NUMBER = r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)"
-
-
-def shared(use: Callable[..., pl.Expr], **values: pl.Expr) -> pl.Expr:
-    """`use(**values)`, each value computed once however often `use` names it. Polars copies an
-    expression into every place that names it and evaluates each copy (it finds only some
-    common sub-expressions): a number parser that names its pattern's groups a dozen times ran
-    the pattern a dozen times per cell. Here the values are a struct's fields and `use` reads
-    them from it."""
-    fields = {name: pl.field(name) for name in values}
-    return (
-        pl.struct(*(value.alias(name) for name, value in values.items()))
-        .struct.with_fields(use(**fields).alias("_used"))
-        .struct.field("_used")
-    )
 
 
 def within_cap(cell: pl.Expr) -> pl.Expr:
