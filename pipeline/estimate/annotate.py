@@ -150,12 +150,15 @@ def by_partition(
     computed on those rows only; null elsewhere. A when/then chain would compute every branch
     for every row, and formatted notes and sentences are the dearest expressions of a run."""
     index = f"_{name}_row"
-    # Collected once: each part and the frame they are joined back to read it.
-    indexed = collect(frame.with_row_index(index)).lazy()
-    parts = pl.concat(
-        [
-            indexed.filter(key == value).select(index, expression.alias(name))
-            for value, expression in values.items()
-        ]
-    )
-    return join_beside(indexed, parts, index).drop(index)
+    # Collected once: each part and the frame they are joined back to read it. Only the keys
+    # some row holds make a part (a key may be one of many combinations).
+    whole = collect(frame.with_row_index(index))
+    held = set(whole.select(key.unique()).to_series())
+    indexed = whole.lazy()
+    parts = [
+        indexed.filter(key == value).select(index, expression.alias(name))
+        for value, expression in values.items()
+    ]
+    # With no key held, one empty part still gives the column its type.
+    held_parts = [part for value, part in zip(values, parts, strict=True) if value in held]
+    return join_beside(indexed, pl.concat(held_parts or parts[:1]), index).drop(index)

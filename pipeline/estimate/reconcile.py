@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import product
+
 import polars as pl
 
 from pipeline.estimate.annotate import add_flags, by_partition, with_notes
@@ -238,8 +240,8 @@ def inconsistency_note() -> pl.Expr:
     ])  # fmt: skip
 
 
-def ops_sentence(total: pl.Expr) -> pl.Expr:
-    """Epoch's counting-operations calculator sentence."""
+def ops_sentences(total: pl.Expr) -> dict[str, pl.Expr]:
+    """Epoch's counting-operations calculator sentence, by `ops_rule`."""
     epochs = pl.col("epochs_used")
     for_epochs = (
         pl.when(epochs != 1)
@@ -262,7 +264,6 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
     ending = pl.concat_str(
         [for_epochs, pl.lit(" and used "), sci(total), pl.lit(" FLOP during training.")]
     )
-    rule = pl.col("ops_rule")
     # Active parameters, counted or assumed (a mixture of experts without its count).
     active = (
         pl.when(
@@ -272,70 +273,96 @@ def ops_sentence(total: pl.Expr) -> pl.Expr:
         .then(pl.lit(" active"))
         .otherwise(pl.lit(""))
     )
-    return (
-        pl.when(rule == "forward_flop")
-        .then(pl.concat_str([
+    return {
+        "forward_flop": pl.concat_str([
             pl.lit("Our model uses "), as_given(pl.col("forward_flop_per_example")),
             pl.lit(" FLOP on each forward pass"), trained_on, pl.lit(" datapoints"), ending,
-        ]))
-        .when(rule == "connections")
-        .then(pl.concat_str([
+        ]),
+        "connections": pl.concat_str([
             pl.lit("Our model has "), as_given(pl.col("connections")), pl.lit(" connections"),
             trained_on, pl.lit(" datapoints"), ending,
-        ]))
-        .when(rule == "architecture")
-        .then(pl.concat_str([
+        ]),
+        "architecture": pl.concat_str([
             pl.lit("Our model, counted from its architecture"), trained_on, pl.lit(" "),
             unit_or("datapoints"), ending,
-        ]))
-        .when(rule == "6ND")
-        .then(pl.concat_str([
+        ]),
+        "6ND": pl.concat_str([
             pl.lit("Our model has "), as_given(pl.col("_ops_parameters")), active,
             pl.lit(" parameters"), trained_on, pl.lit(" "), unit_or("tokens"), ending,
-        ]))
-    )  # fmt: skip
-
-
-def hardware_sentence(total: pl.Expr) -> pl.Expr:
-    """Epoch's hardware calculator sentence."""
-    chip = pl.coalesce("hardware_matched", "hardware", pl.lit("chips"))
-    ending = pl.concat_str(
-        [pl.lit(", and in total used "), sci(total), pl.lit(" FLOP during training.")]
-    )
-    return (
-        pl.when(pl.col("chip_hours").is_not_null())
-        .then(pl.concat_str([
-            pl.lit("Our model was trained for "), as_given(pl.col("chip_hours")),
-            pl.lit(" chip-hours on "), chip, ending,
-        ]))
-        .otherwise(pl.concat_str([
-            pl.lit("Our model was trained on "), short(pl.col("hardware_quantity").cast(pl.Float64)),
-            pl.lit(" "), chip, pl.lit(" for "), duration(pl.col("training_time_hours")), ending,
-        ]))
-    )  # fmt: skip
-
-
-def summary_sentences() -> dict[str, pl.Expr]:
-    """The calculator sentence of the method(s) behind the estimate, by `estimate_source`. A
-    method's own figure is the estimate when it stands alone, so each sentence is built once,
-    from that figure. The figures the row gave are written with all their digits, as Epoch's
-    calculators repeat them; the result to two significant figures."""
-    estimate = pl.col("estimate_flop")
-    ops = ops_sentence(pl.col("ops_flop"))
-    hardware = hardware_sentence(pl.col("hardware_flop"))
-    return {
-        "reported": pl.concat_str([
-            pl.lit("The authors report "), sci(estimate), pl.lit(" FLOP of training compute."),
-        ]),
-        "ops": ops,
-        "hardware": hardware,
-        "weighted_mean": pl.concat_str([
-            ops, pl.lit(" "), hardware,
-            pl.lit(" The two estimates combine to "), sci(estimate), pl.lit(" FLOP."),
         ]),
     }  # fmt: skip
 
 
+def hardware_sentences(total: pl.Expr) -> dict[str, pl.Expr]:
+    """Epoch's hardware calculator sentence, given chip-hours or chips and time."""
+    chip = pl.coalesce("hardware_matched", "hardware", pl.lit("chips"))
+    ending = pl.concat_str(
+        [pl.lit(", and in total used "), sci(total), pl.lit(" FLOP during training.")]
+    )
+    return {
+        "chip_hours": pl.concat_str([
+            pl.lit("Our model was trained for "), as_given(pl.col("chip_hours")),
+            pl.lit(" chip-hours on "), chip, ending,
+        ]),
+        "chips": pl.concat_str([
+            pl.lit("Our model was trained on "), short(pl.col("hardware_quantity").cast(pl.Float64)),
+            pl.lit(" "), chip, pl.lit(" for "), duration(pl.col("training_time_hours")), ending,
+        ]),
+    }  # fmt: skip
+
+
+def summary_sentences() -> tuple[pl.Expr, dict[str, pl.Expr]]:
+    """The calculator sentence of the method(s) behind the estimate: (the key of each row, the
+    sentence for each key). A key is `estimate_source`, then the counting rule and the form of
+    the hardware figures where the source uses them ("weighted_mean|6ND|chip_hours"), so that
+    each row builds one sentence, not every rule's. A method's own figure is the estimate when
+    it stands alone, so each sentence is built once, from that figure. The figures the row
+    gave are written with all their digits, as Epoch's calculators repeat them; the result to
+    two significant figures."""
+    source = pl.col("estimate_source")
+    hardware_form = (
+        pl.when(pl.col("chip_hours").is_not_null())
+        .then(pl.lit("chip_hours"))
+        .otherwise(pl.lit("chips"))
+    )
+    key = pl.concat_str(
+        [
+            source,
+            pl.when(source.is_in(["ops", "weighted_mean"])).then(pl.col("ops_rule")),
+            pl.when(source.is_in(["hardware", "weighted_mean"])).then(hardware_form),
+        ],
+        separator="|",
+        ignore_nulls=True,
+    )
+    estimate = pl.col("estimate_flop")
+    ops = ops_sentences(pl.col("ops_flop"))
+    hardware = hardware_sentences(pl.col("hardware_flop"))
+    sentences = {
+        "reported": pl.concat_str(
+            [
+                pl.lit("The authors report "),
+                sci(estimate),
+                pl.lit(" FLOP of training compute."),
+            ]
+        ),
+        **{f"ops|{rule}": sentence for rule, sentence in ops.items()},
+        **{f"hardware|{form}": sentence for form, sentence in hardware.items()},
+    }
+    for (rule, ops_text), (form, hardware_text) in product(ops.items(), hardware.items()):
+        sentences[f"weighted_mean|{rule}|{form}"] = pl.concat_str(
+            [
+                ops_text,
+                pl.lit(" "),
+                hardware_text,
+                pl.lit(" The two estimates combine to "),
+                sci(estimate),
+                pl.lit(" FLOP."),
+            ]
+        )
+    return key, sentences  # fmt: skip
+
+
 def with_summary(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Adds `summary`, each source's sentence built on that source's rows only."""
-    return by_partition(frame, pl.col("estimate_source"), "summary", summary_sentences())
+    key, sentences = summary_sentences()
+    return by_partition(frame, key, "summary", sentences)
