@@ -195,7 +195,9 @@ def _run(
         "rejects": rejects, "hardware": hardware,
         "metadata": snapshot.provenance(sources, settings), "runs": runs_table,
     }  # fmt: skip
-    write_database(staged, tables, previous, record["run_id"])
+    write_database(
+        staged, tables, previous, record["run_id"], {"estimates": run_dir / PARQUET_NAME}
+    )
     runs.pause("written")
     staged.rename(run_dir / DATABASE_NAME)
     runs.write_record(run_dir, record)
