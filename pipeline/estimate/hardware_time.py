@@ -85,25 +85,31 @@ def hardware_method(
     applies = pl.col("hardware_flop").is_not_null()
     named = pl.col("hardware").is_not_null()
     table_peak_used = applies & paper_peak.is_null()
-    chips_text = pl.when(pl.col("chip_hours").is_not_null()).then(
-        pl.concat_str([sci(pl.col("chip_hours")), pl.lit(" chip-hours x 3600 s")])
-    ).otherwise(
-        pl.concat_str([
+    chips_texts = {
+        "chip_hours": pl.concat_str([sci(pl.col("chip_hours")), pl.lit(" chip-hours x 3600 s")]),
+        "chips": pl.concat_str([
             short(pl.col("hardware_quantity").cast(pl.Float64)), pl.lit(" chips x "),
             short(pl.col("training_time_hours")), pl.lit(" h x 3600 s"),
-        ])
-    )  # fmt: skip
+        ]),
+    }  # fmt: skip
     chip_name = pl.coalesce("hardware_matched", "hardware", pl.lit("chip"))
-    # Written on the rows with a hardware estimate only (see `by_partition`).
-    frame = by_partition(frame, applies, "_hardware_note", {
-        True: pl.concat_str([
+    # Written on the rows with a hardware estimate only, each in the form of its figures (see
+    # `by_partition`).
+    form = (
+        pl.when(pl.col("chip_hours").is_not_null())
+        .then(pl.lit("chip_hours"))
+        .otherwise(pl.lit("chips"))
+    )
+    frame = by_partition(frame, pl.when(applies).then(form), "_hardware_note", {
+        form_name: pl.concat_str([
             chips_text, pl.lit(" x "), sci(peak), pl.lit(" FLOP/s ("), chip_name, pl.lit(", "),
             pl.col("precision_used"), pl.lit(") x "), fixed(pl.col("utilization_used")),
             pl.lit(" utilization"),
             pl.when(pl.col("utilization_source") == "reported").then(pl.lit("")).otherwise(
                 pl.concat_str([pl.lit(" ("), pl.col("_prior_label"), pl.lit(")")])),
             pl.lit(" = "), sci(pl.col("hardware_flop")), pl.lit(" FLOP"),
-        ]),
+        ])
+        for form_name, chips_text in chips_texts.items()
     })  # fmt: skip
     note = pl.col("_hardware_note")
     unresolved = named & pl.col("hardware_matched").is_null() & ~pl.col("_hardware_multiple")
