@@ -53,6 +53,7 @@ BENCH_VENV := bench/venv
 bench: $(STAMP) ## Time and memory of estimate against a naive script, 1k to 1M rows (BENCH_ROWS=10000000 adds 10M)
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet .
+	rm -rf build  # setuptools keeps modules the tree no longer has in build/lib
 	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
 	FLOPSHEET=$(BENCH_VENV)/bin/flopsheet $(BIN)/python benchmarks/bench.py
 

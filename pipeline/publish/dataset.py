@@ -245,7 +245,7 @@ def write_database(
             for name, frame in tables.items():
                 if name in written:
                     connection.execute(
-                        f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)',
+                        f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?, hive_partitioning = false)',
                         [str(written[name])],
                     )
                     continue

@@ -561,3 +561,16 @@ def test_a_sheet_on_standard_input_finds_layer_lists_in_the_working_folder(tmp_p
     named = runner.invoke(app, ["validate", str(by_file.name), "--json"])
     assert json.loads(named.stdout)["rows_rejected"] == 0
     assert json.loads(piped.stdout)["rows_rejected"] == 0, piped.stdout
+
+
+def test_an_output_folder_named_like_a_partition_changes_no_column(tmp_path):
+    """DuckDB reads the estimates from the run's Parquet file: a folder named `system=x` in
+    the path is a name, not a partition whose value replaces every row's system."""
+    out = tmp_path / "system=oops" / "year=2026"
+    result = runner.invoke(app, ["estimate", SYSTEMS, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    parquet = pl.read_parquet(out / "estimates.parquet")
+    with duckdb.connect(str(out / "compute.duckdb"), read_only=True) as connection:
+        stored = connection.sql("SELECT * FROM estimates").pl()
+    assert stored.columns == parquet.columns
+    assert stored.equals(parquet)
