@@ -24,6 +24,16 @@ NO_PEAK_NOTE = " peak in the hardware table, nor one to fall back on: no hardwar
 PEAK_HINT = " (give peak_flop_per_second)"  # the calculators name their own option instead
 
 
+def figures_form() -> pl.Expr:
+    """How a row gives its hardware time: "chip_hours", or "chips" (chips and training time);
+    the notes and sentences are written in that form."""
+    return (
+        pl.when(pl.col("chip_hours").is_not_null())
+        .then(pl.lit("chip_hours"))
+        .otherwise(pl.lit("chips"))
+    )
+
+
 def hardware_method(
     frame: pl.LazyFrame,
     hardware: pl.DataFrame,
@@ -95,12 +105,7 @@ def hardware_method(
     chip_name = pl.coalesce("hardware_matched", "hardware", pl.lit("chip"))
     # Written on the rows with a hardware estimate only, each in the form of its figures (see
     # `by_partition`).
-    form = (
-        pl.when(pl.col("chip_hours").is_not_null())
-        .then(pl.lit("chip_hours"))
-        .otherwise(pl.lit("chips"))
-    )
-    frame = by_partition(frame, pl.when(applies).then(form), "_hardware_note", {
+    frame = by_partition(frame, pl.when(applies).then(figures_form()), "_hardware_note", {
         form_name: pl.concat_str([
             chips_text, pl.lit(" x "), sci(peak), pl.lit(" FLOP/s ("), chip_name, pl.lit(", "),
             pl.col("precision_used"), pl.lit(") x "), fixed(pl.col("utilization_used")),

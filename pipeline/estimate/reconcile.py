@@ -8,6 +8,7 @@ import polars as pl
 
 from pipeline.estimate.annotate import add_flags, by_partition, with_notes
 from pipeline.estimate.formatting import as_given, duration, fixed, sci, short
+from pipeline.estimate.hardware_time import figures_form
 from pipeline.estimate.predictive import (
     EXACT_RESIDUAL,
     PREDICTIVE_COLUMNS,
@@ -320,16 +321,11 @@ def summary_sentences() -> tuple[pl.Expr, dict[str, pl.Expr]]:
     gave are written with all their digits, as Epoch's calculators repeat them; the result to
     two significant figures."""
     source = pl.col("estimate_source")
-    hardware_form = (
-        pl.when(pl.col("chip_hours").is_not_null())
-        .then(pl.lit("chip_hours"))
-        .otherwise(pl.lit("chips"))
-    )
     key = pl.concat_str(
         [
             source,
             pl.when(source.is_in(["ops", "weighted_mean"])).then(pl.col("ops_rule")),
-            pl.when(source.is_in(["hardware", "weighted_mean"])).then(hardware_form),
+            pl.when(source.is_in(["hardware", "weighted_mean"])).then(figures_form()),
         ],
         separator="|",
         ignore_nulls=True,
@@ -359,7 +355,7 @@ def summary_sentences() -> tuple[pl.Expr, dict[str, pl.Expr]]:
                 pl.lit(" FLOP."),
             ]
         )
-    return key, sentences  # fmt: skip
+    return key, sentences
 
 
 def with_summary(frame: pl.LazyFrame) -> pl.LazyFrame:

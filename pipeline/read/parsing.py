@@ -226,10 +226,13 @@ def _number_and_unit(
 
 def _scaled(number: pl.Expr, factor: pl.Expr) -> pl.Expr:
     """number x factor, rounded to 15 significant digits so that 8.3B is 8.3e9 and 41% is
-    0.41, not 8300000000.000001 and 0.41000000000000003. Callers pass values computed once."""
-    value = number.cast(pl.Float64, strict=False)
-    scaled = pl.when(factor == 1).then(value).otherwise((value * factor).round_sig_figs(15))
-    return pl.when(scaled.is_finite()).then(scaled)
+    0.41, not 8300000000.000001 and 0.41000000000000003."""
+
+    def scaled(value: pl.Expr, factor: pl.Expr) -> pl.Expr:
+        scaled = pl.when(factor == 1).then(value).otherwise((value * factor).round_sig_figs(15))
+        return pl.when(scaled.is_finite()).then(scaled)
+
+    return shared(scaled, value=number.cast(pl.Float64, strict=False), factor=factor)
 
 
 def parse_number(cell: pl.Expr, multipliers: dict[str, float] = SUFFIX_MULTIPLIERS) -> pl.Expr:
@@ -238,8 +241,9 @@ def parse_number(cell: pl.Expr, multipliers: dict[str, float] = SUFFIX_MULTIPLIE
     meaning to a suffix (an architecture size's k is 1024: `pipeline.read.card_cells`)."""
 
     def scale(number: pl.Expr, unit: pl.Expr) -> pl.Expr:
-        factor = unit.replace_strict(multipliers, default=None, return_dtype=pl.Float64)
-        return shared(_scaled, number=number, factor=factor)
+        return _scaled(
+            number, unit.replace_strict(multipliers, default=None, return_dtype=pl.Float64)
+        )
 
     return _number_and_unit(cell, SUFFIX_PATTERN, scale)
 
@@ -261,8 +265,9 @@ def parse_duration_hours(cell: pl.Expr) -> pl.Expr:
     """Hours as a number, or a number with a unit: "21 days", "3 weeks", "90 min"."""
 
     def scale(number: pl.Expr, unit: pl.Expr) -> pl.Expr:
-        factor = unit.replace_strict(HOURS_PER_UNIT, default=None, return_dtype=pl.Float64)
-        return shared(_scaled, number=number, factor=factor)
+        return _scaled(
+            number, unit.replace_strict(HOURS_PER_UNIT, default=None, return_dtype=pl.Float64)
+        )
 
     return _number_and_unit(cell, "[a-z]*", scale)
 
