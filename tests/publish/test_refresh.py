@@ -263,6 +263,31 @@ def test_a_failure_after_publishing_keeps_the_new_dataset(sheet, tmp_path, monke
     assert [r["status"] for r in read_run_log(out)[0]][-1] == "published"
 
 
+def test_a_csv_file_that_cannot_be_written_fails_the_run_and_keeps_the_dataset(
+    sheet, tmp_path, monkeypatch
+):
+    # The CSV files are written beside the database, by a worker thread: its failure is the
+    # run's, and nothing of the run is switched in.
+    import pipeline.refresh as refresh_module
+
+    out = tmp_path / "out"
+    refresh([sheet], out)
+    before = published_state(out)
+    edit(sheet, "5.76e23", "1.2e24")
+
+    def full_disk(frame, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(refresh_module, "write_safe_csv", full_disk)
+    result = runner.invoke(app, ["refresh", str(sheet), "-o", str(out)])
+    assert result.exit_code != 0
+    assert result.stderr.startswith("Error: ") and "No space left on device" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert published_state(out) == before
+    assert read_run_log(out)[0][-1]["status"] == "failed"
+    assert len(list((out / "runs").iterdir())) == 1  # the failed run's folder is gone
+
+
 @pytest.mark.parametrize(
     "damage",
     [b'{"run_id": "cut sho', b"null", b"{}", b"[1, 2]", b'{"run_id": 5}', b"\xff\xfe{}"],
