@@ -127,6 +127,23 @@ def flopsheet(csv_path: Path, output_dir: Path) -> tuple[float, float, dict[str,
     return seconds, peak, json.loads(stdout)["stage_seconds"]
 
 
+# What `estimate` cannot start without: the libraries it imports, and nothing of flopsheet.
+LIBRARIES = ("polars", "pandera.polars", "duckdb", "pyarrow", "typer", "rich.console")
+
+
+def start_up_floor(repeats: int) -> tuple[float, float]:
+    """(seconds to import LIBRARIES, seconds of `flopsheet --help`), each the fastest of
+    `repeats`, in the interpreter of the flopsheet timed: the part of a small run's time that
+    is start-up."""
+    python = Path(FLOPSHEET[0]).with_name("python") if "FLOPSHEET" in os.environ else None
+    interpreter = str(python) if python and python.exists() else sys.executable
+    imports = [interpreter, "-c", "import " + ", ".join(LIBRARIES)]
+    return (
+        min(_timed(imports)[0] for _ in range(repeats)),
+        min(_timed([*FLOPSHEET, "--help"])[0] for _ in range(repeats)),
+    )
+
+
 def naive(csv_path: Path, output: Path) -> tuple[float, float]:
     seconds, peak, _ = _timed([sys.executable, str(NAIVE), str(csv_path), str(output)])
     return seconds, peak
@@ -157,6 +174,9 @@ def main(sizes: tuple[int, ...], workdir: Path = Path("bench"), repeats: int = R
         times = "".join(f" {spent.get(stage, 0.0):>9.2f}" for stage in STAGES)
         print(f"{rows:>10} {seconds:>11.2f} {fastest_naive:>8.2f} "
               f"{fastest_naive / seconds:>6.2f} {peak:>9,.0f}{times}", flush=True)  # fmt: skip
+    libraries, help_seconds = start_up_floor(max(repeats, 3))
+    print(f"start-up: importing {', '.join(LIBRARIES)} takes {libraries:.2f} s; "
+          f"flopsheet --help {help_seconds:.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":
