@@ -43,7 +43,15 @@ def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
         for name, dtype in frame.schema.items()
         if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)
     ]
-    return frame.with_columns(neutralise(pl.col(name).cast(pl.String)).alias(name) for name in text)
+    # Only a column holding such a cell is rewritten: rewriting is a copy of the column, and
+    # the notes and sentences of a million rows are hundreds of megabytes that hold none.
+    as_text = {name: pl.col(name).cast(pl.String) for name in text}
+    held = frame.select(column.str.contains(FORMULA_PATTERN).any() for column in as_text.values())
+    return frame.with_columns(
+        (neutralise(column) if held[name].item() else column).alias(name)
+        for name, column in as_text.items()
+        if held[name].item() or frame.schema[name] != pl.String
+    )
 
 
 def write_safe_csv(frame: pl.DataFrame, path: Path | None = None) -> str | None:
