@@ -23,7 +23,7 @@ from pipeline.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from pipeline.errors import is_engine_panic
 from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.priors import PriorsChoice, load_learned
-from pipeline.estimate.thresholds import compute_by_rule
+from pipeline.estimate.thresholds import compute_by_rule_parts
 from pipeline.publish import runs
 from pipeline.publish.dataset import (
     DATABASE_NAME,
@@ -195,7 +195,7 @@ def _run(
         csv_files = writer.submit(_write_csv_files, estimates, rejects, run_dir)
         staged = run_dir / f".{DATABASE_NAME}.tmp"
         tables = {
-            "estimates": estimates, "compute_by_rule": compute_by_rule(estimates),
+            "estimates": estimates, "compute_by_rule": compute_by_rule_parts(estimates),
             "rejects": rejects, "hardware": hardware,
             "metadata": snapshot.provenance(sources, settings), "runs": runs_table,
         }  # fmt: skip

@@ -13,7 +13,11 @@ from hypothesis import strategies as st
 
 import pipeline
 from pipeline.estimate.rules import RULES
-from pipeline.estimate.thresholds import compute_by_rule, probability_above
+from pipeline.estimate.thresholds import (
+    compute_by_rule,
+    compute_by_rule_parts,
+    probability_above,
+)
 from pipeline.estimate.uncertainty import Z90
 
 
@@ -264,6 +268,20 @@ def test_compute_by_rule_table(tmp_path):
     assert alpha["stages_counted"] == "pre-training, reinforcement-learning, merge, synthetic-data"
     beta = table.filter(pl.col("system") == "Beta", pl.col("rule") == "sb53").row(0, named=True)
     assert beta["stages_counted"] == "fine-tuning, base model"
+
+
+@pytest.mark.parametrize("systems_per_part", [1, 2, 3, 100])
+def test_compute_by_rule_in_parts_is_the_same_table(tmp_path, systems_per_part):
+    estimates, _ = estimate_sheet(tmp_path, STAGED)
+    whole = compute_by_rule(estimates)
+    parts = list(compute_by_rule_parts(estimates, systems_per_part))
+    assert len(parts) == -(-estimates.height // systems_per_part)
+    assert pl.concat(parts).equals(whole)
+    # in any order the estimates come, and with none (one empty part, with the columns)
+    shuffled = estimates.sample(fraction=1.0, shuffle=True, seed=3)
+    assert pl.concat(list(compute_by_rule_parts(shuffled, systems_per_part))).equals(whole)
+    (empty,) = compute_by_rule_parts(estimates.clear(), systems_per_part)
+    assert empty.height == 0 and empty.schema == whole.schema
 
 
 # ---------------------------------------------------------------------------------------------

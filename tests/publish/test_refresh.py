@@ -263,6 +263,20 @@ def test_a_failure_after_publishing_keeps_the_new_dataset(sheet, tmp_path, monke
     assert [r["status"] for r in read_run_log(out)[0]][-1] == "published"
 
 
+def test_compute_by_rule_stored_in_parts_is_the_whole_table_in_order(sheet, tmp_path, monkeypatch):
+    import pipeline.refresh as refresh_module
+    from pipeline.estimate.thresholds import compute_by_rule, compute_by_rule_parts
+
+    def in_small_parts(estimates):
+        return compute_by_rule_parts(estimates, systems_per_part=2)
+
+    monkeypatch.setattr(refresh_module, "compute_by_rule_parts", in_small_parts)
+    result = refresh([sheet], tmp_path / "out")
+    stored = Dataset(tmp_path / "out" / "compute.duckdb").table("compute_by_rule")
+    assert result.result.estimates.height > 4  # several parts
+    assert stored.equals(compute_by_rule(result.result.estimates))
+
+
 def test_a_csv_file_that_cannot_be_written_fails_the_run_and_keeps_the_dataset(
     sheet, tmp_path, monkeypatch
 ):
