@@ -16,7 +16,7 @@ import polars as pl
 
 from pipeline.errors import InputFileError
 from pipeline.estimate.catalogue import catalogue_bases
-from pipeline.estimate.chain import estimate, in_published_order
+from pipeline.estimate.chain import estimate
 from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.priors import Learned, PriorsChoice, load_learned
 from pipeline.read.files import read_table_and_columns
@@ -24,7 +24,7 @@ from pipeline.read.validate import rejected_rows, validate
 from pipeline.resources import FOUNDATION_MODELS, HARDWARE_TABLE
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.sources import Sources
-from schemas.estimates import ESTIMATE_SOURCES
+from schemas.estimates import ESTIMATE_SOURCES, in_published_order
 
 
 def _no_stage(stage: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import pandera.polars as pa
 import polars as pl
 
@@ -210,3 +212,12 @@ def output_columns(frame_columns: list[str]) -> list[str]:
         c for c in ESTIMATE_COLUMNS if c in frame_columns and c not in ("source_file", "source_row")
     ]
     return head + tail + extras + ["source_file", "source_row"]
+
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+
+def in_published_order(frame: FrameT) -> FrameT:
+    """`frame` in the order estimates are published: by name, a system's stages in their
+    order (a stable sort). Free on a frame in that order already, which polars knows."""
+    return frame.sort("system", maintain_order=True)

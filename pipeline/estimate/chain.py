@@ -7,8 +7,6 @@ working column's name starts with an underscore (a user's column that would is r
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import polars as pl
 
 from pipeline.estimate.annotate import annotate, finish_annotations, start_annotations
@@ -23,11 +21,9 @@ from pipeline.estimate.thresholds import add_rule_totals
 from pipeline.estimate.uncertainty import confidence
 from pipeline.frames import collect
 from pipeline.settings import DEFAULT_SETTINGS, Settings
-from schemas.estimates import EstimatesSchema, output_columns
+from schemas.estimates import EstimatesSchema, in_published_order, output_columns
 from schemas.systems import ARCHITECTURE_COLUMNS, stage_or_default
 from schemas.validation import validate_filled
-
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 def estimate(
@@ -58,7 +54,8 @@ def estimate(
     fine_tuned = systems["base_model"].is_not_null().any()
     # The rows are put in the published order as the first stage reads them, and every stage
     # keeps its rows' order: sorting the systems' columns costs less than sorting the
-    # estimates' at the end. (Free when they are in that order already.)
+    # estimates' at the end. A caller that holds the systems hands them over in that order
+    # (run_in_memory), or the chain would hold a sorted copy beside the caller's.
     frame = start_annotations(in_published_order(systems.lazy()))
     if "_lower_bounds" in systems.columns:  # cells such as "15T+", read by validation
         bounds = pl.col("_lower_bounds")
@@ -117,10 +114,3 @@ def estimate(
     if not result["system"].is_sorted():  # a stage that reorders rows
         result = in_published_order(result)
     return validate_filled(EstimatesSchema, result)
-
-
-def in_published_order(frame: FrameT) -> FrameT:
-    """`frame` in the order estimates are published: by name, a system's stages in their
-    order (a stable sort). A caller that holds the systems can hand them to `estimate` in this
-    order and let the others go: the chain would otherwise sort a second copy of them."""
-    return frame.sort("system", maintain_order=True)

@@ -32,6 +32,7 @@ from pipeline.estimate.rules import (
 from pipeline.estimate.stages import counted, extra_columns, stages_column
 from pipeline.estimate.uncertainty import Z90, interval, rounding_sigma
 from pipeline.frames import ONE_PLAN_ROWS, Frame, collect, shared
+from schemas.estimates import in_published_order
 from schemas.systems import stage_or_default
 
 # Columns of the rules on `estimates`: each rule's total and interval (the `epoch` rule's is
@@ -381,8 +382,7 @@ def compute_by_rule_parts(
     same rows in the same order, for a writer that stores one part before the next is made
     (1M systems make 5.9M rows, about 0.4 GB at once and as much again while computed). An
     empty `estimates` gives one empty part, which carries the table's columns."""
-    if not estimates["system"].is_sorted():  # each part is a run of the sorted systems
-        estimates = estimates.sort("system", maintain_order=True)
+    estimates = in_published_order(estimates)  # each part is a run of the sorted systems
     for offset in range(0, max(estimates.height, 1), systems_per_part):
         yield compute_by_rule(estimates.slice(offset, systems_per_part))
 

@@ -234,10 +234,9 @@ def write_database(
     """Write `tables` (each a frame, or its rows in consecutive parts) and the history of run
     `run_id` into a new database at `path`, then check that it opens and holds what was
     written, before anyone can see it. `previous` is the database of the run published before,
-    whose history this one continues. A table in
-    `written` is already in that Parquet file (the run's own): DuckDB reads the file, in
-    parallel, where handing it the frame through Arrow took half as long again (1M estimates:
-    3.9 s against 5.8 s)."""
+    whose history this one continues. A table in `written` is already in that Parquet file (the
+    run's own): DuckDB reads the file, in parallel, where handing it the frame through Arrow
+    took half as long again (1M estimates: 3.9 s against 5.8 s)."""
     written = written or {}
     path.unlink(missing_ok=True)
     try:
