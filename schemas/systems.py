@@ -257,13 +257,18 @@ def system_key(system: pl.Expr) -> pl.Expr:
     system. Compatibility forms are folded (NFKC: full-width letters, ligatures), invisible
     characters dropped (zero-width spaces and joiners, soft hyphens, byte-order marks), dashes
     made hyphens, and case ignored."""
-    return (
-        system.str.normalize("NFKC")
+    # Only a name with a character beyond ASCII can fold, lose a character or change a dash:
+    # the others skip those steps (blank there, which the string functions pass over), and
+    # normalizing a million names took most of a second.
+    beyond_ascii = system.str.contains(r"[^\x00-\x7F]")
+    folded = (
+        pl.when(beyond_ascii)
+        .then(system)
+        .str.normalize("NFKC")
         .str.replace_all(f"[{INVISIBLE}]", "")
         .str.replace_all("[\u2010-\u2015\u2212]", "-")
-        .str.strip_chars()
-        .str.to_lowercase()
     )
+    return pl.coalesce(folded, system).str.strip_chars().str.to_lowercase()
 
 
 def stage_or_default(stage: pl.Expr) -> pl.Expr:
