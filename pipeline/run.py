@@ -16,7 +16,7 @@ import polars as pl
 
 from pipeline.errors import InputFileError
 from pipeline.estimate.catalogue import catalogue_bases
-from pipeline.estimate.chain import estimate
+from pipeline.estimate.chain import estimate, in_estimate_order
 from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.priors import Learned, PriorsChoice, load_learned
 from pipeline.read.files import read_table_and_columns
@@ -24,7 +24,7 @@ from pipeline.read.validate import rejected_rows, validate
 from pipeline.resources import FOUNDATION_MODELS, HARDWARE_TABLE
 from pipeline.settings import DEFAULT_SETTINGS, Settings
 from pipeline.sources import Sources
-from schemas.estimates import ESTIMATE_SOURCES, in_published_order
+from schemas.estimates import ESTIMATE_SOURCES
 
 
 def _no_stage(stage: str) -> None:
@@ -112,9 +112,9 @@ def run_in_memory(
     rows_read = raw.height
     systems, rejects = validate(raw, sources.sheet_folders, layer_copies)
     del raw  # the text cells are not needed past validation; a million rows of them are large
-    # Sorted here, where the frame in the sheets' order can go, not by the chain, which would
-    # hold a second copy beside this one (1M rows: about 0.3 GB).
-    systems = in_published_order(systems)
+    # Put in the estimate's order here, where the frame in the sheets' order can go, not by
+    # the chain, which would hold a second copy beside this one (1M rows: about 0.3 GB).
+    systems = in_estimate_order(systems)
     on_stage("estimate")
     estimates = estimate(
         systems,

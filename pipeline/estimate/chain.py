@@ -16,7 +16,7 @@ from pipeline.estimate.ops import ops_method
 from pipeline.estimate.predictive import METHOD_SOURCES, PREDICTIVE_COLUMNS
 from pipeline.estimate.priors import Learned
 from pipeline.estimate.reconcile import reconcile
-from pipeline.estimate.stages import fold_stages, has_stages, no_stages
+from pipeline.estimate.stages import fold_stages, has_stages, no_stages, with_sheet_order
 from pipeline.estimate.thresholds import add_rule_totals
 from pipeline.estimate.uncertainty import confidence
 from pipeline.frames import collect
@@ -46,17 +46,14 @@ def estimate(
     def stage(frame: pl.LazyFrame) -> pl.LazyFrame:
         return collect(frame).lazy()
 
+    systems = in_estimate_order(systems)
     shape = [c for c, kind in ARCHITECTURE_COLUMNS.items() if kind == "count"]
     described = systems.select(pl.any_horizontal(pl.col(shape).is_not_null()).any()).item()
     # Chips and time without a chip name bound the count of operations (see reconcile).
     bounded = systems.select(chips_without_name().any()).item()
     staged = has_stages(systems)
     fine_tuned = systems["base_model"].is_not_null().any()
-    # The rows are put in the published order as the first stage reads them, and every stage
-    # keeps its rows' order: sorting the systems' columns costs less than sorting the
-    # estimates' at the end. A caller that holds the systems hands them over in that order
-    # (run_in_memory), or the chain would hold a sorted copy beside the caller's.
-    frame = start_annotations(in_published_order(systems.lazy()))
+    frame = start_annotations(systems.lazy())
     if "_lower_bounds" in systems.columns:  # cells such as "15T+", read by validation
         bounds = pl.col("_lower_bounds")
         read_as = pl.concat_str([pl.lit("read as lower bounds: "), bounds])
@@ -114,3 +111,13 @@ def estimate(
     if not result["system"].is_sorted():  # a stage that reorders rows
         result = in_published_order(result)
     return validate_filled(EstimatesSchema, result)
+
+
+def in_estimate_order(systems: pl.DataFrame) -> pl.DataFrame:
+    """The systems as the estimate reads them: each with its place in the sheets, which
+    decides between the rows of one system (`stages.SHEET_ORDER`), and in the published
+    order, which every stage keeps, so the estimates need no sort at the end (sorting the
+    systems' columns costs less than sorting the estimates'). Free on systems in that form
+    already: a caller that holds the systems in the sheets' order puts them in it and lets
+    those go (run_in_memory), or the chain would hold a sorted copy beside the caller's."""
+    return in_published_order(with_sheet_order(systems))

@@ -78,8 +78,22 @@ def no_stages(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+# A row's place in the sheets, 0 for the first (`with_sheet_order`): between two rows of one
+# system and stage the earlier one is the main row, and a system's stages are listed in the
+# order of rank, then of the sheets. Rows reach the estimate in another order (by name).
+SHEET_ORDER = "_sheet_order"
+
+
+def with_sheet_order(systems: pl.DataFrame) -> pl.DataFrame:
+    """`systems`, in the sheets' order, with each row's place in it (unless it has one)."""
+    if SHEET_ORDER in systems.columns:
+        return systems
+    return systems.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(SHEET_ORDER))
+
+
 def fold_stages(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """One row per system: its main row, with its other stages summed per rule."""
+    """One row per system: its main row, with its other stages summed per rule. Which row is
+    main, and the order its stages are listed in, follow SHEET_ORDER, not the frame's order."""
     n = frame.height
     stage = stage_or_default(pl.col("stage"))
     # A stage figure of 0 is no such stage.
@@ -89,7 +103,7 @@ def fold_stages(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     frame = frame.with_columns(
         stage.alias("_stage"),
         system_key(pl.col("system")).alias("_system_key"),
-        (stage.replace_strict(STAGE_RANK, return_dtype=pl.Int64) * n + pl.int_range(n))
+        (stage.replace_strict(STAGE_RANK, return_dtype=pl.Int64) * n + pl.col(SHEET_ORDER))
         .alias("_stage_order"),
     )  # fmt: skip
     main = pl.col("_stage_order") == pl.col("_stage_order").min().over("_system_key")

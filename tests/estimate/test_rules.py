@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pipeline
+from pipeline.estimate.chain import in_estimate_order
 from pipeline.estimate.rules import RULES
 from pipeline.estimate.thresholds import (
     compute_by_rule,
@@ -268,6 +269,45 @@ def test_compute_by_rule_table(tmp_path):
     assert alpha["stages_counted"] == "pre-training, reinforcement-learning, merge, synthetic-data"
     beta = table.filter(pl.col("system") == "Beta", pl.col("rule") == "sb53").row(0, named=True)
     assert beta["stages_counted"] == "fine-tuning, base model"
+
+
+# The estimate reads the rows in name order; between rows of one system the sheets' order
+# decides: the earlier row is the main one and stages are listed as the sheet has them.
+ONE_SYSTEM_IN_TWO_CASES = """system,stage,reported_compute_flop
+foo,fine-tuning,2e22
+Foo,fine-tuning,5e19
+bar,,1e22
+bar,reinforcement-learning,1e20
+Bar,reinforcement-learning,3e21
+"""
+COLUMN_STAGE_FAR_FROM_ITS_ROW = (
+    "system,stage,reported_compute_flop,post_training_compute_flop\nzed,,,5e19\n"
+    + "".join(f"{name},,1e21,\n" for name in "abcdefgh")
+    + "zed,reinforcement-learning,3e21,\n"
+)
+
+
+def test_between_rows_of_one_system_the_sheets_order_decides_not_the_names(tmp_path):
+    rows = by_system(estimate_sheet(tmp_path, ONE_SYSTEM_IN_TWO_CASES)[0])
+    assert sorted(rows) == ["bar", "foo"]
+    assert rows["foo"]["reported_compute_flop"] == 2e22
+    assert rows["foo"]["stages"].startswith("fine-tuning 5.0e19 FLOP")
+    assert rows["bar"]["stages"].startswith("reinforcement-learning 1.0e20 FLOP")
+    zed = by_system(estimate_sheet(tmp_path, COLUMN_STAGE_FAR_FROM_ITS_ROW)[0])["zed"]
+    assert zed["stages"].startswith(
+        "post-training 5.0e19 FLOP (column post_training_compute_flop); "
+    )
+
+
+def test_the_estimate_is_the_same_from_systems_in_the_estimates_order(tmp_path):
+    # run_in_memory hands the chain its systems already in its order; other callers do not.
+    for text in (ONE_SYSTEM_IN_TWO_CASES, COLUMN_STAGE_FAR_FROM_ITS_ROW, STAGED):
+        sheet = tmp_path / "sheet.csv"
+        sheet.write_text(text)
+        systems, _ = pipeline.read_sheets([sheet])
+        assert pipeline.estimate_systems(in_estimate_order(systems)).equals(
+            pipeline.estimate_systems(systems)
+        )
 
 
 @pytest.mark.parametrize("systems_per_part", [1, 2, 3, 100])
