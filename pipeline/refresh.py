@@ -23,7 +23,7 @@ from pipeline.defaults import DEFAULT_KEEP, DEFAULT_THRESHOLD
 from pipeline.errors import is_engine_panic
 from pipeline.estimate.hardware import load_hardware
 from pipeline.estimate.priors import PriorsChoice, load_learned
-from pipeline.estimate.thresholds import compute_by_rule_parts
+from pipeline.estimate.rule_table import compute_by_rule_parts
 from pipeline.publish import runs
 from pipeline.publish.dataset import (
     DATABASE_NAME,

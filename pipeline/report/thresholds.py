@@ -9,8 +9,9 @@ import html
 import altair as alt
 import polars as pl
 
+from pipeline.estimate.rule_table import compute_by_rule
 from pipeline.estimate.rules import RULES
-from pipeline.estimate.thresholds import MODIFICATION_COLUMNS, compute_by_rule, rule_columns
+from pipeline.estimate.thresholds import MODIFICATION_COLUMNS, rule_columns
 
 # The rules a regulator applies (the epoch rule's thresholds repeat theirs).
 REGULATORY_RULES = ("eu-parameter-updates", "eu-cumulative", "sb53")

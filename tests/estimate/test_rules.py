@@ -13,12 +13,9 @@ from hypothesis import strategies as st
 
 import pipeline
 from pipeline.estimate.chain import in_estimate_order
+from pipeline.estimate.rule_table import compute_by_rule, compute_by_rule_parts
 from pipeline.estimate.rules import RULES
-from pipeline.estimate.thresholds import (
-    compute_by_rule,
-    compute_by_rule_parts,
-    probability_above,
-)
+from pipeline.estimate.thresholds import probability_above
 from pipeline.estimate.uncertainty import Z90
 
 

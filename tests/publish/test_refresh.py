@@ -265,7 +265,7 @@ def test_a_failure_after_publishing_keeps_the_new_dataset(sheet, tmp_path, monke
 
 def test_compute_by_rule_stored_in_parts_is_the_whole_table_in_order(sheet, tmp_path, monkeypatch):
     import pipeline.refresh as refresh_module
-    from pipeline.estimate.thresholds import compute_by_rule, compute_by_rule_parts
+    from pipeline.estimate.rule_table import compute_by_rule, compute_by_rule_parts
 
     def in_small_parts(estimates):
         return compute_by_rule_parts(estimates, systems_per_part=2)
