@@ -55,10 +55,8 @@ def compute_by_rule(estimates: pl.DataFrame) -> pl.DataFrame:
         return (pl.col("_order") + slots.index((name, threshold))).alias("_place")
 
     # Lazy: the sort carries only the columns the plan reads (projection pushdown).
-    estimates = (
-        estimates.lazy()
-        .sort("system", maintain_order=True)
-        .with_columns((pl.int_range(pl.len(), dtype=pl.Int64) * len(slots)).alias("_order"))
+    estimates = in_published_order(estimates.lazy()).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) * len(slots)).alias("_order")
     )
     frames = []
     for name, rule in RULES.items():

@@ -47,10 +47,11 @@ def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
     # the notes and sentences of a million rows are hundreds of megabytes that hold none.
     as_text = {name: pl.col(name).cast(pl.String) for name in text}
     held = frame.select(column.str.contains(FORMULA_PATTERN).any() for column in as_text.values())
+    rewritten = {name for name in text if held[name].item()}
     return frame.with_columns(
-        (neutralise(column) if held[name].item() else column).alias(name)
+        (neutralise(column) if name in rewritten else column).alias(name)
         for name, column in as_text.items()
-        if held[name].item() or frame.schema[name] != pl.String
+        if name in rewritten or frame.schema[name] != pl.String
     )
 
 
