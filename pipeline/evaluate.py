@@ -191,13 +191,13 @@ def evaluate(
     sources = Sources.of(
         [export], input_format="epoch", priors=priors, withhold=FIGURE_DERIVED_PATTERNS
     )
-    raw, uses = read_raw_and_columns(sources)
+    read = read_raw_and_columns(sources)
     hardware = load_hardware(sources.hardware_table)
 
     def estimated(learned: Learned) -> pl.DataFrame:
-        return run_in_memory(sources, raw=raw, hardware=hardware, learned=learned).estimates
+        return run_in_memory(sources, read=read, hardware=hardware, learned=learned).estimates
 
-    result = run_in_memory(sources, raw=raw, hardware=hardware, learned=load_learned(priors))
+    result = run_in_memory(sources, read=read, hardware=hardware, learned=load_learned(priors))
     rows = _compare(result.estimates, figures)
     seed = None if priors.is_seed else estimated(Learned(seed_priors()))
     held_out = (
@@ -209,7 +209,7 @@ def evaluate(
         "priors": str(priors),
         "rows": rows.height,
         "rows_rejected": result.summary["rows_rejected"],
-        "withheld_columns": [u["header"] for u in uses if u.get("withheld")],
+        "withheld_columns": [u["header"] for u in read[1] if u.get("withheld")],
         "folds": folds,
         **_summary(rows),
         **{f"out_of_sample_{k}": v for k, v in _summary(held_out).items()

@@ -98,14 +98,16 @@ def refresh_dataset(
         try:
             runs.check_nothing_in_the_way(output_dir)
             snapshot = Snapshot.take(sources, incoming)
-            read = None
+            # The cells, when read here for the layer lists they name, are handed to the run in
+            # this list: taken out of it, they go once validated (1M rows: about 0.5 GB).
+            cells: list[tuple[pl.DataFrame, list[dict]]] = []
             if "architecture_file" in sources.columns.values() or any(
                 may_name_layer_lists(copy) for copy in snapshot.sheet_copies
             ):
                 on_stage("read")
                 with snapshot.naming_originals():
-                    read = read_raw_and_columns(sources, snapshot.sheet_copies)
-                snapshot.add_layer_lists(named_layer_lists(read[0], sources.sheet_folders))
+                    cells.append(read_raw_and_columns(sources, snapshot.sheet_copies))
+                snapshot.add_layer_lists(named_layer_lists(cells[0][0], sources.sheet_folders))
             key = snapshot.key(sources, settings)
         except BaseException as error:  # Ctrl-C too: the copies go, and failures are logged
             shutil.rmtree(incoming, ignore_errors=True)
@@ -126,7 +128,7 @@ def refresh_dataset(
         record.update(run_id=run_id, key=key)
         try:
             diff, result = _run(
-                sources, snapshot, read, output_dir, record, settings, threshold, on_stage
+                sources, snapshot, cells, output_dir, record, settings, threshold, on_stage
             )
         except BaseException as error:
             # Once `current` points at the run, it is the published dataset: keep it.
@@ -146,7 +148,7 @@ def refresh_dataset(
 def _run(
     sources: Sources,
     snapshot: Snapshot,
-    read: tuple[pl.DataFrame, list[dict]] | None,
+    cells: list[tuple[pl.DataFrame, list[dict]]],
     output_dir: Path,
     record: dict,
     settings: Settings,
@@ -160,17 +162,15 @@ def _run(
     if snapshot.layers:
         record["layer_lists"] = snapshot.record(snapshot.layers)
     with snapshot.naming_originals():
-        if read is None:
+        if not cells:
             on_stage("read")
-            read = read_raw_and_columns(sources, snapshot.sheet_copies)
-        raw, columns = read
+            cells.append(read_raw_and_columns(sources, snapshot.sheet_copies))
         hardware = load_hardware(snapshot.path(snapshot.hardware))
         chosen = snapshot.path(snapshot.priors) if snapshot.priors else sources.priors
         result = run_in_memory(
-            sources, settings, on_stage, raw=raw, hardware=hardware,
-            learned=load_learned(chosen), layer_copies=snapshot.layer_copies, columns=columns,
+            sources, settings, on_stage, read=cells.pop(), hardware=hardware,
+            learned=load_learned(chosen), layer_copies=snapshot.layer_copies,
         )  # fmt: skip
-    del raw, read
     runs.pause("estimated")
     on_stage("publish")
     estimates, rejects, summary = result.estimates, result.rejects, result.summary

@@ -93,17 +93,19 @@ def run_in_memory(
     settings: Settings = DEFAULT_SETTINGS,
     on_stage: Callable[[str], None] = _no_stage,
     *,
-    raw: pl.DataFrame | None = None,
+    read: tuple[pl.DataFrame, list[dict]] | None = None,
     hardware: pl.DataFrame | None = None,
     learned: Learned | None = None,
     layer_copies: Mapping[Path, Path] | None = None,
-    columns: list[dict] | None = None,
 ) -> RunResult:
-    """Read (unless `raw` is given, with what its headers became in `columns`), validate and
-    estimate. A refresh hands in what it has already read and loaded from its snapshot."""
-    if raw is None:
+    """Read (unless `read` is given: `read_raw_and_columns` of the sources), validate and
+    estimate. A refresh hands in what it has already read and loaded from its snapshot, and
+    keeps no reference to the cells, so they go once validated."""
+    if read is None:
         on_stage("read")
-        raw, columns = read_raw_and_columns(sources)
+        read = read_raw_and_columns(sources)
+    raw, columns = read
+    del read
     if hardware is None:
         hardware = load_hardware(sources.hardware_table)
     if learned is None:  # the priors file of `sources`
@@ -126,7 +128,7 @@ def run_in_memory(
     # A system's later training stages are rows of their own in the sheet, one in estimates.
     stage_rows = systems.height - estimates.height
     del systems
-    summary = summarize(estimates, rejects, rows_read, stage_rows) | {"columns": columns or []}
+    summary = summarize(estimates, rejects, rows_read, stage_rows) | {"columns": columns}
     assert summary["rows_read"] == estimates.height + summary["rows_rejected"] + stage_rows
     return RunResult(estimates, rejects, rows_read, summary)
 

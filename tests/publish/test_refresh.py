@@ -572,3 +572,32 @@ def test_a_duplicate_names_the_users_file_and_runs_stay_identical(tmp_path):
     first = (tmp_path / "one" / "rejects.csv").read_bytes()
     assert first == (tmp_path / "two" / "rejects.csv").read_bytes()
     assert f"duplicate system name; first used in {sheet} row 2".encode() in first
+
+
+@pytest.mark.parametrize("layer_lists", [False, True], ids=["cells read by the run", "read early"])
+def test_the_cells_read_go_before_the_estimate(tmp_path, monkeypatch, layer_lists):
+    # A million rows of text cells are about 0.5 GB: a refresh that kept them while estimating
+    # would hold them for nothing, whether the run read them or the layer lists' check did.
+    import weakref
+
+    import pipeline.run as run_module
+
+    sheet = tmp_path / "systems.csv"
+    extra = ",architecture_file" if layer_lists else ""
+    sheet.write_text(f"system,parameters,dataset_size{extra}\nX,1e9,1e10{',' if extra else ''}\n")
+    cells: list[weakref.ref] = []
+    validate = run_module.validate
+
+    def validate_and_watch(raw, *args):
+        cells.append(weakref.ref(raw))
+        return validate(raw, *args)
+
+    freed_at_estimate = []
+
+    def on_stage(stage: str) -> None:
+        if stage == "estimate":
+            freed_at_estimate.append(cells[0]() is None)
+
+    monkeypatch.setattr(run_module, "validate", validate_and_watch)
+    refresh(sheet, tmp_path / "out", on_stage=on_stage)
+    assert freed_at_estimate == [True]
