@@ -178,6 +178,7 @@ def _run(
     before = previous_estimates(previous)
     empty = estimates.clear().select("system", "estimate_flop", "estimate_source", "flags")
     diff = diff_estimates(before if before is not None else empty, estimates, threshold)
+    del before  # the previous run's estimates: as many rows as this run's
     record.update(
         rows_read=summary["rows_read"], rows_estimated=summary["rows_estimated"],
         rows_rejected=summary["rows_rejected"], rows_flagged=summary["rows_flagged"],
