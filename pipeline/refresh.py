@@ -118,6 +118,7 @@ def refresh_dataset(
         last = runs.published_record(output_dir)
         if last is not None and last["key"] == key and not force:
             shutil.rmtree(incoming, ignore_errors=True)
+            cells.clear()  # read for the key only; the report does not need them
             runs.link_published_files(output_dir)  # put back links a clean-up removed
             skipped = RefreshResult("skipped", last["run_id"], last, warnings=warnings)
             if report and not (output_dir / REPORT_DIR / REPORT_HTML).is_file():

@@ -274,7 +274,8 @@ def write_database(
 def _release_cache(connection: duckdb.DuckDBPyConnection) -> None:
     """Let go of the memory DuckDB keeps of a table it has stored: the blocks are written, and
     holding them beside the tables still to be made is the publish stage's peak (1M estimates:
-    about 0.6 GB). Lowering the limit evicts them; DuckDB reads them back if a query needs them."""
+    about 0.6 GB). Lowering the limit evicts them; DuckDB reads them back if a query needs them.
+    (Before DuckDB 2.0, RESET reported the default but left the low limit in force.)"""
     connection.execute("SET memory_limit = '64MB'")
     connection.execute("RESET memory_limit")
 
