@@ -191,7 +191,8 @@ def evaluate(
     sources = Sources.of(
         [export], input_format="epoch", priors=priors, withhold=FIGURE_DERIVED_PATTERNS
     )
-    read = read_raw_and_columns(sources)
+    read = read_raw_and_columns(sources)  # every run of the evaluation validates these cells
+    _, uses = read
     hardware = load_hardware(sources.hardware_table)
 
     def estimated(learned: Learned) -> pl.DataFrame:
@@ -209,7 +210,7 @@ def evaluate(
         "priors": str(priors),
         "rows": rows.height,
         "rows_rejected": result.summary["rows_rejected"],
-        "withheld_columns": [u["header"] for u in read[1] if u.get("withheld")],
+        "withheld_columns": [u["header"] for u in uses if u.get("withheld")],
         "folds": folds,
         **_summary(rows),
         **{f"out_of_sample_{k}": v for k, v in _summary(held_out).items()
